@@ -1,0 +1,63 @@
+# The two commands: `make run` and `make test`. Both set up everything they need.
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+HOST ?= 127.0.0.1
+
+# The tests use real PostgreSQL and Redis; they create their own database.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/cronsvc
+TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: run test lint install secret migrate services-check clean
+
+run: install secret migrate
+	@echo ""
+	@echo "  cronsvc is starting: open http://$(HOST):$(PORT)/  (Ctrl-C stops web, beat and worker)"
+	@echo ""
+	PORT=$(PORT) HOST=$(HOST) $(VENV)/bin/honcho start
+
+test: install-dev secret services-check
+	$(VENV)/bin/ruff check .
+	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
+		$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: install-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+install: $(VENV)/.installed node_modules/.installed
+install-dev: install $(VENV)/.installed-dev
+
+$(VENV)/bin/python:
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(VENV)/bin/python
+	$(VENV)/bin/pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements-dev.txt requirements.txt | $(VENV)/bin/python
+	$(VENV)/bin/pip install -q -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# A secret key of this checkout's own, kept out of git, when SECRET_KEY is not set.
+secret: .secret_key
+.secret_key:
+	python3 -c "import secrets; print(secrets.token_urlsafe(50))" > $@
+	chmod 600 $@
+
+migrate:
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput -v0
+	$(PY) manage.py setup_schedules
+
+services-check: install-dev
+	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
+		$(PY) scripts/check_services.py
+
+clean:
+	rm -rf var .pytest_cache .ruff_cache

@@ -1,0 +1,90 @@
+import zoneinfo
+
+from django import forms
+from django.contrib.auth import password_validation
+from django.contrib.auth.forms import AuthenticationForm
+
+from accounts.models import ApiKey, User
+
+TIMEZONE_CHOICES = [(name, name) for name in sorted(zoneinfo.available_timezones())]
+
+
+def email_taken(email: str, *, exclude: User | None = None) -> bool:
+    users = User.objects.filter(email__iexact=email)
+    if exclude is not None:
+        users = users.exclude(pk=exclude.pk)
+    return users.exists()
+
+
+class SignupForm(forms.Form):
+    email = forms.EmailField(
+        max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
+    password = forms.CharField(
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validation.password_validators_help_text_html(),
+    )
+
+    def clean_email(self) -> str:
+        email = User.objects.normalize_email(self.cleaned_data["email"])
+        if email_taken(email):
+            raise forms.ValidationError("An account with this email address already exists.")
+        return email
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if "email" in cleaned and "password" in cleaned:
+            candidate = User(email=cleaned["email"])
+            try:
+                password_validation.validate_password(cleaned["password"], candidate)
+            except forms.ValidationError as error:
+                self.add_error("password", error)
+        return cleaned
+
+
+class LoginForm(AuthenticationForm):
+    username = forms.EmailField(
+        label="Email", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
+    )
+
+
+class ProfileForm(forms.ModelForm):
+    timezone = forms.ChoiceField(
+        choices=TIMEZONE_CHOICES, help_text="New jobs run in this timezone unless you pick another."
+    )
+    notification_email = forms.EmailField(
+        required=False,
+        label="Notification email",
+        help_text="Where job alerts go. Leave empty to use your sign-in address. "
+        "A new address gets a confirmation link first.",
+    )
+
+    class Meta:
+        model = User
+        fields = ["timezone"]
+
+
+class DeleteAccountForm(forms.Form):
+    password = forms.CharField(
+        label="Your password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    def __init__(self, user: User, *args, **kwargs) -> None:
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError("That password is not correct.")
+        return password
+
+
+class ApiKeyForm(forms.ModelForm):
+    class Meta:
+        model = ApiKey
+        fields = ["name", "read_only"]
+        labels = {"read_only": "Read-only (can list and read, not change)"}
