@@ -6,6 +6,7 @@ from django.contrib.auth.forms import PasswordChangeForm
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts.forms import ApiKeyForm, DeleteAccountForm, ProfileForm, SignupForm
@@ -58,7 +59,13 @@ def resend_verification(request: HttpRequest) -> HttpResponse:
     else:
         send_verification_email(request.user, request.user.email)
         messages.success(request, f"We sent a new confirmation link to {request.user.email}.")
-    return redirect(request.POST.get("next") or "profile")
+    # `next` comes from the form, so it may point anywhere: only follow it on this site.
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = "profile"
+    return redirect(next_url)
 
 
 @login_required

@@ -1,0 +1,119 @@
+"""Personas and shared fixtures: alice owns jobs and a key, bob is another member,
+carol has signed up but not confirmed her email address yet."""
+
+import html
+import os
+import re
+from collections.abc import Callable
+
+import pytest
+from django.core.mail import EmailMultiAlternatives
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from accounts.models import ApiKey, User
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True)
+def unhashed_static_files(settings) -> None:
+    # The manifest storage needs `collectstatic`; tests read the files where they are.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+def make_member(email: str, *, verified: bool = True, **fields) -> User:
+    verified_at = timezone.now() if verified else None
+    return User.objects.create_user(email, PASSWORD, email_verified_at=verified_at, **fields)
+
+
+@pytest.fixture
+def alice(db) -> User:
+    return make_member("alice@example.org", timezone="Europe/Berlin")
+
+
+@pytest.fixture
+def bob(db) -> User:
+    return make_member("bob@example.org")
+
+
+@pytest.fixture
+def carol(db) -> User:
+    return make_member("carol@example.org", verified=False)
+
+
+@pytest.fixture
+def staff(db) -> User:
+    return make_member("staff@example.org", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def alice_key(alice) -> str:
+    _, plain = ApiKey.issue(user=alice, name="alice's key")
+    return plain
+
+
+@pytest.fixture
+def alice_api(alice_key) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {alice_key}")
+    return client
+
+
+@pytest.fixture
+def bob_api(bob) -> APIClient:
+    _, plain = ApiKey.issue(user=bob, name="bob's key")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {plain}")
+    return client
+
+
+@pytest.fixture
+def alice_client(client, alice):
+    client.force_login(alice)
+    return client
+
+
+@pytest.fixture
+def emailed_link() -> Callable[[EmailMultiAlternatives], str]:
+    """The link a member is asked to open, checked to be the same in the text and HTML parts."""
+
+    def find(message: EmailMultiAlternatives) -> str:
+        (alternative,) = message.alternatives
+        assert alternative.mimetype == "text/html"
+        # The HTML part has exactly one link; the site's address in footers is plain text.
+        (href,) = re.findall(r'href="([^"]+)"', alternative.content)
+        link = html.unescape(href)
+        assert link in message.body
+        return link
+
+    return find
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's chromium driven by Playwright (it cannot download browsers here)."""
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the
+    # tests make beside it are still plain synchronous ones.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
