@@ -1,9 +1,14 @@
+from typing import TYPE_CHECKING
+
+from django.conf import settings
 from django.utils import timezone
-from rest_framework import authentication, exceptions, permissions
+from rest_framework import authentication, exceptions, permissions, throttling
 from rest_framework.request import Request
-from rest_framework.views import APIView
 
 from accounts.models import ApiKey
+
+if TYPE_CHECKING:  # rest_framework.views imports this module through the settings
+    from rest_framework.views import APIView
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
@@ -16,7 +21,8 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if not header:
             return None
         scheme, _, plain = header.partition(" ")
-        if scheme != self.keyword or not plain.strip() or " " in plain.strip():
+        # Auth schemes are case-insensitive (RFC 9110 §11.1): "bearer" is "Bearer".
+        if scheme.lower() != self.keyword.lower() or not plain.strip() or " " in plain.strip():
             raise exceptions.AuthenticationFailed(
                 "Malformed Authorization header: expected 'Bearer <key>'."
             )
@@ -46,8 +52,22 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 class ReadOnlyKeyPermission(permissions.BasePermission):
     message = "This API key is read-only."
 
-    def has_permission(self, request: Request, view: APIView) -> bool:
+    def has_permission(self, request: Request, view: "APIView") -> bool:
         key = request.auth
         if isinstance(key, ApiKey) and key.read_only:
             return request.method in permissions.SAFE_METHODS
         return True
+
+
+class ApiKeyThrottle(throttling.SimpleRateThrottle):
+    """Requests per API key (per address when there is none), answered with 429 and Retry-After."""
+
+    scope = "api_key"
+
+    def get_rate(self) -> str:
+        return settings.API_THROTTLE_RATE
+
+    def get_cache_key(self, request: Request, view: "APIView") -> str | None:
+        if isinstance(request.auth, ApiKey):
+            return f"throttle:key:{request.auth.pk}"
+        return f"throttle:address:{self.get_ident(request)}"

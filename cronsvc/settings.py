@@ -43,6 +43,12 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
 SIGNUP_OPEN = env.bool("SIGNUP_OPEN", default=True)
+# Comma-separated Fernet keys for target credentials: the first encrypts, all
+# decrypt, so a new key goes in front and `manage.py rotate_encryption_keys` follows.
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+MAX_JOBS_PER_MEMBER = env.int("MAX_JOBS_PER_MEMBER", default=1000)
+API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="120/minute")
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 # Dev and tests only: lets jobs target loopback and private networks.
 ALLOW_PRIVATE_TARGETS = env.bool("ALLOW_PRIVATE_TARGETS", default=False)
 
@@ -54,6 +60,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_beat",
     "axes",
     "accounts",
@@ -190,8 +198,23 @@ REST_FRAMEWORK = {
         "rest_framework.permissions.IsAuthenticated",
         "accounts.api_auth.ReadOnlyKeyPermission",
     ],
+    "DEFAULT_THROTTLE_CLASSES": ["accounts.api_auth.ApiKeyThrottle"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "cronsvc API",
+    "DESCRIPTION": "Cron jobs that call URLs: create and manage them, read their executions.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    # Served from the drf-spectacular-sidecar package: no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 LOGGING = {

@@ -1,5 +1,198 @@
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
+
+from cronsvc import crypto
+from jobs import validators
+from jobs.schedules import Schedule, schedule_for
+
+
+class Method(models.TextChoices):
+    GET = "GET"
+    HEAD = "HEAD"
+    POST = "POST"
+    PUT = "PUT"
+    PATCH = "PATCH"
+    DELETE = "DELETE"
+
+
+class JobQuerySet(models.QuerySet):
+    def due(self, until: datetime) -> "JobQuerySet":
+        # Served by the partial index jobs_due_idx: one range scan over enabled jobs.
+        return self.filter(enabled=True, next_run_at__lte=until).order_by("next_run_at")
+
+    def search(self, text: str) -> "JobQuerySet":
+        return self.filter(Q(title__icontains=text) | Q(url__icontains=text))
+
+
+class Job(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="jobs")
+    title = models.CharField(max_length=200)
+    url = models.CharField(
+        "URL", max_length=validators.MAX_URL_LENGTH, validators=[validators.validate_target_url]
+    )
+    method = models.CharField(max_length=6, choices=Method.choices, default=Method.GET)
+    headers = models.JSONField(default=dict, blank=True, validators=[validators.validate_headers])
+    body = models.TextField(blank=True, validators=[validators.validate_body])
+    auth_username = models.CharField("basic auth username", max_length=200, blank=True)
+    auth_password_encrypted = models.TextField(blank=True)
+    schedule = models.CharField(max_length=100, validators=[validators.validate_schedule])
+    timezone = models.CharField(
+        max_length=64, default="UTC", validators=[validators.validate_timezone_name]
+    )
+    timeout_seconds = models.PositiveSmallIntegerField(
+        default=30, validators=[MinValueValidator(1), MaxValueValidator(30)]
+    )
+    expected_statuses = models.JSONField(
+        default=list, blank=True, validators=[validators.validate_expected_statuses]
+    )
+    follow_redirects = models.BooleanField(default=True)
+    enabled = models.BooleanField(default=True)
+    notify_on_failure = models.BooleanField(default=True)
+    notify_on_recovery = models.BooleanField(default=True)
+    notify_on_disable = models.BooleanField(default=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    next_run_at = models.DateTimeField(null=True, blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    # The latest finished execution, kept on the row so lists need no per-job query.
+    last_execution = models.ForeignKey(
+        "Execution", models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = JobQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["title", "id"]
+        indexes = [
+            # The dispatch tick's query (Job.objects.due) reads only this.
+            models.Index(fields=["next_run_at"], condition=Q(enabled=True), name="jobs_due_idx"),
+        ]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.saved_timing = self.timing
+
+    def __str__(self) -> str:
+        return self.title
+
+    def save(self, *args, **kwargs) -> None:
+        # Only a change of when the job runs moves next_run_at: other edits must
+        # not push a slot that is due now past the dispatcher.
+        if self.timing != self.saved_timing or (self.enabled and self.next_run_at is None):
+            self.next_run_at = self.compute_next_run(timezone.now())
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "next_run_at"}
+        super().save(*args, **kwargs)
+        self.saved_timing = self.timing
+
+    @property
+    def timing(self) -> tuple:
+        return (self.schedule, self.timezone, self.enabled, self.expires_at)
+
+    @property
+    def parsed_schedule(self) -> Schedule:
+        return schedule_for(self.schedule, self.timezone)
+
+    def compute_next_run(self, after: datetime) -> datetime | None:
+        if not self.enabled:
+            return None
+        run = self.parsed_schedule.next_after(after)
+        if self.expires_at and run > self.expires_at:
+            return None
+        return run
+
+    def next_runs(self, count: int = 3) -> list[datetime]:
+        if not self.enabled or self.next_run_at is None:
+            return []
+        runs = [self.next_run_at, *self.parsed_schedule.next_runs(count - 1, self.next_run_at)]
+        return [run for run in runs if not self.expires_at or run <= self.expires_at]
+
+    def describe_schedule(self) -> str:
+        return self.parsed_schedule.describe()
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).hostname or ""
+
+    @property
+    def auth_password(self) -> str:
+        return crypto.decrypt(self.auth_password_encrypted)
+
+    @auth_password.setter
+    def auth_password(self, value: str) -> None:
+        self.auth_password_encrypted = crypto.encrypt(value)
+
+    @property
+    def auth_password_set(self) -> bool:
+        return bool(self.auth_password_encrypted)
+
+    def set_enabled(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.save(update_fields=["enabled", "updated_at"])
+
+
+class Execution(models.Model):
+    class Trigger(models.TextChoices):
+        SCHEDULE = "schedule"
+        MANUAL = "manual"
+        CATCH_UP = "catch_up"
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+        SKIPPED = "skipped"
+        MISSED = "missed"
+
+    class Reason(models.TextChoices):
+        HTTP_STATUS = "http_status"
+        TIMEOUT = "timeout"
+        DNS = "dns"
+        CONNECT = "connect"
+        TLS = "tls"
+        BLOCKED = "blocked"
+        TOO_LARGE = "too_large"
+        INVALID_RESPONSE = "invalid_response"
+        INTERNAL = "internal"
+
+    job = models.ForeignKey(Job, models.CASCADE, related_name="executions")
+    scheduled_for = models.DateTimeField()
+    trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.SCHEDULE)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    lateness_ms = models.IntegerField(null=True, blank=True)
+    failure_reason = models.CharField(max_length=20, choices=Reason.choices, blank=True)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_headers = models.JSONField(default=dict, blank=True)
+    response_body = models.TextField(blank=True)
+    response_truncated = models.BooleanField(default=False)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-scheduled_for"]
+        constraints = [
+            # One execution per job and slot, whoever dispatches it.
+            models.UniqueConstraint(fields=["job", "scheduled_for"], name="one_execution_per_slot"),
+        ]
+        indexes = [models.Index(fields=["job", "-scheduled_for"], name="execution_history_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.job} at {self.scheduled_for:%Y-%m-%d %H:%M}: {self.status}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status not in (self.Status.PENDING, self.Status.RUNNING)
 
 
 class Heartbeat(models.Model):
@@ -8,9 +201,11 @@ class Heartbeat(models.Model):
     process = models.CharField(max_length=200, unique=True)
     seen_at = models.DateTimeField()
 
+    STALE_AFTER = timedelta(minutes=1)
+
     def __str__(self) -> str:
         return f"{self.process} at {self.seen_at:%Y-%m-%d %H:%M:%S}"
 
     @classmethod
-    def record(cls, process: str, seen_at: timezone.datetime) -> None:
+    def record(cls, process: str, seen_at: datetime) -> None:
         cls.objects.update_or_create(process=process, defaults={"seen_at": seen_at})

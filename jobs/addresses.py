@@ -1,0 +1,71 @@
+"""Which addresses a job may never reach: anything that is not the public internet."""
+
+import ipaddress
+import socket
+from urllib.parse import urlsplit
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# Python's is_private leaves these out: carrier-grade NAT (where one cloud keeps
+# its metadata service) and the well-known metadata endpoints themselves.
+CGNAT = ipaddress.ip_network("100.64.0.0/10")
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+METADATA = {
+    ipaddress.ip_address("169.254.169.254"),  # AWS, GCP, Azure, DigitalOcean, OpenStack
+    ipaddress.ip_address("169.254.170.2"),  # AWS ECS task metadata
+    ipaddress.ip_address("100.100.100.200"),  # Alibaba Cloud
+    ipaddress.ip_address("192.0.0.192"),  # Oracle Cloud
+    ipaddress.ip_address("fd00:ec2::254"),  # AWS over IPv6
+}
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one carries (mapped, 6to4, Teredo, NAT64), if any."""
+    if ip.ipv4_mapped:
+        return ip.ipv4_mapped
+    if ip.sixtofour:
+        return ip.sixtofour
+    if ip.teredo:
+        return ip.teredo[1]
+    if ip in NAT64:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
+def is_internal(ip: IPAddress) -> bool:
+    if isinstance(ip, ipaddress.IPv6Address) and (inner := embedded_ipv4(ip)) is not None:
+        return is_internal(inner)
+    return (
+        ip in METADATA
+        or ip in CGNAT
+        or ip.is_private
+        or ip.is_loopback
+        or ip.is_link_local
+        or ip.is_multicast
+        or ip.is_reserved
+        or ip.is_unspecified
+        or not ip.is_global
+    )
+
+
+def resolve(host: str, port: int) -> list[IPAddress]:
+    """Addresses the system resolver gives for a host (which also reads 2130706433 or 0x7f.1)."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+
+
+def internal_target(url: str) -> IPAddress | None:
+    """An internal address the URL's host is or resolves to only, for refusing at save time.
+
+    A name that does not resolve now is let through: the engine checks again at
+    connect time and records a DNS failure if it still does not.
+    """
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        addresses = resolve(parts.hostname or "", port)
+    except (OSError, UnicodeError, ValueError):
+        return None
+    if addresses and all(is_internal(ip) for ip in addresses):
+        return addresses[0]
+    return None

@@ -1,0 +1,130 @@
+from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from jobs.models import Execution, Job
+
+EXECUTION_SUMMARY_FIELDS = [
+    "id",
+    "scheduled_for",
+    "trigger",
+    "status",
+    "failure_reason",
+    "http_status",
+    "duration_ms",
+    "lateness_ms",
+]
+
+
+class ExecutionSummarySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Execution
+        fields = EXECUTION_SUMMARY_FIELDS
+
+
+class ExecutionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Execution
+        fields = [
+            "id",
+            "job",
+            "scheduled_for",
+            "started_at",
+            "finished_at",
+            "duration_ms",
+            "lateness_ms",
+            "trigger",
+            "status",
+            "failure_reason",
+            "http_status",
+            "response_headers",
+            "response_body",
+            "response_truncated",
+            "error",
+        ]
+        read_only_fields = fields
+
+
+class JobSerializer(serializers.ModelSerializer):
+    auth_password = serializers.CharField(
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        max_length=500,
+        style={"input_type": "password"},
+        help_text="Write-only. An empty string removes the saved password.",
+    )
+    auth_password_set = serializers.BooleanField(read_only=True)
+    timezone = serializers.CharField(
+        required=False, max_length=64, help_text="IANA name; defaults to the member's timezone."
+    )
+    schedule_description = serializers.CharField(source="describe_schedule", read_only=True)
+    next_runs = serializers.SerializerMethodField()
+    last_execution = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Job
+        fields = [
+            "id",
+            "title",
+            "url",
+            "method",
+            "headers",
+            "body",
+            "auth_username",
+            "auth_password",
+            "auth_password_set",
+            "schedule",
+            "schedule_description",
+            "timezone",
+            "timeout_seconds",
+            "expected_statuses",
+            "follow_redirects",
+            "enabled",
+            "notify_on_failure",
+            "notify_on_recovery",
+            "notify_on_disable",
+            "expires_at",
+            "next_runs",
+            "last_execution",
+            "consecutive_failures",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["consecutive_failures", "created_at", "updated_at"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Model validators check the timezone name; the serializer field adds the default.
+        self.fields["timezone"].validators = Job._meta.get_field("timezone").validators
+
+    @extend_schema_field(serializers.ListField(child=serializers.DateTimeField()))
+    def get_next_runs(self, job: Job) -> list:
+        return [run.isoformat() for run in job.next_runs(3)]
+
+    @extend_schema_field(ExecutionSummarySerializer(allow_null=True))
+    def get_last_execution(self, job: Job) -> dict | None:
+        execution = job.last_execution
+        return ExecutionSummarySerializer(execution).data if execution else None
+
+    def validate(self, attrs: dict) -> dict:
+        user = self.context["request"].user
+        if self.instance is None:
+            attrs.setdefault("timezone", user.timezone)
+            if user.jobs.count() >= settings.MAX_JOBS_PER_MEMBER:
+                raise serializers.ValidationError(
+                    f"You have reached the limit of {settings.MAX_JOBS_PER_MEMBER} jobs."
+                )
+        return attrs
+
+    def create(self, validated_data: dict) -> Job:
+        password = validated_data.pop("auth_password", "")
+        job = Job(**validated_data)
+        job.auth_password = password
+        job.save()
+        return job
+
+    def update(self, job: Job, validated_data: dict) -> Job:
+        if "auth_password" in validated_data:
+            job.auth_password = validated_data.pop("auth_password")
+        return super().update(job, validated_data)

@@ -1,0 +1,77 @@
+"""Checks on a job's settings, shared by the form and the API (both run model validators)."""
+
+import re
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+
+from jobs.addresses import internal_target
+from jobs.schedules import Schedule, ScheduleError, validate_timezone
+
+MAX_URL_LENGTH = 2048
+MAX_HEADERS = 50
+MAX_BODY_BYTES = 64 * 1024
+# The client sets these itself; letting a member set them would break or smuggle requests.
+FORBIDDEN_HEADERS = {"host", "content-length", "transfer-encoding", "connection"}
+HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+
+
+def validate_schedule(expression: str) -> None:
+    try:
+        Schedule.parse(expression, "UTC")
+    except ScheduleError as error:
+        raise ValidationError(str(error)) from None
+
+
+def validate_timezone_name(name: str) -> None:
+    try:
+        validate_timezone(name)
+    except ScheduleError as error:
+        raise ValidationError(str(error)) from None
+
+
+def validate_target_url(url: str) -> None:
+    if len(url) > MAX_URL_LENGTH:
+        raise ValidationError(f"URLs can be at most {MAX_URL_LENGTH} characters long.")
+    if urlsplit(url).scheme.lower() not in ("http", "https"):
+        raise ValidationError("Only http:// and https:// URLs can be called.")
+    URLValidator(
+        schemes=["http", "https"], message="Enter a valid URL, e.g. https://example.com/cron."
+    )(url)
+    if settings.ALLOW_PRIVATE_TARGETS:
+        return
+    if (address := internal_target(url)) is not None:
+        raise ValidationError(
+            f"This URL points to an internal address ({address}); jobs can only call public hosts."
+        )
+
+
+def validate_headers(headers: object) -> None:
+    if not isinstance(headers, dict):
+        raise ValidationError("Headers must be an object of names and values.")
+    if len(headers) > MAX_HEADERS:
+        raise ValidationError(f"At most {MAX_HEADERS} headers are allowed.")
+    for name, value in headers.items():
+        if not isinstance(value, str):
+            raise ValidationError(f"The value of header “{name}” must be text.")
+        if not HEADER_NAME.match(name):
+            raise ValidationError(f"“{name}” is not a valid header name.")
+        if name.lower() in FORBIDDEN_HEADERS:
+            raise ValidationError(f"The {name} header is set by cronsvc and cannot be changed.")
+        if "\r" in value or "\n" in value:
+            raise ValidationError(f"The value of header “{name}” cannot contain line breaks.")
+
+
+def validate_body(body: str) -> None:
+    if len(body.encode()) > MAX_BODY_BYTES:
+        raise ValidationError(f"The request body can be at most {MAX_BODY_BYTES // 1024} KiB.")
+
+
+def validate_expected_statuses(statuses: object) -> None:
+    if not isinstance(statuses, list) or not all(isinstance(code, int) for code in statuses):
+        raise ValidationError("Expected statuses must be a list of HTTP status codes.")
+    for code in statuses:
+        if not 100 <= code <= 599:
+            raise ValidationError(f"{code} is not an HTTP status code (100 to 599).")
