@@ -25,6 +25,12 @@ def unhashed_static_files(settings) -> None:
     }
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings) -> None:
+    # PBKDF2 spends a quarter of a second per password on purpose; the tests check hundreds.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def make_member(email: str, *, verified: bool = True, **fields) -> User:
     verified_at = timezone.now() if verified else None
     return User.objects.create_user(email, PASSWORD, email_verified_at=verified_at, **fields)
