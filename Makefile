@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/cronsvc
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test lint install secret migrate services-check clean
+.PHONY: run test lint install install-dev secret migrate services-check clean
 
 run: install secret migrate
 	@echo ""

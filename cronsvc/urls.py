@@ -1,9 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import TemplateView
+
+from jobs import views as job_views
 
 urlpatterns = [
-    path("", TemplateView.as_view(template_name="home.html"), name="home"),
+    path("", job_views.home, name="home"),
+    path("jobs/", include("jobs.urls")),
     path("accounts/", include("accounts.urls")),
     path("api/v1/", include("jobs.api_urls")),
     path("admin/", admin.site.urls),

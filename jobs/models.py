@@ -2,6 +2,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -28,6 +29,13 @@ class JobQuerySet(models.QuerySet):
 
     def search(self, text: str) -> "JobQuerySet":
         return self.filter(Q(title__icontains=text) | Q(url__icontains=text))
+
+
+def job_limit_error(user: AbstractBaseUser) -> str | None:
+    """Why this member cannot add another job (the per-member cap), or None."""
+    if user.jobs.count() >= settings.MAX_JOBS_PER_MEMBER:
+        return f"You have reached the limit of {settings.MAX_JOBS_PER_MEMBER} jobs."
+    return None
 
 
 class Job(models.Model):

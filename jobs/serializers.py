@@ -1,8 +1,7 @@
-from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from jobs.models import Execution, Job
+from jobs.models import Execution, Job, job_limit_error
 
 EXECUTION_SUMMARY_FIELDS = [
     "id",
@@ -111,10 +110,8 @@ class JobSerializer(serializers.ModelSerializer):
         user = self.context["request"].user
         if self.instance is None:
             attrs.setdefault("timezone", user.timezone)
-            if user.jobs.count() >= settings.MAX_JOBS_PER_MEMBER:
-                raise serializers.ValidationError(
-                    f"You have reached the limit of {settings.MAX_JOBS_PER_MEMBER} jobs."
-                )
+            if limit := job_limit_error(user):
+                raise serializers.ValidationError(limit)
         return attrs
 
     def create(self, validated_data: dict) -> Job:
