@@ -60,9 +60,11 @@ def internal_target(url: str) -> IPAddress | None:
     A name that does not resolve now is let through: the engine checks again at
     connect time and records a DNS failure if it still does not.
     """
-    parts = urlsplit(url)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
+        # urlsplit refuses a bad [IPv6] host and .port a bad port: URL validation
+        # reports those, so here they are simply not an internal target.
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
         addresses = resolve(parts.hostname or "", port)
     except (OSError, UnicodeError, ValueError):
         return None
