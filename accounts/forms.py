@@ -1,10 +1,15 @@
+import logging
 import zoneinfo
 
 from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import PasswordResetForm as DjangoPasswordResetForm
 
 from accounts.models import ApiKey, User
+from cronsvc import emails
+
+log = logging.getLogger(__name__)
 
 TIMEZONE_CHOICES = [(name, name) for name in sorted(zoneinfo.available_timezones())]
 
@@ -47,6 +52,24 @@ class LoginForm(AuthenticationForm):
     username = forms.EmailField(
         label="Email", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
     )
+
+
+class PasswordResetForm(DjangoPasswordResetForm):
+    def send_mail(
+        self,
+        subject_template_name: str,
+        email_template_name: str,
+        context: dict,
+        from_email: str | None,
+        to_email: str,
+        html_email_template_name: str | None = None,
+    ) -> None:
+        """Send through cronsvc.emails like every other message (emails/password-reset-*)."""
+        try:
+            emails.send("password-reset", to=to_email, context=context)
+        except Exception:
+            # As Django does: a failed send must not tell the visitor whether the account exists.
+            log.exception("Failed to send a password reset email to member %s", context["user"].pk)
 
 
 class ProfileForm(forms.ModelForm):

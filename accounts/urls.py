@@ -1,16 +1,8 @@
-from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from accounts import views
-from accounts.forms import LoginForm
-
-reset_email = {
-    "email_template_name": "emails/password-reset-body.txt",
-    "html_email_template_name": "emails/password-reset-body.html",
-    "subject_template_name": "emails/password-reset-subject.txt",
-    "extra_email_context": {"SITE_NAME": settings.SITE_NAME, "SITE_URL": settings.SITE_URL},
-}
+from accounts.forms import LoginForm, PasswordResetForm
 
 urlpatterns = [
     path("signup/", views.signup, name="signup"),
@@ -20,7 +12,7 @@ urlpatterns = [
     path("verify-again/", views.resend_verification, name="resend_verification"),
     path(
         "password-reset/",
-        auth_views.PasswordResetView.as_view(**reset_email),
+        auth_views.PasswordResetView.as_view(form_class=PasswordResetForm),
         name="password_reset",
     ),
     path(
