@@ -6,6 +6,8 @@ from functools import cache
 
 from cryptography.fernet import Fernet, MultiFernet
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 
 def derived_key() -> bytes:
@@ -19,6 +21,14 @@ def derived_key() -> bytes:
 def fernet() -> MultiFernet:
     keys = [key.encode() for key in settings.FIELD_ENCRYPTION_KEYS] or [derived_key()]
     return MultiFernet([Fernet(key) for key in keys])
+
+
+@receiver(setting_changed)
+def forget_keys(*, setting: str, **kwargs: object) -> None:
+    # Settings only change under override_settings (tests, rotation drills); without
+    # this the cached MultiFernet would go on using the keys it was built with.
+    if setting in ("FIELD_ENCRYPTION_KEYS", "SECRET_KEY"):
+        fernet.cache_clear()
 
 
 def encrypt(text: str) -> str:
