@@ -53,6 +53,15 @@ class PresetChoice:
 
 def preset_for(expression: str) -> PresetChoice:
     """The preset a saved expression came from, so editing a job shows it again."""
+    choice = matching_preset(expression)
+    # Only a preset that rebuilds the very same text: saving an edit of the title must not
+    # rewrite "0 9 * * 7" as "0 9 * * 0", which counts as a new schedule and moves the next run.
+    if choice.expression() != expression:
+        return PresetChoice("custom", custom=expression)
+    return choice
+
+
+def matching_preset(expression: str) -> PresetChoice:
     fields = expression.split()
     if len(fields) != 5:
         return PresetChoice("custom", custom=expression)
