@@ -1,5 +1,6 @@
 import secrets
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_email
 from django.utils import timezone
@@ -18,7 +19,7 @@ class Command(BaseCommand):
     def handle(self, *args, email: str, password: str | None, **options) -> None:
         try:
             validate_email(email)
-        except Exception:
+        except ValidationError:
             raise CommandError(f"{email!r} is not a valid email address.") from None
         if email_taken(email):
             raise CommandError(f"A member with the email {email} already exists.")
