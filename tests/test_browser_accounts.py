@@ -1,0 +1,79 @@
+"""A new member's first visit in a real browser: sign up, confirm, log in, make and revoke a key.
+
+Finding every field by its label and every control by its role also checks that the pages
+can be used without seeing them.
+"""
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from accounts.models import ApiKey, User
+
+pytestmark = pytest.mark.browser
+
+EMAIL = "dave@example.org"
+PASSWORD = "plum tree harbour 42"
+
+
+def test_a_new_member_signs_up_confirms_logs_in_and_manages_a_key(
+    page: Page, live_server, settings, mailoutbox, emailed_link
+):
+    settings.SITE_URL = live_server.url
+    main = page.get_by_role("main")
+
+    page.goto(live_server.url)
+    page.get_by_role("navigation", name="Main").get_by_role("button", name="Sign up").click()
+    page.get_by_label("Email").fill(EMAIL)
+    page.get_by_label("Password").fill(PASSWORD)
+    main.get_by_role("button", name="Sign up").click()
+
+    expect(page.get_by_text(f"Welcome! We sent a confirmation link to {EMAIL}.")).to_be_visible()
+    banner = page.get_by_text(f"Confirm your email address ({EMAIL}) to create jobs.")
+    expect(banner).to_be_visible()
+
+    (message,) = mailoutbox
+    assert message.to == [EMAIL]
+    link = emailed_link(message)
+    assert link.startswith(f"{live_server.url}/accounts/verify/")
+    page.goto(link)
+
+    expect(page.get_by_text("Your email address is confirmed.")).to_be_visible()
+    expect(banner).to_have_count(0)
+    assert User.objects.get(email=EMAIL).is_verified
+
+    page.get_by_role("button", name="Log out").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Log in").click()
+    page.get_by_label("Email").fill(EMAIL.upper())
+    page.get_by_label("Password").fill(PASSWORD)
+    main.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+
+    page.get_by_role("link", name="Settings").click()
+    expect(main.get_by_text(f"Signed in as {EMAIL} (confirmed).")).to_be_visible()
+    settings_nav = page.get_by_role("navigation", name="Settings")
+    settings_nav.get_by_role("link", name="API keys").click()
+    expect(page.get_by_text("No keys yet.")).to_be_visible()
+    page.get_by_label("Name").fill("deploy script")
+    expect(page.get_by_label("Read-only (can list and read, not change)")).not_to_be_checked()
+    page.get_by_role("button", name="Create key").click()
+
+    expect(page.get_by_text("Copy it now: it will not be shown again.")).to_be_visible()
+    plain = page.locator("#new-key").inner_text()
+    key = ApiKey.objects.get(user__email=EMAIL)
+    assert plain.startswith(key.prefix + "_")
+    row = page.get_by_role("row").filter(has_text="deploy script")
+    expect(row).to_contain_text(f"{key.prefix}…")
+    expect(row).to_contain_text("read and write")
+
+    settings_nav.get_by_role("link", name="API keys").click()
+    expect(page.get_by_text("Copy it now")).to_have_count(0)
+    expect(page.get_by_text(plain)).to_have_count(0)
+    expect(row).to_contain_text(f"{key.prefix}…")
+
+    row.get_by_role("button", name="Revoke deploy script").click()
+
+    expect(page.get_by_text("The key “deploy script” has been revoked.")).to_be_visible()
+    expect(row).to_contain_text("revoked")
+    expect(row.get_by_role("button", name="Revoke deploy script")).to_have_count(0)
+    key.refresh_from_db()
+    assert key.is_revoked
