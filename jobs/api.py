@@ -47,7 +47,7 @@ class JobViewSet(viewsets.ModelViewSet):
         if enabled is not None:
             jobs = jobs.filter(enabled=parse_bool("enabled", enabled))
         if search := self.request.query_params.get("search"):
-            jobs = jobs.search(search)
+            jobs = jobs.search(parse_search(search))
         return jobs
 
     def perform_create(self, serializer: BaseSerializer) -> None:
@@ -98,3 +98,10 @@ def parse_bool(name: str, value: str) -> bool:
     if value.lower() in ("false", "0", "no"):
         return False
     raise exceptions.ValidationError({name: ["Use true or false."]})
+
+
+def parse_search(text: str) -> str:
+    # PostgreSQL text cannot hold NUL: sent on, it is a database error (500), not "no match".
+    if "\x00" in text:
+        raise exceptions.ValidationError({"search": ["Search text cannot contain NUL characters."]})
+    return text

@@ -58,7 +58,9 @@ class JobSerializer(serializers.ModelSerializer):
         required=False, max_length=64, help_text="IANA name; defaults to the member's timezone."
     )
     schedule_description = serializers.CharField(source="describe_schedule", read_only=True)
-    next_runs = serializers.SerializerMethodField()
+    # Job.next_runs is called with its default count (3); DateTimeField writes
+    # these like every other time in the response (UTC, "Z").
+    next_runs = serializers.ListField(child=serializers.DateTimeField(), read_only=True)
     last_execution = serializers.SerializerMethodField()
 
     class Meta:
@@ -96,10 +98,6 @@ class JobSerializer(serializers.ModelSerializer):
         super().__init__(*args, **kwargs)
         # Model validators check the timezone name; the serializer field adds the default.
         self.fields["timezone"].validators = Job._meta.get_field("timezone").validators
-
-    @extend_schema_field(serializers.ListField(child=serializers.DateTimeField()))
-    def get_next_runs(self, job: Job) -> list:
-        return [run.isoformat() for run in job.next_runs(3)]
 
     @extend_schema_field(ExecutionSummarySerializer(allow_null=True))
     def get_last_execution(self, job: Job) -> dict | None:
