@@ -8,6 +8,7 @@ from accounts.forms import TIMEZONE_CHOICES
 from accounts.models import User
 from jobs.models import Job, job_limit_error
 from jobs.presets import PRESETS, STEP_CHOICES, WEEKDAYS, PresetChoice, preset_for
+from jobs.validators import validate_schedule
 
 
 class ScheduleFields(forms.Form):
@@ -183,6 +184,8 @@ class JobForm(ScheduleFields, forms.ModelForm):
 
     def clean(self) -> dict:
         cleaned = super().clean()
+        if "preset" in cleaned:
+            self.check_schedule(cleaned["schedule"])
         if cleaned.get("expires_at") and cleaned.get("timezone"):
             # The browser sends a wall-clock time; it means the job's timezone.
             wall = cleaned["expires_at"].replace(tzinfo=None)
@@ -190,6 +193,14 @@ class JobForm(ScheduleFields, forms.ModelForm):
         if self.instance.pk is None and (limit := job_limit_error(self.user)):
             raise ValidationError(limit)
         return cleaned
+
+    def check_schedule(self, expression: str) -> None:
+        # ModelForm skips the model's validators for an empty value in a field the form
+        # calls optional, so an empty custom expression would otherwise reach save().
+        try:
+            validate_schedule(expression)
+        except ValidationError as error:
+            self.add_error("schedule", error)
 
     def save(self, commit: bool = True) -> Job:
         job = super().save(commit=False)
