@@ -1,0 +1,171 @@
+"""The dashboard: the member's jobs, one row each."""
+
+import html
+import re
+from datetime import UTC, datetime
+
+import pytest
+import time_machine
+
+from accounts.models import User
+from jobs.models import Execution, Job
+
+DASHBOARD = "/jobs/"
+NOW = datetime(2026, 3, 10, 10, 2, 30, tzinfo=UTC)  # a Tuesday, 11:02:30 in Berlin
+
+
+def make_job(user: User, **fields: object) -> Job:
+    return Job.objects.create(
+        **{
+            "user": user,
+            "title": "Nightly report",
+            "url": "https://reports.example.org/run?token=x",
+            "schedule": "*/5 * * * *",
+            "timezone": user.timezone,
+            **fields,
+        }
+    )
+
+
+def finish(job: Job, status: str, http_status: int | None = None, **fields: object) -> Execution:
+    """An execution the worker has finished, recorded on the job as its latest."""
+    execution = Execution.objects.create(
+        job=job, scheduled_for=NOW, status=status, http_status=http_status, **fields
+    )
+    job.last_execution = execution
+    job.save(update_fields=["last_execution"])
+    return execution
+
+
+def cell_text(cell: str) -> str:
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", cell)).split())
+
+
+def dashboard_rows(response: object) -> list[list[str]]:
+    """The text of each cell of each job row, as the member reads the table."""
+    page = response.content.decode()
+    (body,) = re.findall(r"<tbody>(.*?)</tbody>", page, re.DOTALL) or [""]
+    rows = re.findall(r"<tr>(.*?)</tr>", body, re.DOTALL)
+    return [
+        [cell_text(cell) for cell in re.findall(r"<td>(.*?)</td>", row, re.DOTALL)] for row in rows
+    ]
+
+
+@pytest.fixture
+def now():
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
+
+
+def test_it_needs_a_login(client, db):
+    response = client.get(DASHBOARD)
+
+    assert response.status_code == 302
+    assert response.url == f"/accounts/login/?next={DASHBOARD}"
+
+
+def test_the_home_page_sends_a_member_to_the_dashboard(alice_client):
+    response = alice_client.get("/")
+
+    assert response.status_code == 302
+    assert response.url == DASHBOARD
+
+
+def test_a_job_row_says_what_when_and_how_it_went(alice_client, alice, now):
+    job = make_job(alice)
+    finish(job, Execution.Status.SUCCEEDED, 200)
+
+    response = alice_client.get(DASHBOARD)
+
+    assert response.status_code == 200
+    assert dashboard_rows(response) == [
+        [
+            "Nightly report",
+            "reports.example.org",
+            "Every 5 minutes",
+            "active",
+            "Succeeded · 200",
+            "Tue 10 Mar, 11:05",
+        ]
+    ]
+    assert f'href="/jobs/{job.id}/"' in response.content.decode()
+
+
+def test_the_next_run_is_shown_in_each_jobs_own_timezone(alice_client, alice, now):
+    make_job(alice, title="Berlin", schedule="0 9 * * *")
+    make_job(alice, title="New York", schedule="0 9 * * *", timezone="America/New_York")
+    make_job(alice, title="Tokyo", schedule="0 9 * * *", timezone="Asia/Tokyo")
+
+    rows = dashboard_rows(alice_client.get(DASHBOARD))
+
+    assert [(row[0], row[2], row[5]) for row in rows] == [
+        ("Berlin", "At 09:00", "Wed 11 Mar, 09:00"),
+        ("New York", "At 09:00", "Tue 10 Mar, 09:00"),
+        ("Tokyo", "At 09:00", "Wed 11 Mar, 09:00"),
+    ]
+
+
+def test_a_paused_job_says_so_and_has_no_next_run(alice_client, alice, now):
+    make_job(alice, enabled=False)
+
+    (row,) = dashboard_rows(alice_client.get(DASHBOARD))
+
+    assert row[3:] == ["paused", "not run yet", "—"]
+
+
+@pytest.mark.parametrize(
+    ("status", "http_status", "shown"),
+    [
+        (Execution.Status.FAILED, 500, "Failed · 500"),
+        (Execution.Status.FAILED, None, "Failed"),
+        (Execution.Status.MISSED, None, "Missed"),
+        (Execution.Status.SKIPPED, None, "Skipped"),
+    ],
+)
+def test_the_last_result_is_the_latest_execution(alice_client, alice, status, http_status, shown):
+    finish(make_job(alice), status, http_status)
+
+    (row,) = dashboard_rows(alice_client.get(DASHBOARD))
+
+    assert row[4] == shown
+
+
+def test_it_lists_only_the_members_own_jobs(alice_client, alice, bob):
+    make_job(alice, title="Alice's backup")
+    make_job(bob, title="Bob's backup", url="https://bob.example.net/")
+
+    rows = dashboard_rows(alice_client.get(DASHBOARD))
+
+    assert [row[0] for row in rows] == ["Alice's backup"]
+
+
+def test_with_no_jobs_it_invites_the_member_to_create_one(alice_client):
+    page = alice_client.get(DASHBOARD).content.decode()
+
+    assert "No jobs yet." in page
+    assert "Create your first job" in page
+    assert 'href="/jobs/new/"' in page
+
+
+def test_an_unverified_member_is_asked_to_confirm_before_creating(client, carol):
+    client.force_login(carol)
+
+    page = client.get(DASHBOARD).content.decode()
+
+    assert "No jobs yet." in page
+    assert "Confirm your email address (carol@example.org) to create jobs." in page
+    assert 'href="/jobs/new/"' not in page
+
+
+@pytest.mark.parametrize("count", [1, 20])
+def test_the_number_of_queries_does_not_grow_with_the_jobs(
+    alice_client, alice, now, count, django_assert_max_num_queries
+):
+    for number in range(count):
+        job = make_job(alice, title=f"Job {number:02}", schedule=f"{number} * * * *")
+        finish(job, Execution.Status.SUCCEEDED, 200)
+
+    with django_assert_max_num_queries(3):
+        response = alice_client.get(DASHBOARD)
+
+    assert len(dashboard_rows(response)) == count
