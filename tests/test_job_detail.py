@@ -1,0 +1,194 @@
+"""A job's page: its schedule in words, the next runs and the latest executions."""
+
+import html
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+
+from accounts.models import User
+from jobs.models import Execution, Job
+
+# The Friday before Berlin's clocks go forward (Sunday 29 March 2026, 02:00 → 03:00).
+NOW = datetime(2026, 3, 27, 12, 0, tzinfo=UTC)
+
+
+def make_job(user: User, **fields: object) -> Job:
+    return Job.objects.create(
+        **{
+            "user": user,
+            "title": "Nightly report",
+            "url": "http://127.0.0.1:9/report",
+            "schedule": "0 9 * * *",
+            "timezone": user.timezone,
+            **fields,
+        }
+    )
+
+
+def text(fragment: str) -> str:
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", fragment)).split())
+
+
+def next_runs(response: object) -> list[str]:
+    (runs,) = re.findall(r'<ol class="next-runs">(.*?)</ol>', response.content.decode(), re.DOTALL)
+    return [text(run) for run in re.findall(r"<li[^>]*>(.*?)</li>", runs, re.DOTALL)]
+
+
+def execution_rows(response: object) -> list[list[str]]:
+    (body,) = re.findall(r"<tbody>(.*?)</tbody>", response.content.decode(), re.DOTALL)
+    rows = re.findall(r"<tr>(.*?)</tr>", body, re.DOTALL)
+    return [[text(cell) for cell in re.findall(r"<td>(.*?)</td>", row, re.DOTALL)] for row in rows]
+
+
+def page_text(response: object) -> str:
+    return text(response.content.decode())
+
+
+@pytest.fixture
+def now():
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
+
+
+def test_it_needs_a_login(client, alice):
+    job = make_job(alice)
+
+    response = client.get(f"/jobs/{job.id}/")
+
+    assert response.status_code == 302
+    assert response.url == f"/accounts/login/?next=/jobs/{job.id}/"
+
+
+def test_it_shows_the_schedule_in_words_and_the_next_three_runs_in_the_jobs_timezone(
+    alice_client, alice, now
+):
+    job = make_job(alice)
+
+    response = alice_client.get(f"/jobs/{job.id}/")
+
+    assert response.status_code == 200
+    assert "Schedule At 09:00 0 9 * * * , Europe/Berlin Next runs:" in page_text(response)
+    assert next_runs(response) == [
+        "Sat 28 Mar 2026, 09:00 CET",
+        "Sun 29 Mar 2026, 09:00 CEST",
+        "Mon 30 Mar 2026, 09:00 CEST",
+    ]
+
+
+def test_the_next_runs_follow_the_job_not_the_member(alice_client, alice, now):
+    job = make_job(alice, schedule="*/20 * * * *", timezone="America/New_York")
+
+    response = alice_client.get(f"/jobs/{job.id}/")
+
+    assert "Every 20 minutes" in page_text(response)
+    assert next_runs(response) == [
+        "Fri 27 Mar 2026, 08:20 EDT",
+        "Fri 27 Mar 2026, 08:40 EDT",
+        "Fri 27 Mar 2026, 09:00 EDT",
+    ]
+
+
+def test_a_paused_job_says_it_is_paused_and_lists_no_runs(alice_client, alice, now):
+    job = make_job(alice, enabled=False)
+
+    response = alice_client.get(f"/jobs/{job.id}/")
+
+    assert "Paused: it does not run until you resume it." in page_text(response)
+    assert 'class="next-runs"' not in response.content.decode()
+    assert "Resume" in page_text(response)
+
+
+def test_runs_after_the_expiry_are_not_listed(alice_client, alice, now):
+    job = make_job(alice, expires_at=datetime(2026, 3, 29, 8, 0, tzinfo=UTC))
+
+    response = alice_client.get(f"/jobs/{job.id}/")
+
+    assert next_runs(response) == ["Sat 28 Mar 2026, 09:00 CET", "Sun 29 Mar 2026, 09:00 CEST"]
+    assert "Stops after 29 Mar 2026, 10:00 CEST." in page_text(response)
+
+
+def test_an_expired_job_says_it_has_no_more_runs(alice_client, alice, now):
+    job = make_job(alice, expires_at=datetime(2026, 3, 27, 13, 0, tzinfo=UTC))
+
+    assert next_runs(alice_client.get(f"/jobs/{job.id}/")) == ["none (expired)"]
+
+
+def test_it_lists_the_latest_executions_with_status_and_lateness(alice_client, alice, now):
+    job = make_job(alice)
+    slot = datetime(2026, 3, 27, 8, 0, tzinfo=UTC)
+    Execution.objects.create(
+        job=job,
+        scheduled_for=slot - timedelta(days=1),
+        status=Execution.Status.SUCCEEDED,
+        http_status=200,
+        lateness_ms=85,
+        duration_ms=412,
+    )
+    Execution.objects.create(
+        job=job,
+        scheduled_for=slot,
+        status=Execution.Status.FAILED,
+        failure_reason=Execution.Reason.TIMEOUT,
+        lateness_ms=1250,
+        duration_ms=30000,
+    )
+    Execution.objects.create(
+        job=job,
+        scheduled_for=slot + timedelta(hours=3, seconds=12),
+        trigger=Execution.Trigger.MANUAL,
+    )
+
+    response = alice_client.get(f"/jobs/{job.id}/")
+
+    assert execution_rows(response) == [
+        ["Fri 27 Mar, 12:00:12", "Manual", "Pending", "", ""],
+        ["Fri 27 Mar, 09:00:00", "Schedule", "Failed (Timeout)", "1250 ms", "30000 ms"],
+        ["Thu 26 Mar, 09:00:00", "Schedule", "Succeeded · 200", "85 ms", "412 ms"],
+    ]
+
+
+def test_it_shows_the_twenty_newest_executions(alice_client, alice):
+    job = make_job(alice)
+    first = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+    Execution.objects.bulk_create(
+        Execution(job=job, scheduled_for=first + timedelta(days=day), status="succeeded")
+        for day in range(25)
+    )
+
+    rows = execution_rows(alice_client.get(f"/jobs/{job.id}/"))
+
+    assert len(rows) == 20
+    assert (rows[0][0], rows[-1][0]) == ("Wed 25 Mar, 09:00:00", "Fri 6 Mar, 09:00:00")
+
+
+def test_without_executions_it_says_so(alice_client, alice):
+    job = make_job(alice)
+
+    assert "No executions yet." in page_text(alice_client.get(f"/jobs/{job.id}/"))
+
+
+def test_it_shows_the_request_but_not_the_saved_password(alice_client, alice):
+    job = make_job(
+        alice,
+        method="POST",
+        auth_username="reports",
+        auth_password="hunter2-but-longer",
+        headers={"Accept": "application/json"},
+        expected_statuses=[200, 204],
+        follow_redirects=False,
+        timeout_seconds=7,
+    )
+
+    response = alice_client.get(f"/jobs/{job.id}/")
+
+    shown = page_text(response)
+    assert "POST http://127.0.0.1:9/report" in shown
+    assert "Basic auth reports with a saved password" in shown
+    assert "Headers Accept: application/json" in shown
+    assert "Success status 200, 204" in shown
+    assert "Redirects not followed" in shown
+    assert "Timeout 7 s" in shown
+    assert "hunter2-but-longer" not in response.content.decode()
+    assert job.auth_password_encrypted not in response.content.decode()
