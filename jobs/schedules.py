@@ -30,6 +30,9 @@ ALIASES = {
 LARGEST_CLOCK_CHANGE = timedelta(hours=3)
 
 
+EMPTY_SCHEDULE = "Enter a schedule, e.g. */5 * * * * for every 5 minutes."
+
+
 class ScheduleError(ValueError):
     pass
 
@@ -47,7 +50,7 @@ def expand(expression: str) -> str:
     """The five-field form of an expression, or ScheduleError saying what is wrong."""
     expression = " ".join(expression.split())
     if not expression:
-        raise ScheduleError("Enter a schedule, e.g. */5 * * * * for every 5 minutes.")
+        raise ScheduleError(EMPTY_SCHEDULE)
     if expression.startswith("@"):
         if expression.lower() not in ALIASES:
             known = ", ".join(sorted(set(ALIASES) - {"@midnight", "@annually"}))

@@ -2,6 +2,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from jobs.models import Execution, Job, job_limit_error
+from jobs.schedules import EMPTY_SCHEDULE
 
 EXECUTION_SUMMARY_FIELDS = [
     "id",
@@ -93,6 +94,8 @@ class JobSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["consecutive_failures", "created_at", "updated_at"]
+        # DRF refuses an empty schedule before the validators run: say what the form says.
+        extra_kwargs = {"schedule": {"error_messages": {"blank": EMPTY_SCHEDULE}}}
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

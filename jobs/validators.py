@@ -1,7 +1,7 @@
 """Checks on a job's settings, shared by the form and the API (both run model validators)."""
 
 import re
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -16,6 +16,10 @@ MAX_BODY_BYTES = 64 * 1024
 # The client sets these itself; letting a member set them would break or smuggle requests.
 FORBIDDEN_HEADERS = {"host", "content-length", "transfer-encoding", "connection"}
 HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+# RFC 9110 allows tab but no other control character in a value; PostgreSQL's jsonb
+# cannot store NUL at all (it would be a 500, not a message).
+CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+INVALID_URL = "Enter a valid URL, e.g. https://example.com/cron."
 
 
 def validate_schedule(expression: str) -> None:
@@ -35,17 +39,27 @@ def validate_timezone_name(name: str) -> None:
 def validate_target_url(url: str) -> None:
     if len(url) > MAX_URL_LENGTH:
         raise ValidationError(f"URLs can be at most {MAX_URL_LENGTH} characters long.")
-    if urlsplit(url).scheme.lower() not in ("http", "https"):
+    if split_url(url).scheme.lower() not in ("http", "https"):
         raise ValidationError("Only http:// and https:// URLs can be called.")
-    URLValidator(
-        schemes=["http", "https"], message="Enter a valid URL, e.g. https://example.com/cron."
-    )(url)
+    URLValidator(schemes=["http", "https"], message=INVALID_URL)(url)
     if settings.ALLOW_PRIVATE_TARGETS:
         return
     if (address := internal_target(url)) is not None:
         raise ValidationError(
             f"This URL points to an internal address ({address}); jobs can only call public hosts."
         )
+
+
+def split_url(url: str) -> SplitResult:
+    """The URL's parts, or the invalid-URL error where urlsplit raises instead."""
+    try:
+        parts = urlsplit(url)  # refuses a bad [IPv6] host
+        port = parts.port  # refuses a port over 65535, but only when asked
+    except ValueError:
+        raise ValidationError(INVALID_URL) from None
+    if port == 0:  # URLValidator lets it through; nothing can be called on it
+        raise ValidationError(INVALID_URL)
+    return parts
 
 
 def validate_headers(headers: object) -> None:
@@ -62,6 +76,10 @@ def validate_headers(headers: object) -> None:
             raise ValidationError(f"The {name} header is set by cronsvc and cannot be changed.")
         if "\r" in value or "\n" in value:
             raise ValidationError(f"The value of header “{name}” cannot contain line breaks.")
+        if CONTROL_CHARACTER.search(value):
+            raise ValidationError(
+                f"The value of header “{name}” cannot contain control characters."
+            )
 
 
 def validate_body(body: str) -> None:
