@@ -199,6 +199,22 @@ CELERY_BEAT_SCHEDULER = "cronsvc.scheduler:Scheduler"
 CELERY_TIMEZONE = "UTC"
 HEARTBEAT_SECONDS = env.int("HEARTBEAT_SECONDS", default=30)
 
+# The engine. Each tick claims jobs due within the horizon, so their requests can
+# be queued ahead and fired on the scheduled second.
+DISPATCH_INTERVAL_SECONDS = env.int("DISPATCH_INTERVAL_SECONDS", default=5)
+DISPATCH_HORIZON_SECONDS = env.int("DISPATCH_HORIZON_SECONDS", default=15)
+DISPATCH_BATCH_SIZE = env.int("DISPATCH_BATCH_SIZE", default=1000)
+EXECUTIONS_PER_MESSAGE = env.int("EXECUTIONS_PER_MESSAGE", default=200)
+# A slot found later than this is missed (beat or workers were down), not run late.
+MISSED_AFTER_SECONDS = env.int("MISSED_AFTER_SECONDS", default=60)
+AUTO_DISABLE_AFTER = env.int("AUTO_DISABLE_AFTER", default=25)
+MANUAL_RUNS_PER_MINUTE = env.int("MANUAL_RUNS_PER_MINUTE", default=10)
+RECOVERY_INTERVAL_SECONDS = env.int("RECOVERY_INTERVAL_SECONDS", default=30)
+# A pending execution whose message was sent this long ago was lost with the broker.
+REQUEUE_AFTER_SECONDS = env.int("REQUEUE_AFTER_SECONDS", default=60)
+RETENTION_DAYS = env.int("RETENTION_DAYS", default=30)
+KEEP_EXECUTIONS_PER_JOB = 100
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.api_auth.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": [

@@ -58,7 +58,10 @@ class JobViewSet(viewsets.ModelViewSet):
     @extend_schema(request=None, responses={202: ExecutionSerializer})
     @action(detail=True, methods=["post"])
     def run(self, request: Request, pk: str) -> Response:
-        execution = runs.run_now(self.get_object())
+        try:
+            execution = runs.run_now(self.get_object())
+        except runs.TooManyRuns as error:
+            raise exceptions.Throttled(wait=60, detail=str(error)) from None
         return Response(ExecutionSerializer(execution).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(request=None, responses=JobSerializer)

@@ -67,6 +67,12 @@ class Job(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     next_run_at = models.DateTimeField(null=True, blank=True)
     consecutive_failures = models.PositiveIntegerField(default=0)
+    # Failing after this many failures in a row (and one email per failing streak).
+    failure_threshold = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1), MaxValueValidator(100)]
+    )
+    # Moved only by the engine; each move is recorded as a HealthChange.
+    failing = models.BooleanField(default=False)
     # The latest finished execution, kept on the row so lists need no per-job query.
     last_execution = models.ForeignKey(
         "Execution", models.SET_NULL, null=True, blank=True, related_name="+"
@@ -186,6 +192,12 @@ class Execution(models.Model):
     response_body = models.TextField(blank=True)
     response_truncated = models.BooleanField(default=False)
     error = models.TextField(blank=True)
+    # DNS, connect (with TLS) and first-byte times in ms, as far as the client saw them.
+    timings = models.JSONField(default=dict, blank=True)
+    # On a `missed` row: how many slots in a row it stands for.
+    missed_count = models.PositiveIntegerField(default=0)
+    # When it was last put on the broker; the recovery sweep re-sends lost ones.
+    enqueued_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-scheduled_for"]
@@ -193,7 +205,15 @@ class Execution(models.Model):
             # One execution per job and slot, whoever dispatches it.
             models.UniqueConstraint(fields=["job", "scheduled_for"], name="one_execution_per_slot"),
         ]
-        indexes = [models.Index(fields=["job", "-scheduled_for"], name="execution_history_idx")]
+        indexes = [
+            models.Index(fields=["job", "-scheduled_for"], name="execution_history_idx"),
+            # The recovery sweep looks only at unfinished executions.
+            models.Index(
+                fields=["status", "enqueued_at"],
+                condition=Q(status__in=["pending", "running"]),
+                name="execution_unfinished_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.job} at {self.scheduled_for:%Y-%m-%d %H:%M}: {self.status}"
@@ -201,6 +221,33 @@ class Execution(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status not in (self.Status.PENDING, self.Status.RUNNING)
+
+
+class HealthChange(models.Model):
+    """A job went failing, recovered or was disabled: written with the result that caused it,
+    read by the notifier, which marks it sent."""
+
+    class Kind(models.TextChoices):
+        FAILING = "failing"
+        RECOVERED = "recovered"
+        DISABLED = "disabled"
+
+    job = models.ForeignKey(Job, models.CASCADE, related_name="health_changes")
+    execution = models.ForeignKey(Execution, models.SET_NULL, null=True, related_name="+")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+    notified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [
+            models.Index(
+                fields=["created_at"], condition=Q(notified_at=None), name="health_unsent_idx"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job} {self.kind} at {self.created_at:%Y-%m-%d %H:%M}"
 
 
 class Heartbeat(models.Model):

@@ -1,8 +1,11 @@
+"""Celery tasks: thin shells around functions the tests call directly."""
+
 import logging
 
 from celery import shared_task
 from django.utils import timezone
 
+from jobs import dispatch, execute, recovery, retention
 from jobs.models import Heartbeat
 
 log = logging.getLogger(__name__)
@@ -14,3 +17,27 @@ def heartbeat() -> None:
     worker = f"worker:{heartbeat.request.hostname or 'unknown'}"
     Heartbeat.record(worker, timezone.now())
     log.info("heartbeat: %s alive", worker)
+
+
+@shared_task(name="cronsvc.dispatch", ignore_result=True)
+def dispatch_due() -> None:
+    claimed = dispatch.dispatch()
+    if claimed:
+        log.info("dispatch: claimed %d due jobs", claimed)
+
+
+@shared_task(name="cronsvc.execute_batch", ignore_result=True)
+def execute_batch(execution_ids: list[int]) -> None:
+    execute.run_batch(execution_ids)
+
+
+@shared_task(name="cronsvc.recover", ignore_result=True)
+def recover() -> None:
+    report = recovery.sweep()
+    if report.requeued or report.abandoned:
+        log.warning("recovery: requeued %d, abandoned %d", report.requeued, report.abandoned)
+
+
+@shared_task(name="cronsvc.prune", ignore_result=True)
+def prune() -> None:
+    log.info("prune: deleted %d old executions", retention.prune())

@@ -115,8 +115,12 @@ def job_delete(request: HttpRequest, job_id: int) -> HttpResponse:
 @require_POST
 def job_run(request: HttpRequest, job_id: int) -> HttpResponse:
     job = get_job(request, job_id)
-    runs.run_now(job)
-    messages.success(request, f"“{job.title}” will run now.")
+    try:
+        runs.run_now(job)
+    except runs.TooManyRuns as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"“{job.title}” is running now.")
     return redirect("job_detail", job.id)
 
 

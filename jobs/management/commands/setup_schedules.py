@@ -2,10 +2,21 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-# The system's own schedules. Created once and then left alone, so operators
-# can tune them in the admin without the next deploy undoing it.
+# The system's own schedules; never one per member job. Created once and then left
+# alone, so operators can tune them in the admin without the next deploy undoing it.
 SYSTEM_SCHEDULES = [
     {"name": "heartbeat", "task": "cronsvc.heartbeat", "seconds": settings.HEARTBEAT_SECONDS},
+    {
+        "name": "dispatch tick",
+        "task": "cronsvc.dispatch",
+        "seconds": settings.DISPATCH_INTERVAL_SECONDS,
+    },
+    {
+        "name": "recovery sweep",
+        "task": "cronsvc.recover",
+        "seconds": settings.RECOVERY_INTERVAL_SECONDS,
+    },
+    {"name": "history pruning", "task": "cronsvc.prune", "seconds": 3600},
 ]
 
 
@@ -17,8 +28,14 @@ class Command(BaseCommand):
             interval, _ = IntervalSchedule.objects.get_or_create(
                 every=entry["seconds"], period=IntervalSchedule.SECONDS
             )
+            # A tick that waited longer than its interval is stale: the next one covers it.
             _, created = PeriodicTask.objects.get_or_create(
-                name=entry["name"], defaults={"task": entry["task"], "interval": interval}
+                name=entry["name"],
+                defaults={
+                    "task": entry["task"],
+                    "interval": interval,
+                    "expire_seconds": entry["seconds"],
+                },
             )
             state = "created" if created else "already there"
             self.stdout.write(f"{entry['name']}: {state}")

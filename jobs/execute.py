@@ -1,0 +1,172 @@
+"""Run a batch of executions: claim them, fire each on its second, record the results."""
+
+import asyncio
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from jobs import http
+from jobs.models import Execution, HealthChange, Job
+
+Status = Execution.Status
+RESULT_FIELDS = [
+    "status",
+    "started_at",
+    "finished_at",
+    "duration_ms",
+    "lateness_ms",
+    "failure_reason",
+    "http_status",
+    "response_headers",
+    "response_body",
+    "response_truncated",
+    "error",
+    "timings",
+]
+HEALTH_FIELDS = ["consecutive_failures", "failing", "enabled", "next_run_at", "last_execution"]
+
+
+def run_batch(execution_ids: list[int]) -> None:
+    executions = claim(execution_ids)
+    if not executions:
+        return
+    outcomes = asyncio.run(fire_all(executions))
+    record_results(executions, outcomes)
+
+
+@transaction.atomic
+def claim(execution_ids: list[int]) -> list[Execution]:
+    """Mark the still-pending executions running, so a duplicate message does nothing.
+
+    A slot whose job is still busy with its previous execution, or that was paused
+    since the slot was claimed, is recorded as skipped instead.
+    """
+    now = timezone.now()
+    executions = list(
+        Execution.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(id__in=execution_ids, status=Status.PENDING)
+        .select_related("job")
+    )
+    busy = set(
+        Execution.objects.filter(
+            job_id__in={e.job_id for e in executions}, status=Status.RUNNING
+        ).values_list("job_id", flat=True)
+    )
+    to_run, skipped = [], []
+    for execution in executions:
+        reason = skip_reason(execution, busy)
+        (skipped if reason else to_run).append(execution)
+        if reason:
+            execution.error = reason
+        busy.add(execution.job_id)
+    Execution.objects.filter(id__in=[e.id for e in to_run]).update(
+        status=Status.RUNNING, started_at=now
+    )
+    for execution in skipped:
+        execution.status, execution.finished_at = Status.SKIPPED, now
+    Execution.objects.bulk_update(skipped, ["status", "finished_at", "error"])
+    return to_run
+
+
+def skip_reason(execution: Execution, busy: set[int]) -> str:
+    if execution.job_id in busy:
+        return "Skipped: the previous execution was still running."
+    if not execution.job.enabled and execution.trigger != Execution.Trigger.MANUAL:
+        return "Skipped: the job was paused before this run."
+    return ""
+
+
+async def fire_all(executions: list[Execution]) -> list[http.Outcome]:
+    async with http.Client() as client:
+        return await asyncio.gather(*(fire(client, execution) for execution in executions))
+
+
+async def fire(client: http.Client, execution: Execution) -> http.Outcome:
+    # Claimed ahead of time; the request leaves on the scheduled second.
+    wait = (execution.scheduled_for - timezone.now()).total_seconds()
+    if wait > 0:
+        await asyncio.sleep(wait)
+    return await client.send(request_for(execution))
+
+
+def request_for(execution: Execution) -> http.Request:
+    job = execution.job
+    auth = (job.auth_username, job.auth_password) if job.auth_username else None
+    return http.Request(
+        execution_id=execution.id,
+        method=job.method,
+        url=job.url,
+        headers=job.headers,
+        body=job.body,
+        auth=auth,
+        timeout=job.timeout_seconds,
+        follow_redirects=job.follow_redirects,
+        expected_statuses=job.expected_statuses,
+    )
+
+
+def apply_outcome(execution: Execution, outcome: http.Outcome) -> None:
+    execution.status = Status.SUCCEEDED if outcome.succeeded else Status.FAILED
+    execution.started_at = outcome.started_at
+    execution.finished_at = outcome.finished_at
+    execution.duration_ms = outcome.duration_ms
+    execution.lateness_ms = lateness_ms(execution.scheduled_for, outcome.started_at)
+    execution.failure_reason = outcome.failure_reason
+    execution.http_status = outcome.http_status
+    execution.response_headers = outcome.response_headers
+    # PostgreSQL text cannot hold NUL; a binary response is shown without it.
+    execution.response_body = outcome.response_body.replace("\x00", "\ufffd")
+    execution.response_truncated = outcome.response_truncated
+    execution.error = outcome.error
+    execution.timings = outcome.timings
+
+
+def lateness_ms(scheduled_for: datetime, started_at: datetime) -> int:
+    return round((started_at - scheduled_for).total_seconds() * 1000)
+
+
+@transaction.atomic
+def record_results(executions: list[Execution], outcomes: list[http.Outcome]) -> None:
+    """Results and the health changes they cause, in one transaction (written in bulk)."""
+    for execution, outcome in zip(executions, outcomes, strict=True):
+        apply_outcome(execution, outcome)
+    Execution.objects.bulk_update(executions, RESULT_FIELDS)
+    changes = update_health(executions)
+    HealthChange.objects.bulk_create(changes)
+
+
+def update_health(executions: list[Execution]) -> list[HealthChange]:
+    by_job: dict[int, list[Execution]] = {}
+    for execution in sorted(executions, key=lambda e: e.scheduled_for):
+        by_job.setdefault(execution.job_id, []).append(execution)
+    # Locked in id order so two batches touching the same jobs cannot deadlock.
+    jobs = list(Job.objects.select_for_update().filter(id__in=by_job).order_by("id"))
+    changes = []
+    for job in jobs:
+        for execution in by_job[job.id]:
+            changes += health_changes(job, execution)
+            job.last_execution = execution
+    Job.objects.bulk_update(jobs, HEALTH_FIELDS)
+    return changes
+
+
+def health_changes(job: Job, execution: Execution) -> list[HealthChange]:
+    """Count the result against the job; return the ok/failing/disabled moves it makes."""
+    Kind = HealthChange.Kind
+    if execution.status == Status.SUCCEEDED:
+        job.consecutive_failures = 0
+        if not job.failing:
+            return []
+        job.failing = False
+        return [HealthChange(job=job, execution=execution, kind=Kind.RECOVERED)]
+    job.consecutive_failures += 1
+    changes = []
+    if not job.failing and job.consecutive_failures >= job.failure_threshold:
+        job.failing = True
+        changes.append(HealthChange(job=job, execution=execution, kind=Kind.FAILING))
+    if job.enabled and job.consecutive_failures >= settings.AUTO_DISABLE_AFTER:
+        job.enabled, job.next_run_at = False, None
+        changes.append(HealthChange(job=job, execution=execution, kind=Kind.DISABLED))
+    return changes
