@@ -3,7 +3,7 @@
 from django.db.models import QuerySet
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -27,11 +27,16 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
         }
 
 
-@extend_schema(
-    parameters=[
-        OpenApiParameter("enabled", OpenApiTypes.BOOL, description="Only enabled or paused jobs."),
-        OpenApiParameter("search", OpenApiTypes.STR, description="Text in the title or URL."),
-    ]
+# The filters belong to the list alone: on the class they would be on every operation.
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "enabled", OpenApiTypes.BOOL, description="Only enabled or paused jobs."
+            ),
+            OpenApiParameter("search", OpenApiTypes.STR, description="Text in the title or URL."),
+        ]
+    )
 )
 class JobViewSet(viewsets.ModelViewSet):
     serializer_class = JobSerializer
