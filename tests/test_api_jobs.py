@@ -407,6 +407,19 @@ def test_run_now_records_a_pending_manual_execution(alice_api, alice_job, clock)
     assert saved.trigger == Execution.Trigger.MANUAL
 
 
+def test_run_now_is_limited_per_minute(alice_api, alice_job, settings):
+    settings.MANUAL_RUNS_PER_MINUTE = 2
+    for _ in range(2):
+        assert alice_api.post(job_url(alice_job, "run")).status_code == 202
+
+    response = alice_api.post(job_url(alice_job, "run"))
+
+    assert response.status_code == 429
+    assert response.json()["detail"].startswith("At most 2 manual runs a minute.")
+    assert response["Retry-After"] == "60"
+    assert alice_job.executions.count() == 2
+
+
 def test_pause_and_resume(alice_api, alice_job, clock):
     paused = alice_api.post(job_url(alice_job, "pause"))
 
