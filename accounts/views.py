@@ -109,11 +109,11 @@ def change_password(request: HttpRequest) -> HttpResponse:
 def delete_account(request: HttpRequest) -> HttpResponse:
     form = DeleteAccountForm(request.user, request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = request.user
-        logout(request)
-        # Jobs, executions and keys go with the member (on_delete=CASCADE).
+        # Jobs, executions and keys go with the member (on_delete=CASCADE). Log out
+        # only once that has worked, so a failure leaves the member as they were.
         with transaction.atomic():
-            user.delete()
+            request.user.delete()
+        logout(request)
         messages.success(request, "Your account and everything in it have been deleted.")
         return redirect("home")
     return render(request, "accounts/delete_account.html", {"form": form})
