@@ -79,6 +79,8 @@ def bob_api(bob) -> APIClient:
 
 @pytest.fixture
 def alice_client(client, alice):
+    # force_login, or post the login form: axes refuses Client.login(), which
+    # authenticates without a request (AxesBackendRequestParameterRequired).
     client.force_login(alice)
     return client
 
