@@ -140,5 +140,12 @@ def schedule_preview(request: HttpRequest) -> HttpResponse:
             context["runs"] = schedule.next_runs(3, timezone.now())
             context["tz"] = schedule.tz
     else:
-        context["error"] = "Fill in the schedule to see when it runs."
+        context["error"] = preview_problem(form)
     return render(request, "jobs/partials/schedule_preview.html", context)
+
+
+def preview_problem(form: PreviewForm) -> str:
+    """The first field the preview cannot read, named: "fill in the schedule" would mislead
+    a member who typed minute 75."""
+    name, errors = next(iter(form.errors.items()))
+    return f"{form.fields[name].label}: {errors[0]}"
