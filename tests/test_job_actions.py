@@ -188,7 +188,26 @@ def test_run_now_records_a_pending_manual_execution(alice_client, alice, now):
     assert (execution.trigger, execution.status) == ("manual", "pending")
     assert execution.scheduled_for == NOW
     page = " ".join(re.sub(r"<[^>]+>", " ", followed_page(alice_client, response)).split())
+    assert "“Nightly report” is running now." in page
     assert "Tue 10 Mar, 11:02:30 Manual Pending" in page
+
+
+def test_run_now_is_limited_per_member_per_minute(alice_client, alice, now, settings):
+    settings.MANUAL_RUNS_PER_MINUTE = 2
+    jobs = [make_job(alice, title="One"), make_job(alice, title="Two")]
+    for job in jobs:
+        alice_client.post(f"/jobs/{job.id}/run/")
+        now.shift(1)
+
+    response = alice_client.post(f"/jobs/{jobs[0].id}/run/")
+
+    assert "At most 2 manual runs a minute. Try again shortly." in followed_page(
+        alice_client, response
+    )
+    assert Execution.objects.count() == 2
+    now.shift(60)
+    alice_client.post(f"/jobs/{jobs[0].id}/run/")
+    assert Execution.objects.count() == 3
 
 
 def test_run_now_works_for_a_paused_job_and_leaves_it_paused(alice_client, alice, now):

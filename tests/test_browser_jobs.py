@@ -1,0 +1,109 @@
+"""A job's life in a real browser: create with a preset, watch the live preview, edit to a custom
+schedule, pause, resume, delete.
+
+Fields are found by their labels and controls by their roles, so the pages also work for
+people who do not see them. The preview and the preset fields need htmx and job_form.js to
+load and run, which only a browser shows.
+"""
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from jobs.models import Job
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+
+def log_in_as_alice(page: Page, live_server: object) -> None:
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Email").fill("alice@example.org")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("main").get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Your jobs")).to_be_visible()
+
+
+def test_alice_creates_edits_pauses_resumes_and_deletes_a_job(
+    page: Page, live_server, transactional_db, alice, settings
+):
+    settings.ALLOW_PRIVATE_TARGETS = True
+    preview = page.locator("#schedule-preview")
+    log_in_as_alice(page, live_server)
+
+    page.get_by_role("button", name="Create your first job").click()
+    expect(page.get_by_role("heading", name="New job")).to_be_visible()
+    page.get_by_label("Title").fill("Warm the cache")
+    page.get_by_label("URL").fill("http://127.0.0.1:9/warm")
+    expect(page.get_by_label("Runs")).to_have_value("every_n_minutes")
+    expect(page.get_by_label("Timezone")).to_have_value("Europe/Berlin")
+    # Only the inputs of the chosen preset show.
+    expect(page.get_by_label("At minute")).to_be_hidden()
+    expect(page.get_by_label("Cron expression")).to_be_hidden()
+    expect(preview).to_contain_text("Every 5 minutes")
+    page.get_by_label("Every", exact=True).select_option(label="15 minutes")
+
+    expect(preview).to_contain_text("Every 15 minutes")
+    expect(preview.get_by_role("listitem")).to_have_count(3)
+    expect(preview.get_by_role("listitem").first).to_contain_text("CE")  # CET or CEST
+    page.get_by_role("button", name="Create job").click()
+
+    expect(page.get_by_text("“Warm the cache” is scheduled.")).to_be_visible()
+    job = Job.objects.get()
+    assert (job.user, job.schedule, job.timezone) == (alice, "*/15 * * * *", "Europe/Berlin")
+
+    page.get_by_role("button", name="Edit").click()
+    expect(page.get_by_label("Every", exact=True)).to_have_value("15")
+    page.get_by_label("Runs").select_option(label="Custom cron expression")
+    expect(page.get_by_label("Every", exact=True)).to_be_hidden()
+    expression = page.get_by_label("Cron expression")
+    expect(expression).to_be_visible()
+    expression.fill("30 4 * * 1")
+
+    expect(preview).to_contain_text("At 04:30, only on Monday")
+    expect(preview.get_by_role("listitem")).to_have_count(3)
+    expect(preview.get_by_role("listitem").first).to_contain_text(re.compile(r"^Mon .* 04:30 "))
+    page.get_by_role("button", name="Save").click()
+
+    expect(page.get_by_text("“Warm the cache” is saved.")).to_be_visible()
+    expect(page.get_by_text("At 04:30, only on Monday")).to_be_visible()
+    job.refresh_from_db()
+    assert job.schedule == "30 4 * * 1"
+
+    page.get_by_role("button", name="Pause").click()
+    expect(page.get_by_text("“Warm the cache” is paused.")).to_be_visible()
+    expect(page.get_by_text("Paused: it does not run until you resume it.")).to_be_visible()
+    job.refresh_from_db()
+    assert (job.enabled, job.next_run_at) == (False, None)
+
+    page.get_by_role("button", name="Resume").click()
+    expect(page.get_by_text("“Warm the cache” is running again.")).to_be_visible()
+    expect(page.locator(".next-runs").get_by_role("listitem")).to_have_count(3)
+    job.refresh_from_db()
+    assert job.enabled
+    assert job.next_run_at is not None
+
+    page.get_by_role("button", name="Delete").click()
+    expect(page.get_by_role("heading", name="Delete “Warm the cache”?")).to_be_visible()
+    page.get_by_role("button", name="Delete the job").click()
+
+    expect(page.get_by_text("“Warm the cache” and its history are deleted.")).to_be_visible()
+    expect(page.get_by_text("No jobs yet.")).to_be_visible()
+    expect(page.get_by_role("link", name="Warm the cache")).to_have_count(0)
+    assert not Job.objects.exists()
+
+
+def test_the_preview_shows_a_mistake_in_a_custom_expression(
+    page: Page, live_server, transactional_db, alice
+):
+    log_in_as_alice(page, live_server)
+    page.goto(f"{live_server.url}/jobs/new/")
+
+    page.get_by_label("Runs").select_option(label="Custom cron expression")
+    page.get_by_label("Cron expression").fill("61 * * * *")
+
+    expect(page.locator("#schedule-preview")).to_contain_text(
+        "the minute field “61” is not valid (allowed: 0 to 59)."
+    )
+    expect(page.locator("#schedule-preview").get_by_role("listitem")).to_have_count(0)
