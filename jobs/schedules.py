@@ -30,11 +30,17 @@ ALIASES = {
 LARGEST_CLOCK_CHANGE = timedelta(hours=3)
 
 
+# croniter gives up on finding a date after this long; so does the walk over a DST change.
+LONGEST_GAP = timedelta(days=366 * 50)
 EMPTY_SCHEDULE = "Enter a schedule, e.g. */5 * * * * for every 5 minutes."
 
 
 class ScheduleError(ValueError):
     pass
+
+
+class SkippedByClockChange(CroniterBadDateError):
+    """Every wall time the schedule names falls in an hour the clocks skip."""
 
 
 def validate_timezone(name: str) -> zoneinfo.ZoneInfo:
@@ -99,6 +105,11 @@ class Schedule:
         schedule = cls(expand(expression), timezone)
         try:
             schedule.next_after(datetime(2026, 1, 1, tzinfo=UTC))
+        except SkippedByClockChange:
+            raise ScheduleError(
+                f"This schedule never runs in {timezone}: its times fall in the hour"
+                " the clocks skip when they go forward."
+            ) from None
         except CroniterBadDateError:
             raise ScheduleError(
                 "This schedule never runs (no such date, e.g. 30 February)."
@@ -143,11 +154,16 @@ class Schedule:
         # Walk wall times from a little before `after`: in a repeated hour the
         # next run may have an earlier wall time than `after` has.
         times = croniter(self.expression, self.wall_time(after) - LARGEST_CLOCK_CHANGE)
+        # A schedule on real time whose every wall time is skipped (02:xx on the last
+        # Sunday of March, in Europe) would otherwise be walked to the year 9999.
+        give_up = self.wall_time(after) + LONGEST_GAP
         best: datetime | None = None
         while True:
             wall = times.get_next(datetime)
             if best is not None and wall > self.wall_time(best) + LARGEST_CLOCK_CHANGE:
                 return best
+            if best is None and wall > give_up:
+                raise SkippedByClockChange(f"{self.expression} never runs in {self.timezone}")
             for instant in self.instants(wall):
                 if instant > after and (best is None or instant < best):
                     best = instant

@@ -1,8 +1,10 @@
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from jobs.models import Execution, Job, job_limit_error
 from jobs.schedules import EMPTY_SCHEDULE
+from jobs.validators import validate_schedule_in_timezone
 
 EXECUTION_SUMMARY_FIELDS = [
     "id",
@@ -111,9 +113,22 @@ class JobSerializer(serializers.ModelSerializer):
         user = self.context["request"].user
         if self.instance is None:
             attrs.setdefault("timezone", user.timezone)
-            if limit := job_limit_error(user):
-                raise serializers.ValidationError(limit)
+        self.check_schedule_runs(attrs)
+        if self.instance is None and (limit := job_limit_error(user)):
+            raise serializers.ValidationError(limit)
         return attrs
+
+    def check_schedule_runs(self, attrs: dict) -> None:
+        # The field validators see the schedule and the timezone one at a time.
+        if "schedule" not in attrs and "timezone" not in attrs:
+            return
+        expression = attrs.get("schedule", getattr(self.instance, "schedule", ""))
+        timezone = attrs.get("timezone", getattr(self.instance, "timezone", ""))
+        try:
+            validate_schedule_in_timezone(expression, timezone)
+        except DjangoValidationError as error:
+            field = "schedule" if "schedule" in attrs else "timezone"
+            raise serializers.ValidationError({field: error.messages}) from None
 
     def create(self, validated_data: dict) -> Job:
         password = validated_data.pop("auth_password", "")

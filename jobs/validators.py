@@ -29,6 +29,14 @@ def validate_schedule(expression: str) -> None:
         raise ValidationError(str(error)) from None
 
 
+def validate_schedule_in_timezone(expression: str, timezone: str) -> None:
+    """Each fine on its own, the pair may still never run: all its times skipped by DST."""
+    try:
+        Schedule.parse(expression, timezone)
+    except ScheduleError as error:
+        raise ValidationError(str(error)) from None
+
+
 def validate_timezone_name(name: str) -> None:
     try:
         validate_timezone(name)

@@ -368,6 +368,22 @@ def test_changing_the_schedule_moves_the_next_runs(alice_api, alice_job, clock):
     assert Job.objects.get(pk=alice_job.pk).schedule == "30 14 * * *"
 
 
+def test_moving_a_job_to_a_timezone_where_it_never_runs_is_refused(alice_api, alice):
+    # 02:xx on the last Sunday of March runs in UTC; in Berlin the clocks skip it.
+    job = make_job(alice, schedule="*/15 2 * 3 L0", timezone="UTC")
+
+    response = alice_api.patch(job_url(job), {"timezone": "Europe/Berlin"}, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "timezone": [
+            "This schedule never runs in Europe/Berlin: its times fall in the hour"
+            " the clocks skip when they go forward."
+        ]
+    }
+    assert Job.objects.get(pk=job.pk).timezone == "UTC"
+
+
 def test_renaming_a_job_keeps_its_next_run(alice_api, alice_job, clock):
     before = Job.objects.get(pk=alice_job.pk).next_run_at
     clock.shift(timedelta(hours=30))  # the 09:00 slot has come; not dispatched yet

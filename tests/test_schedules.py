@@ -99,6 +99,20 @@ def test_it_refuses_a_bad_schedule_saying_what_is_wrong(expression: str, message
     assert message in str(refusal.value)
 
 
+def test_it_refuses_a_schedule_whose_times_the_clocks_always_skip():
+    # Every 15 minutes from 02:00 to 02:45 on the last Sunday of March: the hour
+    # Europe's clocks skip, every year. In UTC the same schedule runs.
+    assert Schedule.parse("*/15 2 * 3 L0", "UTC")
+
+    with pytest.raises(ScheduleError) as refusal:
+        Schedule.parse("*/15 2 * 3 L0", BERLIN)
+
+    assert str(refusal.value) == (
+        "This schedule never runs in Europe/Berlin: its times fall in the hour"
+        " the clocks skip when they go forward."
+    )
+
+
 def test_it_accepts_the_29th_of_february():
     # It never runs in 2026 or 2027, but it does run.
     schedule = Schedule.parse("0 0 29 2 *", "UTC")
