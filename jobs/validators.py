@@ -96,8 +96,13 @@ def validate_body(body: str) -> None:
 
 
 def validate_expected_statuses(statuses: object) -> None:
-    if not isinstance(statuses, list) or not all(isinstance(code, int) for code in statuses):
+    if not isinstance(statuses, list) or not all(is_integer(code) for code in statuses):
         raise ValidationError("Expected statuses must be a list of HTTP status codes.")
     for code in statuses:
         if not 100 <= code <= 599:
             raise ValidationError(f"{code} is not an HTTP status code (100 to 599).")
+
+
+def is_integer(value: object) -> bool:
+    # JSON's true arrives as a bool, which Python counts as the int 1.
+    return isinstance(value, int) and not isinstance(value, bool)

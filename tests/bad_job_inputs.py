@@ -87,5 +87,6 @@ BAD_JOB_INPUTS = [
     BadJobInput("expected_statuses", [600], "600 is not an HTTP status code"),
     BadJobInput("expected_statuses", ["200"], "must be a list of HTTP status codes."),
     BadJobInput("expected_statuses", 200, "must be a list of HTTP status codes."),
+    BadJobInput("expected_statuses", [True], "must be a list of HTTP status codes."),
     BadJobInput("method", "TRACE", "valid choice"),
 ]
