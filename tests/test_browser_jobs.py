@@ -107,3 +107,25 @@ def test_the_preview_shows_a_mistake_in_a_custom_expression(
         "the minute field “61” is not valid (allowed: 0 to 59)."
     )
     expect(page.locator("#schedule-preview").get_by_role("listitem")).to_have_count(0)
+
+
+def test_a_value_left_in_a_preset_the_member_moved_away_from_does_not_count(
+    page: Page, live_server, transactional_db, alice, settings
+):
+    settings.ALLOW_PRIVATE_TARGETS = True
+    preview = page.locator("#schedule-preview")
+    log_in_as_alice(page, live_server)
+    page.goto(f"{live_server.url}/jobs/new/")
+    page.get_by_label("Title").fill("Morning digest")
+    page.get_by_label("URL").fill("http://127.0.0.1:9/digest")
+
+    page.get_by_label("Runs").select_option(label="Every hour at minute M")
+    page.get_by_label("At minute").fill("75")
+    expect(preview).to_contain_text("At minute: Ensure this value is less than or equal to 59.")
+    page.get_by_label("Runs").select_option(label="Every day at a time")
+    page.get_by_label("At (HH:MM)").fill("06:30")
+    expect(preview).to_contain_text("At 06:30")
+    page.get_by_role("button", name="Create job").click()
+
+    expect(page.get_by_text("“Morning digest” is scheduled.")).to_be_visible()
+    assert Job.objects.get().schedule == "30 6 * * *"

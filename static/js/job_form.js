@@ -13,8 +13,11 @@ const PRESET_FIELDS = {
 function showPresetFields(form) {
   const preset = form.querySelector("[name=preset]").value;
   for (const name of ["every_n", "at_minute", "weekday", "day_of_month", "at_time", "schedule"]) {
-    const field = form.querySelector(`[data-field=${name}]`);
-    field.hidden = !PRESET_FIELDS[preset].includes(name);
+    const used = PRESET_FIELDS[preset].includes(name);
+    form.querySelector(`[data-field=${name}]`).hidden = !used;
+    // A hidden input is not sent (nor checked), so a value left in a preset the member
+    // moved away from cannot fail the form with an error they cannot see.
+    form.querySelector(`[name=${name}]`).disabled = !used;
   }
 }
 
