@@ -96,6 +96,8 @@ def job_clone(request: HttpRequest, job_id: int) -> HttpResponse:
     copy.next_run_at = None
     copy.last_execution = None
     copy.consecutive_failures = 0
+    # A copy has no history: left failing, its first success would send a recovery email.
+    copy.failing = False
     copy.save()
     messages.success(request, "Here is the copy, paused. Check it and resume it when ready.")
     return redirect("job_edit", copy.id)

@@ -145,6 +145,16 @@ def test_clone_makes_a_paused_copy_and_opens_its_edit_page(alice_client, alice, 
     assert copy.last_execution is None
 
 
+def test_a_copy_of_a_failing_job_starts_with_a_clean_record(alice_client, alice, now):
+    job = make_job(alice, failing=True, consecutive_failures=4, failure_threshold=3)
+
+    alice_client.post(f"/jobs/{job.id}/clone/")
+
+    copy = Job.objects.exclude(pk=job.pk).get()
+    assert (copy.failing, copy.consecutive_failures) == (False, 0)
+    assert copy.failure_threshold == 3
+
+
 def test_clone_leaves_the_original_as_it_was(alice_client, alice, now):
     job = make_job(alice)
     before = saved_state(job)
