@@ -3,11 +3,10 @@
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import F, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
-from jobs.models import Execution
+from jobs.models import Execution, Job
 
 PRUNE_BATCH = 5000
 
@@ -24,10 +23,24 @@ def prune(now: datetime | None = None) -> int:
 
 
 def prunable_ids(cutoff: datetime) -> list[int]:
-    ranked = Execution.objects.annotate(
-        newest_first=Window(
-            RowNumber(), partition_by=F("job_id"), order_by=F("scheduled_for").desc()
-        )
+    # Compared with the job's KEEP-th newest slot over its whole history (one short
+    # walk of execution_history_idx per old row). A window ranked in the same query
+    # as the cutoff filter ranks only the old rows: it kept 100 old ones besides every
+    # recent one.
+    keep = settings.KEEP_EXECUTIONS_PER_JOB
+    oldest_kept = (
+        Execution.objects.filter(job_id=OuterRef("job_id"))
+        .order_by("-scheduled_for")
+        .values("scheduled_for")[keep - 1 : keep]
     )
-    old = ranked.filter(newest_first__gt=settings.KEEP_EXECUTIONS_PER_JOB, scheduled_for__lt=cutoff)
+    # A job with fewer than `keep` executions has no oldest_kept: the comparison is
+    # NULL, and all of them stay.
+    old = (
+        Execution.objects.filter(scheduled_for__lt=cutoff)
+        .filter(scheduled_for__lt=Subquery(oldest_kept))
+        # The dashboard shows each job's last result; it stays even when newer rows
+        # (skipped or missed slots) push it out of the newest ones.
+        .exclude(Exists(Job.objects.filter(last_execution_id=OuterRef("id"))))
+        .order_by()
+    )
     return list(old.values_list("id", flat=True)[:PRUNE_BATCH])
