@@ -49,10 +49,12 @@ def job_create(request: HttpRequest) -> HttpResponse:
 @verified_required
 def job_edit(request: HttpRequest, job_id: int) -> HttpResponse:
     job = get_job(request, job_id)
-    form = JobForm(request.POST or None, instance=job, user=request.user)
+    # The form writes each valid value onto its instance even when another field fails;
+    # on its own copy, so the page goes on naming the job as it is saved.
+    form = JobForm(request.POST or None, instance=get_job(request, job_id), user=request.user)
     if request.method == "POST" and form.is_valid():
-        form.save()
-        messages.success(request, f"“{job.title}” is saved.")
+        saved = form.save()
+        messages.success(request, f"“{saved.title}” is saved.")
         return redirect("job_detail", job.id)
     return render(request, "jobs/job_form.html", {"form": form, "job": job})
 

@@ -508,6 +508,7 @@ def test_saving_the_edit_page_unchanged_keeps_the_schedule_and_the_due_run(
     assert response.url == f"/jobs/{job.id}/"
     job.refresh_from_db()
     assert (job.title, job.schedule, job.next_run_at) == ("Renamed", schedule, due)
+    assert "“Renamed” is saved." in alice_client.get(response.url).content.decode()
 
 
 def test_changing_the_schedule_on_edit_moves_the_next_run(alice_client, alice, now):
@@ -543,6 +544,19 @@ def test_an_edit_with_an_error_shows_it_and_changes_nothing(alice_client, alice)
     assert field_error(response, "title") == "This field is required."
     job.refresh_from_db()
     assert (job.title, job.schedule) == ("Nightly report", "*/5 * * * *")
+
+
+def test_an_edit_with_an_error_keeps_the_saved_title_in_the_heading(alice_client, alice):
+    job = make_job(alice)
+
+    response = alice_client.post(
+        f"/jobs/{job.id}/edit/", edit_page_values(alice_client, job, title="Renamed", url="nope")
+    )
+
+    page = response.content.decode()
+    assert "<h1>Edit “Nightly report”</h1>" in page
+    assert "<title>Edit Nightly report · " in page
+    assert field_error(response, "url") != ""
 
 
 def test_the_edit_page_needs_a_login(client, alice):
