@@ -18,9 +18,10 @@ WORKDIR /app
 COPY requirements.txt ./
 RUN pip install -r requirements.txt
 
-# Only the two packages settings.STATICFILES_DIRS reads, not the whole node_modules.
+# Only the packages settings.STATICFILES_DIRS reads, not the whole node_modules.
 COPY --from=static /build/node_modules/@picocss/pico node_modules/@picocss/pico
 COPY --from=static /build/node_modules/htmx.org node_modules/htmx.org
+COPY --from=static /build/node_modules/chart.js node_modules/chart.js
 COPY . .
 
 # Static files are collected into the image (VAR_DIR/static, served by WhiteNoise).

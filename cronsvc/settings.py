@@ -165,6 +165,7 @@ STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [
     ("pico", BASE_DIR / "node_modules" / "@picocss" / "pico" / "css"),
     ("htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist"),
+    ("chartjs", BASE_DIR / "node_modules" / "chart.js" / "dist"),
     BASE_DIR / "static",
 ]
 STORAGES = {

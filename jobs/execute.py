@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from cronsvc.celery import app as celery_app
 from jobs import http
 from jobs.models import Execution, HealthChange, Job
 
@@ -88,14 +89,13 @@ async def fire(client: http.Client, execution: Execution) -> http.Outcome:
     wait = (execution.scheduled_for - timezone.now()).total_seconds()
     if wait > 0:
         await asyncio.sleep(wait)
-    return await client.send(request_for(execution))
+    return await client.send(request_for(execution.job, execution_id=str(execution.id)))
 
 
-def request_for(execution: Execution) -> http.Request:
-    job = execution.job
+def request_for(job: Job, *, execution_id: str) -> http.Request:
     auth = (job.auth_username, job.auth_password) if job.auth_username else None
     return http.Request(
-        execution_id=execution.id,
+        execution_id=execution_id,
         method=job.method,
         url=job.url,
         headers=job.headers,
@@ -135,6 +135,8 @@ def record_results(executions: list[Execution], outcomes: list[http.Outcome]) ->
     Execution.objects.bulk_update(executions, RESULT_FIELDS)
     changes = update_health(executions)
     HealthChange.objects.bulk_create(changes)
+    if changes:
+        transaction.on_commit(lambda: celery_app.send_task("cronsvc.notify"))
 
 
 def update_health(executions: list[Execution]) -> list[HealthChange]:

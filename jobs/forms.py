@@ -128,6 +128,13 @@ class JobForm(ScheduleFields, forms.ModelForm):
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
         help_text="Stored encrypted and never shown again. Leave empty to keep the saved one.",
     )
+    failure_threshold = forms.IntegerField(
+        label="Failures in a row before the failure email",
+        min_value=1,
+        max_value=100,
+        required=False,
+        initial=1,
+    )
     clear_auth_password = forms.BooleanField(label="Remove the saved password", required=False)
     expires_at = forms.DateTimeField(
         label="Stop running after",
@@ -151,6 +158,7 @@ class JobForm(ScheduleFields, forms.ModelForm):
             "expected_statuses",
             "follow_redirects",
             "expires_at",
+            "failure_threshold",
             "notify_on_failure",
             "notify_on_recovery",
             "notify_on_disable",
@@ -159,10 +167,13 @@ class JobForm(ScheduleFields, forms.ModelForm):
             "url": forms.URLInput(attrs={"placeholder": "https://example.com/cron"}),
             "body": forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
         }
-        labels = {"timeout_seconds": "Timeout (seconds)"}
+        labels = {
+            "timeout_seconds": "Timeout (seconds)",
+        }
 
-    def __init__(self, *args, user: User, **kwargs) -> None:
+    def __init__(self, *args, user: User, enforce_limit: bool = True, **kwargs) -> None:
         self.user = user
+        self.enforce_limit = enforce_limit
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.initial.update(self.initial_for(self.instance))
@@ -179,6 +190,9 @@ class JobForm(ScheduleFields, forms.ModelForm):
     def clean_headers(self) -> dict[str, str]:
         return parse_header_lines(self.cleaned_data["headers"])
 
+    def clean_failure_threshold(self) -> int:
+        return self.cleaned_data["failure_threshold"] or 1
+
     def clean_expected_statuses(self) -> list[int]:
         return parse_statuses(self.cleaned_data["expected_statuses"])
 
@@ -190,7 +204,11 @@ class JobForm(ScheduleFields, forms.ModelForm):
             # The browser sends a wall-clock time; it means the job's timezone.
             wall = cleaned["expires_at"].replace(tzinfo=None)
             cleaned["expires_at"] = wall.replace(tzinfo=ZoneInfo(cleaned["timezone"]))
-        if self.instance.pk is None and (limit := job_limit_error(self.user)):
+        if (
+            self.enforce_limit
+            and self.instance.pk is None
+            and (limit := job_limit_error(self.user))
+        ):
             raise ValidationError(limit)
         return cleaned
 

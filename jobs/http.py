@@ -17,8 +17,10 @@ from types import SimpleNamespace
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
+from aiohttp import http_exceptions
 from aiohttp.abc import AbstractResolver, ResolveResult
 from django.conf import settings
+from multidict import CIMultiDict
 
 from jobs.addresses import is_internal
 
@@ -26,6 +28,14 @@ CAPTURE_LIMIT = 64 * 1024
 MAX_REDIRECTS = 5
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 EXECUTION_HEADER = "X-Cronsvc-Execution"
+# Headers about the request body (the Fetch standard's list), dropped with the body.
+BODY_HEADERS = (
+    "Content-Type",
+    "Content-Length",
+    "Content-Encoding",
+    "Content-Language",
+    "Content-Location",
+)
 
 
 class Blocked(Exception):
@@ -34,7 +44,7 @@ class Blocked(Exception):
 
 @dataclass
 class Request:
-    execution_id: int
+    execution_id: str
     method: str
     url: str
     headers: dict[str, str] = field(default_factory=dict)
@@ -179,19 +189,14 @@ class Client:
 
     async def follow(self, request: Request, outcome: Outcome, context: SimpleNamespace) -> None:
         method, url, body = request.method, request.url, request.body.encode()
-        headers, auth = dict(request.headers), request.auth
+        headers = member_headers(request)
         for hop in range(MAX_REDIRECTS + 1):
             refuse_numeric_host(url)
             async with self.session.request(
                 method,
                 url,
-                headers={
-                    **headers,
-                    "User-Agent": user_agent(),
-                    EXECUTION_HEADER: str(request.execution_id),
-                },
+                headers=with_identity(headers, request.execution_id),
                 data=body or None,
-                auth=aiohttp.BasicAuth(*auth) if auth else None,
                 allow_redirects=False,
                 trace_request_ctx=context,
             ) as response:
@@ -204,15 +209,40 @@ class Client:
                         raise InvalidRedirect(f"Redirect to a non-HTTP URL: {next_url[:200]}")
                     if not same_origin(url, next_url):
                         # The member's credentials and headers are for the origin they named.
-                        headers, auth = {}, None
-                    if response.status == 303 or (
-                        response.status in (301, 302) and method == "POST"
-                    ):
+                        headers = CIMultiDict()
+                    if becomes_get(response.status, method):
                         method, body = "GET", b""
+                        # The body is gone, so headers describing it would now lie.
+                        for name in BODY_HEADERS:
+                            headers.popall(name, None)
                     url = next_url
                     continue
                 await record_response(response, request, outcome)
                 return
+
+
+def member_headers(request: Request) -> CIMultiDict[str]:
+    headers = CIMultiDict(request.headers)
+    if request.auth:
+        # UTF-8, as RFC 7617 advertises: aiohttp's BasicAuth encodes Latin-1 and
+        # fails on a password with, say, a euro sign.
+        headers["Authorization"] = aiohttp.encode_basic_auth(*request.auth)
+    return headers
+
+
+def with_identity(headers: CIMultiDict[str], execution_id: str) -> CIMultiDict[str]:
+    """The member's headers plus ours; assignment replaces a member's own spelling of either."""
+    headers = headers.copy()
+    headers["User-Agent"] = user_agent()
+    headers[EXECUTION_HEADER] = str(execution_id)
+    return headers
+
+
+def becomes_get(status: int, method: str) -> bool:
+    """A 303 turns any method but HEAD into GET; 301 and 302 do so for POST, as browsers do."""
+    if status == 303:
+        return method != "HEAD"
+    return status in (301, 302) and method == "POST"
 
 
 class TooManyRedirects(Exception):
@@ -232,9 +262,7 @@ async def record_response(
     }
     data = await read_capped(response.content)
     outcome.response_truncated = len(data) > CAPTURE_LIMIT
-    outcome.response_body = data[:CAPTURE_LIMIT].decode(
-        response.charset or "utf-8", errors="replace"
-    )
+    outcome.response_body = decode_body(data[:CAPTURE_LIMIT], response.charset)
     outcome.succeeded = request.is_success(response.status)
     if not outcome.succeeded:
         outcome.failure_reason = "http_status"
@@ -253,8 +281,27 @@ async def read_capped(stream: aiohttp.StreamReader) -> bytes:
     return b"".join(chunks)
 
 
+def decode_body(data: bytes, charset: str | None) -> str:
+    # The charset is the target's word: one Python does not know must not turn a
+    # 200 into an internal error.
+    try:
+        return data.decode(charset or "utf-8", errors="replace")
+    except LookupError:
+        return data.decode("utf-8", errors="replace")
+
+
 def expected_text(request: Request) -> str:
     return ", ".join(map(str, request.expected_statuses)) if request.expected_statuses else "2xx"
+
+
+def headers_too_large(error: BaseException) -> bool:
+    # aiohttp wraps its parser's error twice (ClientResponseError from a copy of it),
+    # so the reason is at the end of the __cause__ chain.
+    while error.__cause__ is not None:
+        error = error.__cause__
+    if isinstance(error, http_exceptions.LineTooLong):
+        return True
+    return isinstance(error, http_exceptions.BadHttpMessage) and "Too many headers" in error.message
 
 
 def classify(error: BaseException, request: Request) -> tuple[str, str]:
@@ -271,7 +318,7 @@ def classify(error: BaseException, request: Request) -> tuple[str, str]:
         if isinstance(error.os_error, Blocked) or "internal address" in str(error):
             return "blocked", str(error.os_error)
         return "connect", f"Could not connect: {error.os_error}"
-    if isinstance(error, aiohttp.http_exceptions.LineTooLong):
+    if headers_too_large(error):
         return "too_large", "The response headers are too large."
     if isinstance(
         error, aiohttp.ClientError | TooManyRedirects | InvalidRedirect | UnicodeError | ValueError

@@ -89,9 +89,9 @@ class Job(models.Model):
             models.Index(fields=["next_run_at"], condition=Q(enabled=True), name="jobs_due_idx"),
         ]
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.saved_timing = self.timing
+    # When the job runs, as last loaded or saved; None for a job not saved yet.
+    saved_timing: tuple | None = None
+    TIMING_FIELDS = frozenset({"schedule", "timezone", "enabled", "expires_at"})
 
     def __str__(self) -> str:
         return self.title
@@ -105,6 +105,14 @@ class Job(models.Model):
                 kwargs["update_fields"] = {*kwargs["update_fields"], "next_run_at"}
         super().save(*args, **kwargs)
         self.saved_timing = self.timing
+
+    @classmethod
+    def from_db(cls, db: str, field_names: list[str], values: list) -> "Job":
+        job = super().from_db(db, field_names, values)
+        # Deletion loads jobs with most fields deferred; reading them here would recurse.
+        if not cls.TIMING_FIELDS & job.get_deferred_fields():
+            job.saved_timing = job.timing
+        return job
 
     @property
     def timing(self) -> tuple:
@@ -224,25 +232,41 @@ class Execution(models.Model):
 
 
 class HealthChange(models.Model):
-    """A job went failing, recovered or was disabled: written with the result that caused it,
-    read by the notifier, which marks it sent."""
+    """A job went failing, recovered or was disabled: written in the transaction of the
+    result that caused it, then delivered by the notifier (jobs/notify.py)."""
 
     class Kind(models.TextChoices):
         FAILING = "failing"
         RECOVERED = "recovered"
         DISABLED = "disabled"
 
+    class Delivery(models.TextChoices):
+        PENDING = "pending"
+        SENDING = "sending"
+        SENT = "sent"
+        NOT_SENT = "not_sent"  # turned off, or no verified address
+
     job = models.ForeignKey(Job, models.CASCADE, related_name="health_changes")
     execution = models.ForeignKey(Execution, models.SET_NULL, null=True, related_name="+")
     kind = models.CharField(max_length=10, choices=Kind.choices)
     created_at = models.DateTimeField(default=timezone.now)
+    delivery = models.CharField(max_length=10, choices=Delivery.choices, default=Delivery.PENDING)
+    # When a notifier claimed it; a claim left this long unfinished is retried.
+    claimed_at = models.DateTimeField(null=True, blank=True)
     notified_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # After an SMTP failure: not before this (backoff).
+    retry_after = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
 
     class Meta:
         ordering = ["created_at"]
         indexes = [
+            # The notifier's queue: only undelivered changes.
             models.Index(
-                fields=["created_at"], condition=Q(notified_at=None), name="health_unsent_idx"
+                fields=["created_at"],
+                condition=Q(delivery__in=["pending", "sending"]),
+                name="health_undelivered_idx",
             )
         ]
 

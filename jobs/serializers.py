@@ -85,6 +85,7 @@ class JobSerializer(serializers.ModelSerializer):
             "expected_statuses",
             "follow_redirects",
             "enabled",
+            "failure_threshold",
             "notify_on_failure",
             "notify_on_recovery",
             "notify_on_disable",

@@ -5,7 +5,7 @@ import logging
 from celery import shared_task
 from django.utils import timezone
 
-from jobs import dispatch, execute, recovery, retention
+from jobs import dispatch, execute, notify, recovery, retention
 from jobs.models import Heartbeat
 
 log = logging.getLogger(__name__)
@@ -41,3 +41,10 @@ def recover() -> None:
 @shared_task(name="cronsvc.prune", ignore_result=True)
 def prune() -> None:
     log.info("prune: deleted %d old executions", retention.prune())
+
+
+@shared_task(name="cronsvc.notify", ignore_result=True)
+def send_notifications() -> None:
+    report = notify.deliver_pending()
+    if report.failed:
+        log.warning("notify: %d emails failed and will be retried", report.failed)

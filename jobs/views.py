@@ -1,5 +1,9 @@
+import asyncio
+from datetime import timedelta
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -7,12 +11,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import verified_required
-from jobs import runs
+from jobs import execute, history, http, runs
 from jobs.forms import JobForm, PreviewForm
 from jobs.models import Job, job_limit_error
 from jobs.schedules import ScheduleError, schedule_for
 
-HISTORY_ON_JOB_PAGE = 20
+TEST_RUNS_PER_MINUTE = 5
+SUCCESS_RATE_WINDOW = timedelta(days=7)
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -32,8 +37,11 @@ def get_job(request: HttpRequest, job_id: int) -> Job:
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    jobs = members_jobs(request).select_related("last_execution")
-    return render(request, "jobs/dashboard.html", {"jobs": jobs})
+    jobs = list(members_jobs(request).select_related("last_execution"))
+    strips = history.recent_outcomes(jobs)
+    rates = history.success_rates(jobs, since=timezone.now() - SUCCESS_RATE_WINDOW)
+    rows = [(job, strips[job.id], rates[job.id]) for job in jobs]
+    return render(request, "jobs/dashboard.html", {"jobs": jobs, "rows": rows})
 
 
 @verified_required
@@ -62,8 +70,10 @@ def job_edit(request: HttpRequest, job_id: int) -> HttpResponse:
 @login_required
 def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
     job = get_job(request, job_id)
-    executions = job.executions.order_by("-scheduled_for")[:HISTORY_ON_JOB_PAGE]
-    return render(request, "jobs/job_detail.html", {"job": job, "executions": executions})
+    context = history.history_page(
+        job, status=request.GET.get("status", ""), page_number=request.GET.get("page")
+    )
+    return render(request, "jobs/job_detail.html", context)
 
 
 @login_required
@@ -153,3 +163,33 @@ def preview_problem(form: PreviewForm) -> str:
     a member who typed minute 75."""
     name, errors = next(iter(form.errors.items()))
     return f"{form.fields[name].label}: {errors[0]}"
+
+
+@verified_required
+@require_POST
+def test_run(request: HttpRequest) -> HttpResponse:
+    """Run the form's current, unsaved settings once and show the response (not stored)."""
+    job = None
+    if job_id := request.POST.get("job_id"):
+        job = get_job(request, int(job_id))
+    # Not saved, so the job cap does not apply.
+    form = JobForm(request.POST, instance=job, user=request.user, enforce_limit=False)
+    context: dict = {"form": form}
+    if not test_run_allowed(request.user.pk):
+        context["error"] = f"At most {TEST_RUNS_PER_MINUTE} test runs a minute. Try again shortly."
+    elif form.is_valid():
+        unsaved = form.save(commit=False)
+        outcome = asyncio.run(send_once(execute.request_for(unsaved, execution_id="test-run")))
+        context["outcome"] = outcome
+    return render(request, "jobs/partials/test_run.html", context)
+
+
+def test_run_allowed(user_id: int) -> bool:
+    key = f"test-runs:{user_id}:{timezone.now():%Y%m%d%H%M}"
+    cache.add(key, 0, timeout=120)
+    return cache.incr(key) <= TEST_RUNS_PER_MINUTE
+
+
+async def send_once(request: http.Request) -> http.Outcome:
+    async with http.Client() as client:
+        return await client.send(request)

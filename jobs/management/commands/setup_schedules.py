@@ -16,6 +16,8 @@ SYSTEM_SCHEDULES = [
         "task": "cronsvc.recover",
         "seconds": settings.RECOVERY_INTERVAL_SECONDS,
     },
+    # Emails go out as soon as a change is written; this catches retries and leftovers.
+    {"name": "notifications", "task": "cronsvc.notify", "seconds": 60},
     {"name": "history pruning", "task": "cronsvc.prune", "seconds": 3600},
 ]
 
