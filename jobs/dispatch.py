@@ -6,7 +6,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from cronsvc import metrics
 from cronsvc.celery import app as celery_app
+from jobs.maintenance import dispatch_paused
 from jobs.models import Execution, Job
 from jobs.schedules import Schedule
 
@@ -17,14 +19,19 @@ CLAIM_FIELDS = ["id", "schedule", "timezone", "enabled", "expires_at", "next_run
 
 def dispatch(now: datetime | None = None) -> int:
     """Claim every job due within the horizon, batch by batch; returns how many."""
+    if dispatch_paused():
+        return 0
     now = now or timezone.now()
     horizon = now + timedelta(seconds=settings.DISPATCH_HORIZON_SECONDS)
     total = 0
-    while True:
-        claimed = claim_batch(now, horizon)
-        total += claimed
-        if claimed < settings.DISPATCH_BATCH_SIZE:
-            return total
+    with metrics.DISPATCH_TICK.time():
+        while True:
+            claimed = claim_batch(now, horizon)
+            total += claimed
+            if claimed < settings.DISPATCH_BATCH_SIZE:
+                break
+    metrics.DISPATCH_CLAIMED.inc(total)
+    return total
 
 
 @transaction.atomic
@@ -56,7 +63,9 @@ def plan(job: Job, now: datetime) -> list[Execution]:
         return [Execution(job=job, scheduled_for=slot, enqueued_at=now)]
     # Beat or the workers were down: one catch-up run for the latest missed
     # slot, and the ones before it recorded as missed, not silently dropped.
-    missed = missed_slots(job.parsed_schedule, slot, now)
+    # An expiry during the outage ends the slots there: none is run or counted after it.
+    until = min(now, job.expires_at) if job.expires_at else now
+    missed = missed_slots(job.parsed_schedule, slot, until)
     job.next_run_at = job.compute_next_run(now)
     executions = [
         Execution(
@@ -80,11 +89,11 @@ def plan(job: Job, now: datetime) -> list[Execution]:
     return executions
 
 
-def missed_slots(schedule: Schedule, first: datetime, now: datetime) -> list[datetime]:
+def missed_slots(schedule: Schedule, first: datetime, until: datetime) -> list[datetime]:
     slots = [first]
     while len(slots) < MISSED_COUNT_CAP:
         slot = schedule.next_after(slots[-1])
-        if slot > now:
+        if slot > until:
             break
         slots.append(slot)
     return slots
