@@ -8,7 +8,7 @@ from accounts.forms import TIMEZONE_CHOICES
 from accounts.models import User
 from jobs.models import Job, job_limit_error
 from jobs.presets import PRESETS, STEP_CHOICES, WEEKDAYS, PresetChoice, preset_for
-from jobs.validators import validate_schedule
+from jobs.validators import validate_schedule_in_timezone
 
 
 class ScheduleFields(forms.Form):
@@ -199,7 +199,7 @@ class JobForm(ScheduleFields, forms.ModelForm):
     def clean(self) -> dict:
         cleaned = super().clean()
         if "preset" in cleaned:
-            self.check_schedule(cleaned["schedule"])
+            self.check_schedule(cleaned["schedule"], cleaned.get("timezone") or "UTC")
         if cleaned.get("expires_at") and cleaned.get("timezone"):
             # The browser sends a wall-clock time; it means the job's timezone.
             wall = cleaned["expires_at"].replace(tzinfo=None)
@@ -212,11 +212,12 @@ class JobForm(ScheduleFields, forms.ModelForm):
             raise ValidationError(limit)
         return cleaned
 
-    def check_schedule(self, expression: str) -> None:
-        # ModelForm skips the model's validators for an empty value in a field the form
-        # calls optional, so an empty custom expression would otherwise reach save().
+    def check_schedule(self, expression: str, timezone: str) -> None:
+        # Checked here, not only by the model's validators: ModelForm skips them for an empty
+        # value in a field the form calls optional, and they see the schedule without the
+        # timezone, whose clock change may skip every time it names.
         try:
-            validate_schedule(expression)
+            validate_schedule_in_timezone(expression, timezone)
         except ValidationError as error:
             self.add_error("schedule", error)
 

@@ -23,6 +23,7 @@ NOT_ON_THE_FORM = {
 FORM_MESSAGES = {
     "timezone='Mars/Olympus'": "Mars/Olympus is not one of the available choices.",
     "headers={'X-A': 'a\\x00b'}": "Null characters are not allowed.",
+    "expected_statuses=[True]": "List status codes separated by commas, e.g. 200, 204.",
 }
 # Bad values only the form can receive: its own fields and the text it parses.
 FORM_ONLY = [

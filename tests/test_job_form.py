@@ -114,6 +114,7 @@ def job_form_data(**changes: str) -> dict[str, str]:
         "notify_on_failure": "on",
         "notify_on_recovery": "on",
         "notify_on_disable": "on",
+        "failure_threshold": "1",
         **changes,
     }
 
