@@ -32,8 +32,11 @@ RUN SECRET_KEY=build-only-not-secret CELERY_BROKER_URL=memory:// \
 
 # The code and the collected static files stay root-owned and read-only to the app.
 # var/ itself is writable, for the embedded SQLite default when DATABASE_URL is unset.
+# The metrics folders (VAR_DIR's and compose's shared volume) are the app's to write.
 RUN useradd --system --user-group --uid 10001 --home-dir /app --no-create-home cronsvc \
-    && chown cronsvc:cronsvc /app/var
+    && mkdir -p /var/lib/cronsvc/metrics \
+    && chown cronsvc:cronsvc /app/var \
+    && chown -R cronsvc:cronsvc /app/var/metrics /var/lib/cronsvc
 USER cronsvc
 
 EXPOSE 8000

@@ -14,7 +14,8 @@ run: install secret migrate
 	@echo ""
 	@echo "  cronsvc is starting: open http://$(HOST):$(PORT)/  (Ctrl-C stops web, beat and worker)"
 	@echo ""
-	PORT=$(PORT) HOST=$(HOST) $(VENV)/bin/honcho start
+	rm -rf var/metrics
+	PORT=$(PORT) HOST=$(HOST) LOG_FORMAT=$${LOG_FORMAT:-plain} $(VENV)/bin/honcho start
 
 test: install-dev secret services-check
 	$(VENV)/bin/ruff check .

@@ -1,6 +1,6 @@
-import logging
 import time
 
+import structlog
 from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
@@ -8,7 +8,7 @@ from django_celery_beat.schedulers import DatabaseScheduler
 
 from jobs.models import Heartbeat
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 
 class Scheduler(DatabaseScheduler):
@@ -26,4 +26,4 @@ class Scheduler(DatabaseScheduler):
         close_old_connections()
         Heartbeat.record("beat", timezone.now())
         self.last_heartbeat = time.monotonic()
-        log.info("heartbeat: beat alive")
+        log.info("heartbeat", process="beat")

@@ -4,10 +4,12 @@ With nothing set, it runs on embedded defaults (SQLite, kombu's filesystem broke
 console email) so `make run` works on a fresh machine. README.md lists every variable.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
 import environ
+import structlog
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -43,6 +45,13 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
 SIGNUP_OPEN = env.bool("SIGNUP_OPEN", default=True)
+# /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`; empty turns it off.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Every process (gunicorn workers, beat, Celery workers) writes its counters here;
+# /metrics adds them up. Set before prometheus_client creates any metric.
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default=str(VAR_DIR / "metrics"))
+Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = PROMETHEUS_MULTIPROC_DIR
 # Comma-separated Fernet keys for target credentials: the first encrypts, all
 # decrypt, so a new key goes in front and `manage.py rotate_encryption_keys` follows.
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
@@ -241,11 +250,40 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# Structured logs (structlog): JSON lines with an `event` name and ids in production,
+# readable lines with LOG_FORMAT=plain (what `make run` uses).
+LOG_FORMAT = env.str("LOG_FORMAT", default="json")
+LOG_CHAIN = [
+    structlog.contextvars.merge_contextvars,
+    structlog.stdlib.add_log_level,
+    structlog.stdlib.add_logger_name,
+    structlog.processors.TimeStamper(fmt="iso", utc=True),
+]
+structlog.configure(
+    processors=[*LOG_CHAIN, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+    logger_factory=structlog.stdlib.LoggerFactory(),
+    wrapper_class=structlog.stdlib.BoundLogger,
+    cache_logger_on_first_use=True,
+)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "structured": {
+            "()": structlog.stdlib.ProcessorFormatter,
+            "foreign_pre_chain": [*LOG_CHAIN, structlog.stdlib.ExtraAdder()],
+            "processors": [
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                structlog.dev.ConsoleRenderer(colors=False)
+                if LOG_FORMAT == "plain"
+                else structlog.processors.JSONRenderer(),
+            ],
+        }
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "structured"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+# Celery logs through the same handlers instead of installing its own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False

@@ -3,14 +3,17 @@
 import asyncio
 from datetime import datetime
 
+import structlog
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from cronsvc import metrics
 from cronsvc.celery import app as celery_app
 from jobs import http
 from jobs.models import Execution, HealthChange, Job
 
+log = structlog.get_logger(__name__)
 Status = Execution.Status
 RESULT_FIELDS = [
     "status",
@@ -133,10 +136,31 @@ def record_results(executions: list[Execution], outcomes: list[http.Outcome]) ->
     for execution, outcome in zip(executions, outcomes, strict=True):
         apply_outcome(execution, outcome)
     Execution.objects.bulk_update(executions, RESULT_FIELDS)
+    count_results(executions)
     changes = update_health(executions)
     HealthChange.objects.bulk_create(changes)
+    for change in changes:
+        log.info(
+            "job.health", job_id=change.job_id, member_id=change.job.user_id, change=change.kind
+        )
     if changes:
         transaction.on_commit(lambda: celery_app.send_task("cronsvc.notify"))
+
+
+def count_results(executions: list[Execution]) -> None:
+    for execution in executions:
+        if execution.status == Status.FAILED:
+            log.info(
+                "execution.failed",
+                job_id=execution.job_id,
+                execution_id=execution.id,
+                member_id=execution.job.user_id,
+                reason=execution.failure_reason,
+                http_status=execution.http_status,
+            )
+        metrics.EXECUTIONS.labels(execution.status, execution.failure_reason or "none").inc()
+        metrics.LATENESS.observe(max(execution.lateness_ms, 0) / 1000)
+        metrics.DURATION.observe(execution.duration_ms / 1000)
 
 
 def update_health(executions: list[Execution]) -> list[HealthChange]:

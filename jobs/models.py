@@ -215,6 +215,8 @@ class Execution(models.Model):
         ]
         indexes = [
             models.Index(fields=["job", "-scheduled_for"], name="execution_history_idx"),
+            # Counts over the last hour or day (operator page, metrics) and pruning.
+            models.Index(fields=["scheduled_for"], name="execution_scheduled_idx"),
             # The recovery sweep looks only at unfinished executions.
             models.Index(
                 fields=["status", "enqueued_at"],

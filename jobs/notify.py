@@ -10,12 +10,12 @@ retry of a killed task, and mark-only-then-send could lose the email outright.
 An SMTP error releases the claim for a retry with backoff: nothing is lost.
 """
 
-import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from smtplib import SMTPException
 from urllib.parse import urlsplit, urlunsplit
 
+import structlog
 from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives
@@ -24,10 +24,10 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from cronsvc import emails
+from cronsvc import emails, metrics
 from jobs.models import Execution, HealthChange, Job
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 Delivery = HealthChange.Delivery
 Kind = HealthChange.Kind
 CLAIM_EXPIRES = timedelta(minutes=10)
@@ -84,9 +84,18 @@ def deliver(change: HealthChange, report: DeliveryReport) -> None:
         message(change, recipient).send()
     except (SMTPException, OSError) as error:
         release(change, error)
+        metrics.EMAILS.labels("failed").inc()
         report.failed += 1
         return
     finish(change, Delivery.SENT)
+    metrics.EMAILS.labels("sent").inc()
+    log.info(
+        "notify.sent",
+        change_id=change.id,
+        job_id=change.job_id,
+        member_id=change.job.user_id,
+        kind=change.kind,
+    )
     report.sent += 1
 
 

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from cronsvc import metrics
 from jobs.dispatch import enqueue
 from jobs.models import Execution
 
@@ -27,7 +28,10 @@ class SweepReport:
 
 def sweep(now: datetime | None = None) -> SweepReport:
     now = now or timezone.now()
-    return SweepReport(requeued=requeue_lost(now), abandoned=finish_abandoned(now))
+    report = SweepReport(requeued=requeue_lost(now), abandoned=finish_abandoned(now))
+    metrics.RECOVERY_ACTIONS.labels("requeued").inc(report.requeued)
+    metrics.RECOVERY_ACTIONS.labels("abandoned").inc(report.abandoned)
+    return report
 
 
 @transaction.atomic

@@ -2,12 +2,14 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
+from jobs.maintenance import DISPATCH_TASK_NAME
+
 # The system's own schedules; never one per member job. Created once and then left
 # alone, so operators can tune them in the admin without the next deploy undoing it.
 SYSTEM_SCHEDULES = [
     {"name": "heartbeat", "task": "cronsvc.heartbeat", "seconds": settings.HEARTBEAT_SECONDS},
     {
-        "name": "dispatch tick",
+        "name": DISPATCH_TASK_NAME,
         "task": "cronsvc.dispatch",
         "seconds": settings.DISPATCH_INTERVAL_SECONDS,
     },

@@ -1,0 +1,85 @@
+"""Prometheus metrics. Counters and histograms are written by every process (web,
+beat, workers) into PROMETHEUS_MULTIPROC_DIR and summed at scrape time; gauges about
+the state of things are read from the database when /metrics is scraped."""
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+from django.db.models import Count
+from django.utils import timezone
+from prometheus_client import CollectorRegistry, Counter, Histogram, multiprocess
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from jobs.models import Execution, Heartbeat, Job
+
+LATENESS_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120)
+DURATION_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30)
+STALE_AFTER = timedelta(minutes=2)
+
+EXECUTIONS = Counter(
+    "cronsvc_executions_total",
+    "Finished executions by status and failure reason.",
+    ["status", "reason"],
+)
+LATENESS = Histogram(
+    "cronsvc_execution_lateness_seconds",
+    "From the scheduled second to the request leaving.",
+    buckets=LATENESS_BUCKETS,
+)
+DURATION = Histogram(
+    "cronsvc_execution_duration_seconds",
+    "How long the target took to answer.",
+    buckets=DURATION_BUCKETS,
+)
+DISPATCH_TICK = Histogram("cronsvc_dispatch_tick_seconds", "How long one dispatch tick took.")
+DISPATCH_CLAIMED = Counter("cronsvc_dispatch_claimed_total", "Due jobs claimed by dispatch ticks.")
+EMAILS = Counter(
+    "cronsvc_emails_total", "Notification emails by result (sent, failed).", ["result"]
+)
+RECOVERY_ACTIONS = Counter(
+    "cronsvc_recovery_actions_total", "Recovery sweep actions (requeued, abandoned).", ["action"]
+)
+
+
+class DatabaseCollector(Collector):
+    """Gauges read from the database at scrape time (the source of truth)."""
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        now = timezone.now()
+        states = GaugeMetricFamily(
+            "cronsvc_executions_by_state",
+            "Executions scheduled in the last hour, by state.",
+            labels=["state"],
+        )
+        counts = dict(
+            Execution.objects.filter(scheduled_for__gte=now - timedelta(hours=1))
+            .values_list("status")
+            .annotate(n=Count("id"))
+        )
+        for state in Execution.Status.values:
+            states.add_metric([state], counts.get(state, 0))
+        yield states
+        yield GaugeMetricFamily(
+            "cronsvc_jobs_enabled", "Enabled jobs.", value=Job.objects.filter(enabled=True).count()
+        )
+        yield GaugeMetricFamily(
+            "cronsvc_jobs_stale",
+            "Enabled jobs whose next run is more than 2 minutes in the past.",
+            value=Job.objects.due(now - STALE_AFTER).count(),
+        )
+        heartbeats = GaugeMetricFamily(
+            "cronsvc_heartbeat_age_seconds",
+            "Seconds since each process last proved alive.",
+            labels=["process"],
+        )
+        for heartbeat in Heartbeat.objects.all():
+            heartbeats.add_metric([heartbeat.process], (now - heartbeat.seen_at).total_seconds())
+        yield heartbeats
+
+
+def registry() -> CollectorRegistry:
+    scrape = CollectorRegistry()
+    multiprocess.MultiProcessCollector(scrape)
+    scrape.register(DatabaseCollector())
+    return scrape
