@@ -36,10 +36,16 @@ def next_runs(response: object) -> list[str]:
     return [text(run) for run in re.findall(r"<li[^>]*>(.*?)</li>", runs, re.DOTALL)]
 
 
-def execution_rows(response: object) -> list[list[str]]:
-    (body,) = re.findall(r"<tbody>(.*?)</tbody>", response.content.decode(), re.DOTALL)
+def execution_rows(response: object) -> list[dict[str, str]]:
+    """Each execution row as the member reads it: the text under each column heading."""
+    page = response.content.decode()
+    headings = [text(th) for th in re.findall(r"<th[^>]*>(.*?)</th>", page, re.DOTALL)]
+    (body,) = re.findall(r"<tbody>(.*?)</tbody>", page, re.DOTALL)
     rows = re.findall(r"<tr>(.*?)</tr>", body, re.DOTALL)
-    return [[text(cell) for cell in re.findall(r"<td>(.*?)</td>", row, re.DOTALL)] for row in rows]
+    return [
+        dict(zip(headings, map(text, re.findall(r"<td>(.*?)</td>", row, re.DOTALL)), strict=True))
+        for row in rows
+    ]
 
 
 def page_text(response: object) -> str:
@@ -142,25 +148,31 @@ def test_it_lists_the_latest_executions_with_status_and_lateness(alice_client, a
 
     response = alice_client.get(f"/jobs/{job.id}/")
 
-    assert execution_rows(response) == [
-        ["Fri 27 Mar, 12:00:12", "Manual", "Pending", "", ""],
-        ["Fri 27 Mar, 09:00:00", "Schedule", "Failed (Timeout)", "1250 ms", "30000 ms"],
-        ["Thu 26 Mar, 09:00:00", "Schedule", "Succeeded · 200", "85 ms", "412 ms"],
+    shown = ["Scheduled for", "Trigger", "Status", "Reason", "Lateness", "Duration"]
+    assert [tuple(row[name] for name in shown) for row in execution_rows(response)] == [
+        ("Fri 27 Mar, 12:00:12", "Manual", "Pending", "", "", ""),
+        ("Fri 27 Mar, 09:00:00", "Schedule", "Failed", "Timeout", "1250 ms", "30000 ms"),
+        ("Thu 26 Mar, 09:00:00", "Schedule", "Succeeded · 200", "", "85 ms", "412 ms"),
     ]
 
 
-def test_it_shows_the_twenty_newest_executions(alice_client, alice):
+def test_it_shows_the_newest_executions_a_page_at_a_time(alice_client, alice):
     job = make_job(alice)
     first = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
     Execution.objects.bulk_create(
         Execution(job=job, scheduled_for=first + timedelta(days=day), status="succeeded")
-        for day in range(25)
+        for day in range(30)
     )
 
-    rows = execution_rows(alice_client.get(f"/jobs/{job.id}/"))
+    response = alice_client.get(f"/jobs/{job.id}/")
 
-    assert len(rows) == 20
-    assert (rows[0][0], rows[-1][0]) == ("Wed 25 Mar, 09:00:00", "Fri 6 Mar, 09:00:00")
+    rows = execution_rows(response)
+    assert len(rows) == 25
+    assert (rows[0]["Scheduled for"], rows[-1]["Scheduled for"]) == (
+        "Mon 30 Mar, 10:00:00",
+        "Fri 6 Mar, 09:00:00",
+    )
+    assert "Page 1 of 2" in page_text(response)
 
 
 def test_without_executions_it_says_so(alice_client, alice):
