@@ -12,6 +12,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import ApiKey, User
+from tests.target import Target
 
 PASSWORD = "correct horse battery staple"
 
@@ -99,6 +100,13 @@ def emailed_link() -> Callable[[EmailMultiAlternatives], str]:
         return link
 
     return find
+
+
+@pytest.fixture
+def target():
+    """A local HTTP server on 127.0.0.1 that records requests and connections (tests/target.py)."""
+    with Target() as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
