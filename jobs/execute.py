@@ -88,11 +88,24 @@ async def fire_all(executions: list[Execution]) -> list[http.Outcome]:
 
 
 async def fire(client: http.Client, execution: Execution) -> http.Outcome:
-    # Claimed ahead of time; the request leaves on the scheduled second.
-    wait = (execution.scheduled_for - timezone.now()).total_seconds()
-    if wait > 0:
+    # Claimed ahead of time; the request leaves on the scheduled second, never before
+    # it: a timer may wake a hair early (monotonic clock), so wait out what is left.
+    while (wait := (execution.scheduled_for - timezone.now()).total_seconds()) > 0:
         await asyncio.sleep(wait)
-    return await client.send(request_for(execution.job, execution_id=str(execution.id)))
+    try:
+        request = request_for(execution.job, execution_id=str(execution.id))
+    except Exception as error:  # e.g. credentials under a key that was since removed
+        # One unreadable job must not leave its whole batch `running`.
+        detail = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+        return unsent(f"Could not build the request ({detail}).")
+    return await client.send(request)
+
+
+def unsent(error: str) -> http.Outcome:
+    now = timezone.now()
+    return http.Outcome(
+        started_at=now, finished_at=now, failure_reason=Execution.Reason.INTERNAL, error=error
+    )
 
 
 def request_for(job: Job, *, execution_id: str) -> http.Request:
