@@ -47,7 +47,12 @@ class Job(models.Model):
     method = models.CharField(max_length=6, choices=Method.choices, default=Method.GET)
     headers = models.JSONField(default=dict, blank=True, validators=[validators.validate_headers])
     body = models.TextField(blank=True, validators=[validators.validate_body])
-    auth_username = models.CharField("basic auth username", max_length=200, blank=True)
+    auth_username = models.CharField(
+        "basic auth username",
+        max_length=200,
+        blank=True,
+        validators=[validators.validate_auth_username],
+    )
     auth_password_encrypted = models.TextField(blank=True)
     schedule = models.CharField(max_length=100, validators=[validators.validate_schedule])
     timezone = models.CharField(

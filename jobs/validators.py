@@ -70,6 +70,12 @@ def split_url(url: str) -> SplitResult:
     return parts
 
 
+def validate_auth_username(username: str) -> None:
+    # Basic auth joins "user:password"; a colon in the name would split it wrongly.
+    if ":" in username or CONTROL_CHARACTER.search(username):
+        raise ValidationError("A basic auth username cannot contain a colon or control characters.")
+
+
 def validate_headers(headers: object) -> None:
     if not isinstance(headers, dict):
         raise ValidationError("Headers must be an object of names and values.")
