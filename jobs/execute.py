@@ -139,8 +139,13 @@ def apply_outcome(execution: Execution, outcome: http.Outcome) -> None:
     execution.timings = outcome.timings
 
 
+# The column is a 32-bit integer: about 24 days. A lost execution found and re-sent after
+# a longer outage would otherwise fail the whole batch's write and strand it `running`.
+MAX_LATENESS_MS = 2**31 - 1
+
+
 def lateness_ms(scheduled_for: datetime, started_at: datetime) -> int:
-    return round((started_at - scheduled_for).total_seconds() * 1000)
+    return min(round((started_at - scheduled_for).total_seconds() * 1000), MAX_LATENESS_MS)
 
 
 @transaction.atomic

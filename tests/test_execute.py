@@ -256,3 +256,14 @@ def test_running_an_empty_or_unknown_batch_does_nothing(db, target):
     execute.run_batch([123456789])
 
     assert target.requests == []
+
+
+def test_a_run_found_weeks_late_is_still_recorded(alice, target):
+    # E.g. a lost message re-sent by the recovery sweep after a long outage.
+    execution = pending(make_job(alice, target.url("/ok")), seconds_ago=40 * 24 * 3600)
+
+    execute.run_batch([execution.id])
+
+    execution.refresh_from_db()
+    assert execution.status == Status.SUCCEEDED
+    assert execution.lateness_ms == execute.MAX_LATENESS_MS
