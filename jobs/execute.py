@@ -30,6 +30,9 @@ RESULT_FIELDS = [
     "timings",
 ]
 HEALTH_FIELDS = ["consecutive_failures", "failing", "enabled", "next_run_at", "last_execution"]
+# The column is a 32-bit integer: about 24 days. A lost execution found and re-sent after
+# a longer outage would otherwise fail the whole batch's write and strand it `running`.
+MAX_LATENESS_MS = 2**31 - 1
 
 
 def run_batch(execution_ids: list[int]) -> None:
@@ -137,11 +140,6 @@ def apply_outcome(execution: Execution, outcome: http.Outcome) -> None:
     execution.response_truncated = outcome.response_truncated
     execution.error = outcome.error
     execution.timings = outcome.timings
-
-
-# The column is a 32-bit integer: about 24 days. A lost execution found and re-sent after
-# a longer outage would otherwise fail the whole batch's write and strand it `running`.
-MAX_LATENESS_MS = 2**31 - 1
 
 
 def lateness_ms(scheduled_for: datetime, started_at: datetime) -> int:
