@@ -1,3 +1,4 @@
+import json
 from datetime import time
 from zoneinfo import ZoneInfo
 
@@ -7,14 +8,27 @@ from django.core.exceptions import ValidationError
 from accounts.forms import TIMEZONE_CHOICES
 from accounts.models import User
 from jobs.models import Job, job_limit_error
-from jobs.presets import PRESETS, STEP_CHOICES, WEEKDAYS, PresetChoice, preset_for
+from jobs.presets import (
+    PRESET_INPUTS,
+    PRESETS,
+    STEP_CHOICES,
+    WEEKDAYS,
+    PresetChoice,
+    preset_for,
+)
 from jobs.validators import validate_schedule_in_timezone
 
 
 class ScheduleFields(forms.Form):
     """The preset picker; `schedule` holds the cron expression it builds (or a custom one)."""
 
-    preset = forms.ChoiceField(label="Runs", choices=PRESETS, initial="every_n_minutes")
+    preset = forms.ChoiceField(
+        label="Runs",
+        choices=PRESETS,
+        initial="every_n_minutes",
+        # For job_form.js, which shows only the inputs the chosen preset reads.
+        widget=forms.Select(attrs={"data-inputs": json.dumps(PRESET_INPUTS)}),
+    )
     every_n = forms.TypedChoiceField(
         label="Every",
         coerce=int,
@@ -64,8 +78,16 @@ class ScheduleFields(forms.Form):
     def clean(self) -> dict:
         cleaned = super().clean()
         if "preset" in cleaned:
+            self.ignore_unused_inputs(cleaned["preset"])
             cleaned["schedule"] = self.preset_choice().expression()
         return cleaned
+
+    def ignore_unused_inputs(self, preset: str) -> None:
+        # A value left in a preset the member moved away from is hidden and no part of the
+        # schedule: its error must not fail the form beside a field nobody sees.
+        for names in PRESET_INPUTS.values():
+            for name in set(names) - set(PRESET_INPUTS[preset]):
+                self._errors.pop(name, None)
 
     @staticmethod
     def initial_for(job: Job) -> dict:

@@ -22,6 +22,16 @@ WEEKDAYS = [
     (0, "Sunday"),
 ]
 STEP_CHOICES = [2, 3, 4, 5, 6, 10, 12, 15, 20, 30]
+# The form inputs each preset reads; the job form shows only these (static/js/job_form.js).
+PRESET_INPUTS = {
+    "every_minute": [],
+    "every_n_minutes": ["every_n"],
+    "hourly": ["at_minute"],
+    "daily": ["at_time"],
+    "weekly": ["weekday", "at_time"],
+    "monthly": ["day_of_month", "at_time"],
+    "custom": ["schedule"],
+}
 
 
 @dataclass

@@ -247,6 +247,25 @@ def test_the_job_runs_in_the_timezone_chosen_on_the_form(alice_client, now):
     assert job.next_run_at == datetime(2026, 3, 10, 10, 30, tzinfo=UTC)
 
 
+def test_values_left_in_the_inputs_of_other_presets_do_not_count(alice_client, now):
+    leftovers = {"every_n": "7", "at_minute": "75", "day_of_month": "0", "schedule": "nonsense"}
+
+    response = alice_client.post(
+        CREATE, job_form_data(preset="daily", at_time="06:30", weekday="9", **leftovers)
+    )
+
+    assert response.status_code == 302
+    assert Job.objects.get().schedule == "30 6 * * *"
+
+
+def test_a_bad_value_in_an_input_the_preset_reads_is_an_error_beside_it(alice_client):
+    response = alice_client.post(CREATE, job_form_data(preset="hourly", at_minute="75"))
+
+    assert response.status_code == 200
+    assert field_error(response, "at_minute") == "Ensure this value is less than or equal to 59."
+    assert not Job.objects.exists()
+
+
 def test_a_custom_preset_without_an_expression_is_an_error_beside_it(alice_client):
     response = alice_client.post(CREATE, job_form_data(preset="custom", schedule=""))
 

@@ -123,6 +123,12 @@ def test_a_bad_custom_expression_shows_what_is_wrong(alice_client, expression, e
     assert "Next runs" not in shown
 
 
+def test_values_left_in_the_inputs_of_other_presets_do_not_count(alice_client):
+    shown = preview(alice_client, preset="daily", at_time="06:30", at_minute="75", every_n="7")
+
+    assert shown.startswith("At 06:30 30 6 * * * Next runs:")
+
+
 def test_a_field_out_of_range_is_named(alice_client):
     shown = preview(alice_client, preset="hourly", at_minute="75")
 
