@@ -1,0 +1,189 @@
+"""Real `celery worker` and `celery beat` processes for the engine tests.
+
+They are started as the Procfile starts them, pointed at the database pytest-django
+made and at the test broker, and logged to files under the test's tmp_path. An
+`Engine` stops whatever it started when its `with` block ends, however it ends; waits
+poll the database (or a log) with a deadline, and a process that dies is reported
+with its log instead of being waited for.
+"""
+
+import os
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+from urllib.parse import quote, urlsplit
+
+from django.conf import settings
+from django.db import connection
+
+from jobs.models import Heartbeat
+
+CELERY = settings.BASE_DIR / ".venv" / "bin" / "celery"
+PYTHON = settings.BASE_DIR / ".venv" / "bin" / "python"
+QUEUE = "celery"  # Celery's default queue: the Redis list its messages wait in
+START_SECONDS = 30
+STOP_SECONDS = 10
+T = TypeVar("T")
+
+
+def database_url() -> str:
+    """The URL of the database pytest-django made, for processes started by the test."""
+    db = connection.settings_dict
+    assert connection.vendor == "postgresql", "the processes need the test's PostgreSQL"
+    credentials = quote(db["USER"])
+    if db["PASSWORD"]:
+        credentials += ":" + quote(db["PASSWORD"])
+    return f"postgres://{credentials}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+def broker_url() -> str:
+    url = settings.CELERY_BROKER_URL
+    assert url.startswith("redis://"), f"set CELERY_BROKER_URL to a Redis database, not {url}"
+    return url
+
+
+def redis_cli(*command: str) -> str:
+    """Run a redis-cli command on the test broker's database (never the whole server)."""
+    url = urlsplit(broker_url())
+    database = url.path.lstrip("/") or "0"
+    arguments = ["-h", url.hostname or "127.0.0.1", "-p", str(url.port or 6379), "-n", database]
+    result = subprocess.run(
+        ["redis-cli", *arguments, *command], capture_output=True, text=True, timeout=10, check=True
+    )
+    return result.stdout.strip()
+
+
+def queued_messages() -> int:
+    return int(redis_cli("LLEN", QUEUE))
+
+
+def flush_broker() -> None:
+    """Lose every queued message, as a Redis restart without persistence does."""
+    assert redis_cli("FLUSHDB") == "OK"
+
+
+def engine_environment(directory: Path, **overrides: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "CELERY_BROKER_URL": broker_url(),
+        "ALLOW_PRIVATE_TARGETS": "true",
+        "DISPATCH_INTERVAL_SECONDS": "1",
+        "LOG_LEVEL": "INFO",
+        "LOG_FORMAT": "plain",
+        "PROMETHEUS_MULTIPROC_DIR": str(directory / "metrics"),
+        **overrides,
+    }
+
+
+class EngineFailed(AssertionError):
+    pass
+
+
+class Engine:
+    """Worker and beat processes for one test: `with Engine(tmp_path) as engine: ...`."""
+
+    def __init__(self, directory: Path, **environment: str) -> None:
+        self.directory = directory
+        (directory / "metrics").mkdir(parents=True, exist_ok=True)
+        self.environment = engine_environment(directory, **environment)
+        self.processes: dict[str, subprocess.Popen] = {}
+
+    def __enter__(self) -> "Engine":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for name in list(self.processes):
+            self.stop(name)
+
+    def manage(self, *command: str) -> str:
+        """A manage.py command with the processes' settings (e.g. setup_schedules)."""
+        result = subprocess.run(
+            [str(PYTHON), "manage.py", *command],
+            cwd=settings.BASE_DIR,
+            env=self.environment,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout
+
+    def start_worker(self, name: str = "worker", *, concurrency: int = 4) -> None:
+        self.start(
+            name,
+            "worker",
+            f"--hostname={name}-{uuid.uuid4().hex[:8]}@test",
+            "--pool=threads",
+            f"--concurrency={concurrency}",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        )
+        self.wait_until(lambda: " ready." in self.log(name), what=f"{name} to be ready")
+
+    def start_beat(self) -> None:
+        """Beat with the system schedules (setup_schedules) at this engine's intervals."""
+        self.manage("setup_schedules")
+        Heartbeat.objects.filter(process="beat").delete()
+        self.start("beat", "beat")
+        # Beat records its heartbeat on its first tick: it is up and reading the schedules.
+        self.wait_until(
+            lambda: Heartbeat.objects.filter(process="beat").exists(), what="beat to tick"
+        )
+
+    def start(self, name: str, *arguments: str) -> None:
+        assert name not in self.processes, f"{name} is running already"
+        with (self.directory / f"{name}.log").open("a") as log:
+            self.processes[name] = subprocess.Popen(
+                [str(CELERY), "-A", "cronsvc", *arguments, "--loglevel=INFO"],
+                cwd=settings.BASE_DIR,
+                env=self.environment,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    def kill(self, name: str) -> None:
+        """SIGKILL: no warm shutdown, no acknowledgements, nothing finished."""
+        process = self.processes.pop(name)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=STOP_SECONDS)
+
+    def stop(self, name: str) -> None:
+        process = self.processes.pop(name)
+        if process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=STOP_SECONDS)
+
+    def log(self, name: str) -> str:
+        path = self.directory / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def logs(self) -> str:
+        return "\n".join(
+            f"--- {path.stem} ---\n{path.read_text(errors='replace')[-5000:]}"
+            for path in sorted(self.directory.glob("*.log"))
+        )
+
+    def wait_until(self, found: Callable[[], T], *, what: str, seconds: float = 30) -> T:
+        """Poll until found() returns something true; fail with the logs otherwise."""
+        deadline = time.monotonic() + seconds
+        while True:
+            result = found()
+            if result:
+                return result
+            for name, process in self.processes.items():
+                if process.poll() is not None:
+                    raise EngineFailed(f"{name} exited while waiting for {what}:\n{self.logs()}")
+            if time.monotonic() > deadline:
+                raise EngineFailed(f"no {what} within {seconds} s:\n{self.logs()}")
+            time.sleep(0.1)
