@@ -162,7 +162,13 @@ class Job(models.Model):
 
     def set_enabled(self, enabled: bool) -> None:
         self.enabled = enabled
-        self.save(update_fields=["enabled", "updated_at"])
+        fields = ["enabled", "updated_at"]
+        if enabled:
+            # A fresh count, so a job resumed after auto-disable is not disabled again by
+            # its next failure; `failing` stays, so its first success still reports recovery.
+            self.consecutive_failures = 0
+            fields.append("consecutive_failures")
+        self.save(update_fields=fields)
 
 
 class Execution(models.Model):

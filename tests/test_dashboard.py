@@ -95,7 +95,7 @@ def test_a_job_row_says_what_when_and_how_it_went(alice_client, alice, now):
         "Every 5 minutes",
         "active",
         "Succeeded · 200",
-        "Tue 10 Mar, 11:05",
+        "Tue 10 Mar, 11:05 CET",
     )
     assert f'href="/jobs/{job.id}/"' in response.content.decode()
 
@@ -108,9 +108,9 @@ def test_the_next_run_is_shown_in_each_jobs_own_timezone(alice_client, alice, no
     rows = dashboard_rows(alice_client.get(DASHBOARD))
 
     assert [columns(row, "Job", "Schedule", "Next run") for row in rows] == [
-        ("Berlin", "At 09:00", "Wed 11 Mar, 09:00"),
-        ("New York", "At 09:00", "Tue 10 Mar, 09:00"),
-        ("Tokyo", "At 09:00", "Wed 11 Mar, 09:00"),
+        ("Berlin", "At 09:00", "Wed 11 Mar, 09:00 CET"),
+        ("New York", "At 09:00", "Tue 10 Mar, 09:00 EDT"),
+        ("Tokyo", "At 09:00", "Wed 11 Mar, 09:00 JST"),
     ]
 
 

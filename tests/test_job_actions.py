@@ -87,6 +87,19 @@ def test_resume_after_a_while_starts_from_now_not_from_the_old_slot(alice_client
     assert job.next_run_at == datetime(2026, 3, 12, 8, 0, tzinfo=UTC)
 
 
+def test_resuming_a_job_disabled_for_failing_starts_a_fresh_count(alice_client, alice, now):
+    job = make_job(alice, enabled=False, consecutive_failures=25, failing=True)
+
+    alice_client.post(f"/jobs/{job.id}/resume/")
+
+    job.refresh_from_db()
+    assert job.enabled
+    assert job.consecutive_failures == 0
+    # Still failing until it succeeds, so that success is reported as a recovery.
+    assert job.failing
+    assert "Failing." in alice_client.get(f"/jobs/{job.id}/").content.decode()
+
+
 @pytest.mark.parametrize("action", ["pause", "resume", "clone", "run"])
 def test_actions_need_a_post(alice_client, alice, action):
     job = make_job(alice)
