@@ -2,16 +2,33 @@
 beat, workers) into PROMETHEUS_MULTIPROC_DIR and summed at scrape time; gauges about
 the state of things are read from the database when /metrics is scraped."""
 
+import os
+import socket
 from collections.abc import Iterator
 from datetime import timedelta
 
 from django.db.models import Count
 from django.utils import timezone
-from prometheus_client import CollectorRegistry, Counter, Histogram, multiprocess
+from prometheus_client import CollectorRegistry, Counter, Histogram, multiprocess, values
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from jobs.models import Execution, Heartbeat, Job
+
+# prometheus_client names each process's files by pid, but containers sharing the
+# directory (docker-compose's metrics volume) each run their main process as pid 1:
+# beat, every worker and web would write into the same counter_1.db and corrupt it.
+# The hostname (a container's id) keeps them apart; "_" would break the file-name parsing.
+HOSTNAME = socket.gethostname().replace("_", "-")
+
+
+def process_identifier() -> str:
+    # Called again on every write, so a forked child (gunicorn) gets files of its own.
+    return f"{HOSTNAME}-{os.getpid()}"
+
+
+if "PROMETHEUS_MULTIPROC_DIR" in os.environ:  # set by settings; before any metric exists
+    values.ValueClass = values.MultiProcessValue(process_identifier)
 
 LATENESS_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120)
 DURATION_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30)

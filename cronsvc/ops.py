@@ -50,11 +50,19 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse(body, status=200 if body["ok"] else 503)
 
 
+def bearer_token(request: HttpRequest) -> str:
+    # Only the Bearer scheme: a bare token or Basic credentials are not the token.
+    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+    return credentials.strip() if scheme.lower() == "bearer" else ""
+
+
 def metrics_view(request: HttpRequest) -> HttpResponse:
     token = settings.METRICS_TOKEN
-    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    given = bearer_token(request)
     if not token or not hmac.compare_digest(given.encode(), token.encode()):
-        return HttpResponse("Send Authorization: Bearer <METRICS_TOKEN>.\n", status=401)
+        refused = HttpResponse("Send Authorization: Bearer <METRICS_TOKEN>.\n", status=401)
+        refused["WWW-Authenticate"] = "Bearer"
+        return refused
     return HttpResponse(generate_latest(metrics.registry()), content_type=CONTENT_TYPE_LATEST)
 
 
@@ -86,8 +94,14 @@ def requeue_failed(request: HttpRequest) -> HttpResponse:
 @require_POST
 def toggle_maintenance(request: HttpRequest) -> HttpResponse:
     paused = request.POST.get("paused") == "on"
-    maintenance.set_dispatch_paused(paused)
-    if paused:
+    if not maintenance.set_dispatch_paused(paused):
+        # Saying "paused" here would be a lie: there is no tick to stop.
+        messages.error(
+            request,
+            f'There is no "{maintenance.DISPATCH_TASK_NAME}" periodic task to switch. '
+            "Run `python manage.py setup_schedules` first.",
+        )
+    elif paused:
         messages.warning(
             request, "Dispatching is paused. Slots that fall due are caught up when it resumes."
         )

@@ -14,8 +14,11 @@ def dispatch_paused() -> bool:
     return PeriodicTask.objects.filter(name=DISPATCH_TASK_NAME, enabled=False).exists()
 
 
-def set_dispatch_paused(paused: bool) -> None:
+def set_dispatch_paused(paused: bool) -> bool:
+    """Pause or resume; False if there is no dispatch tick to switch (setup_schedules not run)."""
+    tasks = list(PeriodicTask.objects.filter(name=DISPATCH_TASK_NAME))
     # save() rather than update(): django-celery-beat tells beat to reload on save.
-    for task in PeriodicTask.objects.filter(name=DISPATCH_TASK_NAME):
+    for task in tasks:
         task.enabled = not paused
         task.save()
+    return bool(tasks)

@@ -98,5 +98,7 @@ def requeue_failed() -> int:
         finished_at=None,
         enqueued_at=now,
     )
-    transaction.on_commit(lambda: enqueue(ids))
+    # Robust: with the broker away they stay pending, and the recovery sweep sends them;
+    # the operator sees the count instead of an error for rows that did change.
+    transaction.on_commit(lambda: enqueue(ids), robust=True)
     return len(ids)

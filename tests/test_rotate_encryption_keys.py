@@ -1,0 +1,95 @@
+"""manage.py rotate_encryption_keys: stored credentials move to the first key, so the old
+key can be removed. (cronsvc.crypto forgets its cached keys whenever the setting changes.)"""
+
+from io import StringIO
+
+import pytest
+from cryptography.fernet import Fernet, InvalidToken
+from django.core.management import call_command
+
+from accounts.models import User
+from jobs.models import Job
+
+KEY_A = Fernet.generate_key().decode()
+KEY_B = Fernet.generate_key().decode()
+PASSWORD = "hunter2 but longer"
+
+
+def make_job(user: User, *, password: str = "") -> Job:
+    job = Job(
+        user=user,
+        title="Backup",
+        url="https://example.org/",
+        schedule="@daily",
+        auth_username="backup" if password else "",
+    )
+    job.auth_password = password
+    job.save()
+    return job
+
+
+def stored_token(job: Job) -> str:
+    return Job.objects.values_list("auth_password_encrypted", flat=True).get(id=job.id)
+
+
+def rotate() -> str:
+    output = StringIO()
+    call_command("rotate_encryption_keys", stdout=output)
+    return output.getvalue()
+
+
+def test_after_rotating_the_new_key_alone_reads_the_password(alice, settings):
+    settings.FIELD_ENCRYPTION_KEYS = [KEY_A]
+    job = make_job(alice, password=PASSWORD)
+    token_under_a = stored_token(job)
+    assert Fernet(KEY_A).decrypt(token_under_a.encode()).decode() == PASSWORD
+    settings.FIELD_ENCRYPTION_KEYS = [KEY_B, KEY_A]
+
+    output = rotate()
+
+    assert output.strip() == "Re-encrypted the credentials of 1 job(s)."
+    settings.FIELD_ENCRYPTION_KEYS = [KEY_B]
+    token = stored_token(job)
+    assert token != token_under_a
+    assert Fernet(KEY_B).decrypt(token.encode()).decode() == PASSWORD
+    assert Job.objects.get(id=job.id).auth_password == PASSWORD
+    with pytest.raises(InvalidToken):
+        Fernet(KEY_A).decrypt(token.encode())
+
+
+def test_it_leaves_jobs_without_a_password_alone(alice, bob, settings):
+    settings.FIELD_ENCRYPTION_KEYS = [KEY_A]
+    with_password = make_job(alice, password=PASSWORD)
+    without = make_job(bob)
+    settings.FIELD_ENCRYPTION_KEYS = [KEY_B, KEY_A]
+
+    assert rotate().strip() == "Re-encrypted the credentials of 1 job(s)."
+
+    assert stored_token(without) == ""
+    settings.FIELD_ENCRYPTION_KEYS = [KEY_B]
+    assert Job.objects.get(id=with_password.id).auth_password == PASSWORD
+
+
+def test_rotating_twice_changes_nothing_a_reader_sees(alice, settings):
+    settings.FIELD_ENCRYPTION_KEYS = [KEY_A]
+    job = make_job(alice, password=PASSWORD)
+    settings.FIELD_ENCRYPTION_KEYS = [KEY_B, KEY_A]
+
+    rotate()
+    rotate()
+
+    settings.FIELD_ENCRYPTION_KEYS = [KEY_B]
+    assert Job.objects.get(id=job.id).auth_password == PASSWORD
+
+
+def test_rotating_does_not_move_the_next_run(alice, settings):
+    settings.FIELD_ENCRYPTION_KEYS = [KEY_A]
+    job = make_job(alice, password=PASSWORD)
+    Job.objects.filter(id=job.id).update(next_run_at=job.next_run_at.replace(year=2031))
+    before = Job.objects.get(id=job.id)
+    settings.FIELD_ENCRYPTION_KEYS = [KEY_B, KEY_A]
+
+    rotate()
+
+    after = Job.objects.get(id=job.id)
+    assert (after.next_run_at, after.updated_at) == (before.next_run_at, before.updated_at)
