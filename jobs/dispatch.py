@@ -51,7 +51,9 @@ def claim_batch(now: datetime, horizon: datetime) -> int:
     # job was paused and resumed within the horizon after its slot was claimed.
     Execution.objects.bulk_create(executions, ignore_conflicts=True)
     to_run = pending_ids(jobs, executions)
-    transaction.on_commit(lambda: enqueue(to_run))
+    # Robust: with the broker unreachable the executions stay pending, and the recovery
+    # sweep sends them; the tick goes on claiming instead of failing half-way.
+    transaction.on_commit(lambda: enqueue(to_run), robust=True)
     return len(jobs)
 
 

@@ -160,7 +160,8 @@ def record_results(executions: list[Execution], outcomes: list[http.Outcome]) ->
             "job.health", job_id=change.job_id, member_id=change.job.user_id, change=change.kind
         )
     if changes:
-        transaction.on_commit(lambda: celery_app.send_task("cronsvc.notify"))
+        # Robust: the results are committed; the notifier's own schedule catches up.
+        transaction.on_commit(lambda: celery_app.send_task("cronsvc.notify"), robust=True)
 
 
 def count_results(executions: list[Execution]) -> None:

@@ -45,7 +45,8 @@ def requeue_lost(now: datetime) -> int:
         .values_list("id", flat=True)[:SWEEP_LIMIT]
     )
     Execution.objects.filter(id__in=lost).update(enqueued_at=now)
-    transaction.on_commit(lambda: enqueue(lost))
+    # Robust: if the broker is still away, the next sweep tries again.
+    transaction.on_commit(lambda: enqueue(lost), robust=True)
     return len(lost)
 
 

@@ -12,6 +12,7 @@ from urllib.parse import quote
 import pytest
 from django.db import connection
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 
 from accounts.models import User
 from jobs import addresses, dispatch, execute, http, recovery
@@ -145,12 +146,40 @@ def test_executions_lost_with_the_queue_are_sent_again_by_the_sweep_and_run_once
     assert arrivals_by_execution(target) == Counter(ids)
 
 
+# The broker cannot be reached when the tick sends.
+
+
+def test_with_the_broker_unreachable_the_tick_records_everything_and_the_sweep_sends_it(
+    transactional_db, alice, monkeypatch, settings
+):
+    settings.DISPATCH_BATCH_SIZE = 2
+    for n in range(5):
+        make_job(alice, "http://127.0.0.1:9/", title=f"Ping {n}")
+    Job.objects.update(next_run_at=seconds_from_now(5))
+
+    def unreachable(name: str, args: list) -> None:
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(dispatch.celery_app, "send_task", unreachable)
+
+    # Every batch is claimed and recorded, though none of them could be sent.
+    assert dispatch.dispatch() == 5
+    assert set(Execution.objects.values_list("status", flat=True)) == {Status.PENDING}
+    assert not Job.objects.filter(next_run_at__lte=timezone.now() + MINUTE).exists()
+
+    sent: list[int] = []
+    monkeypatch.setattr(dispatch.celery_app, "send_task", lambda name, args: sent.extend(args[0]))
+    assert recovery.sweep(now=timezone.now() + 2 * MINUTE).requeued == 5
+    assert sorted(sent) == sorted(Execution.objects.values_list("id", flat=True))
+
+
 # Two dispatchers at the same time.
 
 
 def due_jobs(user: User, count: int, slot: datetime) -> None:
     Job.objects.bulk_create(
-        Job(user=user, title=f"Job {n}", url="http://127.0.0.1:9/", schedule="* * * * *")
+        # Off the minute grid, yearly: the slot after this one is never inside the horizon.
+        Job(user=user, title=f"Job {n}", url="http://127.0.0.1:9/", schedule=YEARLY)
         for n in range(count)
     )
     Job.objects.update(next_run_at=slot)

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 import pytest
 import time_machine
 from django.core.cache import cache
+from kombu.exceptions import OperationalError
 
 from accounts.models import User
 from jobs import dispatch, execute, runs
@@ -163,3 +164,20 @@ def test_bob_cannot_run_alices_job(bob_api, alice, clock, sent):
 
     assert response.status_code == 404
     assert not Execution.objects.exists()
+
+
+def test_with_the_broker_away_the_run_is_still_accepted_for_the_sweep_to_send(
+    transactional_db, alice_api, alice, monkeypatch
+):
+    def unreachable(name: str, args: list) -> None:
+        raise OperationalError("Connection refused.")
+
+    monkeypatch.setattr(dispatch.celery_app, "send_task", unreachable)
+    job = make_job(alice)
+
+    response = alice_api.post(run(job.id))
+
+    assert response.status_code == 202
+    execution = Execution.objects.get()
+    assert (execution.trigger, execution.status) == (Trigger.MANUAL, Status.PENDING)
+    assert execution.enqueued_at is not None  # the sweep re-sends it after REQUEUE_AFTER_SECONDS
