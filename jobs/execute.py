@@ -51,6 +51,7 @@ def claim(execution_ids: list[int]) -> list[Execution]:
     since the slot was claimed, is recorded as skipped instead.
     """
     now = timezone.now()
+    lock_jobs(execution_ids)
     executions = list(
         Execution.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(id__in=execution_ids, status=Status.PENDING)
@@ -75,6 +76,19 @@ def claim(execution_ids: list[int]) -> list[Execution]:
         execution.status, execution.finished_at = Status.SKIPPED, now
     Execution.objects.bulk_update(skipped, ["status", "finished_at", "error"])
     return to_run
+
+
+def lock_jobs(execution_ids: list[int]) -> None:
+    """Two claims of one job's runs (its slot and a manual run, in two messages at two
+    workers) take turns, so the second sees the first one's run and skips.
+
+    The jobs are locked before the executions and in id order, as update_health locks
+    them: a job being deleted holds its row while it waits for its executions.
+    """
+    jobs = Job.objects.filter(
+        id__in=Execution.objects.filter(id__in=execution_ids).values("job_id")
+    )
+    list(jobs.select_for_update().order_by("id").values_list("id", flat=True))
 
 
 def skip_reason(execution: Execution, busy: set[int]) -> str:
@@ -117,7 +131,7 @@ def request_for(job: Job, *, execution_id: str) -> http.Request:
         execution_id=execution_id,
         method=job.method,
         url=job.url,
-        headers=job.headers,
+        headers=job.request_headers(),
         body=job.body,
         auth=auth,
         timeout=job.timeout_seconds,

@@ -3,6 +3,7 @@
 import base64
 import json
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -267,3 +268,56 @@ def test_a_run_found_weeks_late_is_still_recorded(alice, target):
     execution.refresh_from_db()
     assert execution.status == Status.SUCCEEDED
     assert execution.lateness_ms == execute.MAX_LATENESS_MS
+
+
+def lock_waiters() -> int:
+    """Database sessions of this test database waiting for a lock another one holds."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0]
+
+
+def test_runs_of_one_job_claimed_by_two_workers_at_once_do_not_overlap(
+    transactional_db, alice, monkeypatch
+):
+    # A manual run and the job's slot arrive in two messages, at two workers, together.
+    job = make_job(alice, "http://127.0.0.1:9/")
+    manual, scheduled = pending(job, trigger=Trigger.MANUAL), pending(job, seconds_ago=2)
+    holding, release = threading.Event(), threading.Event()
+    skip_reason = execute.skip_reason
+
+    def skip_reason_slowly(execution: Execution, busy: set[int]) -> str:
+        # The first claim stops after it found the job idle, before it commits.
+        if threading.current_thread().name == "first" and not holding.is_set():
+            holding.set()
+            release.wait(timeout=30)
+        return skip_reason(execution, busy)
+
+    monkeypatch.setattr(execute, "skip_reason", skip_reason_slowly)
+
+    def claim(ids: list[int]) -> None:
+        try:
+            execute.claim(ids)
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=claim, args=([manual.id],), name="first")
+    second = threading.Thread(target=claim, args=([scheduled.id],), name="second")
+    first.start()
+    try:
+        assert holding.wait(timeout=30)
+        second.start()
+        # The second claim either finishes, or waits for the first: no blind sleep.
+        deadline = time.monotonic() + 30
+        while second.is_alive() and not lock_waiters() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        release.set()
+        first.join(timeout=30)
+        second.join(timeout=30)
+
+    statuses = dict(Execution.objects.values_list("id", "status"))
+    assert statuses == {manual.id: Status.RUNNING, scheduled.id: Status.SKIPPED}
