@@ -16,7 +16,7 @@ from jobs.presets import (
     PresetChoice,
     preset_for,
 )
-from jobs.validators import validate_schedule_in_timezone
+from jobs.validators import validate_headers, validate_schedule_in_timezone
 
 
 class ScheduleFields(forms.Form):
@@ -138,6 +138,16 @@ class JobForm(ScheduleFields, forms.ModelForm):
         widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
         help_text="One per line, as Name: value.",
     )
+    secret_headers = forms.CharField(
+        label="Secret headers",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false", "autocomplete": "off"}),
+        help_text="For tokens and keys: stored encrypted and never shown again. "
+        "One per line, as Name: value. Leave empty to keep the saved ones.",
+    )
+    clear_secret_headers = forms.BooleanField(
+        label="Remove the saved secret headers", required=False
+    )
     expected_statuses = forms.CharField(
         label="Expected statuses",
         required=False,
@@ -212,6 +222,11 @@ class JobForm(ScheduleFields, forms.ModelForm):
     def clean_headers(self) -> dict[str, str]:
         return parse_header_lines(self.cleaned_data["headers"])
 
+    def clean_secret_headers(self) -> dict[str, str]:
+        headers = parse_header_lines(self.cleaned_data["secret_headers"])
+        validate_headers(headers)
+        return headers
+
     def clean_failure_threshold(self) -> int:
         return self.cleaned_data["failure_threshold"] or 1
 
@@ -250,6 +265,10 @@ class JobForm(ScheduleFields, forms.ModelForm):
             job.auth_password = ""
         elif self.cleaned_data["auth_password"]:
             job.auth_password = self.cleaned_data["auth_password"]
+        if self.cleaned_data["clear_secret_headers"]:
+            job.secret_headers = {}
+        elif self.cleaned_data["secret_headers"]:
+            job.secret_headers = self.cleaned_data["secret_headers"]
         if commit:
             job.save()
         return job

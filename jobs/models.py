@@ -1,3 +1,4 @@
+import json
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -46,6 +47,8 @@ class Job(models.Model):
     )
     method = models.CharField(max_length=6, choices=Method.choices, default=Method.GET)
     headers = models.JSONField(default=dict, blank=True, validators=[validators.validate_headers])
+    # Header values the member marked secret (tokens, API keys): encrypted JSON.
+    secret_headers_encrypted = models.TextField(blank=True)
     body = models.TextField(blank=True, validators=[validators.validate_body])
     auth_username = models.CharField(
         "basic auth username",
@@ -155,6 +158,18 @@ class Job(models.Model):
     @auth_password.setter
     def auth_password(self, value: str) -> None:
         self.auth_password_encrypted = crypto.encrypt(value)
+
+    @property
+    def secret_headers(self) -> dict[str, str]:
+        return json.loads(crypto.decrypt(self.secret_headers_encrypted) or "{}")
+
+    @secret_headers.setter
+    def secret_headers(self, headers: dict[str, str]) -> None:
+        self.secret_headers_encrypted = crypto.encrypt(json.dumps(headers)) if headers else ""
+
+    def request_headers(self) -> dict[str, str]:
+        """What the job sends: its headers with the secret ones decrypted and added."""
+        return {**self.headers, **self.secret_headers}
 
     @property
     def auth_password_set(self) -> bool:

@@ -4,7 +4,7 @@ from rest_framework import serializers
 
 from jobs.models import Execution, Job, job_limit_error
 from jobs.schedules import EMPTY_SCHEDULE
-from jobs.validators import validate_schedule_in_timezone
+from jobs.validators import validate_headers, validate_schedule_in_timezone
 
 EXECUTION_SUMMARY_FIELDS = [
     "id",
@@ -57,6 +57,14 @@ class JobSerializer(serializers.ModelSerializer):
         help_text="Write-only. An empty string removes the saved password.",
     )
     auth_password_set = serializers.BooleanField(read_only=True)
+    secret_headers = serializers.JSONField(
+        write_only=True,
+        required=False,
+        validators=[validate_headers],
+        help_text="Write-only object of header names and values stored encrypted "
+        "(tokens, API keys). Replaces the saved ones; {} removes them.",
+    )
+    secret_header_names = serializers.SerializerMethodField()
     timezone = serializers.CharField(
         required=False, max_length=64, help_text="IANA name; defaults to the member's timezone."
     )
@@ -74,6 +82,8 @@ class JobSerializer(serializers.ModelSerializer):
             "url",
             "method",
             "headers",
+            "secret_headers",
+            "secret_header_names",
             "body",
             "auth_username",
             "auth_password",
@@ -105,6 +115,10 @@ class JobSerializer(serializers.ModelSerializer):
         # Model validators check the timezone name; the serializer field adds the default.
         self.fields["timezone"].validators = Job._meta.get_field("timezone").validators
 
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_secret_header_names(self, job: Job) -> list[str]:
+        return sorted(job.secret_headers)
+
     @extend_schema_field(ExecutionSummarySerializer(allow_null=True))
     def get_last_execution(self, job: Job) -> dict | None:
         execution = job.last_execution
@@ -132,13 +146,20 @@ class JobSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError({field: error.messages}) from None
 
     def create(self, validated_data: dict) -> Job:
-        password = validated_data.pop("auth_password", "")
-        job = Job(**validated_data)
-        job.auth_password = password
+        job = Job()
+        self.set_secrets(job, validated_data)
+        for name, value in validated_data.items():
+            setattr(job, name, value)
         job.save()
         return job
 
     def update(self, job: Job, validated_data: dict) -> Job:
+        self.set_secrets(job, validated_data)
+        return super().update(job, validated_data)
+
+    def set_secrets(self, job: Job, validated_data: dict) -> None:
+        """Secrets are encrypted on the way in and only replaced when given."""
         if "auth_password" in validated_data:
             job.auth_password = validated_data.pop("auth_password")
-        return super().update(job, validated_data)
+        if "secret_headers" in validated_data:
+            job.secret_headers = validated_data.pop("secret_headers")

@@ -104,6 +104,7 @@ def job_form_data(**changes: str) -> dict[str, str]:
         "schedule": "",
         "timezone": "Europe/Berlin",
         "headers": "",
+        "secret_headers": "",
         "body": "",
         "auth_username": "",
         "auth_password": "",
