@@ -223,7 +223,7 @@ def test_it_fires_no_earlier_than_the_scheduled_second(alice, target):
 
 
 def test_a_batch_fires_its_requests_side_by_side(alice, target):
-    # Five requests of a second each: in turn they would take five.
+    # Five requests the target answers after a second each.
     jobs = [make_job(alice, target.url("/slow/1"), title=f"Slow {n}") for n in range(5)]
     ids = [pending(job).id for job in jobs]
 
@@ -231,6 +231,7 @@ def test_a_batch_fires_its_requests_side_by_side(alice, target):
 
     arrivals = sorted(arrival.arrived_at for arrival in target.requests)
     assert len(arrivals) == 5
+    # All five were in flight together: the last arrived before the first could be answered.
     assert arrivals[-1] - arrivals[0] < timedelta(seconds=1)
     assert set(Execution.objects.values_list("status", flat=True)) == {Status.SUCCEEDED}
 
