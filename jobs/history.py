@@ -1,6 +1,7 @@
 """What the history pages and charts show, each in a fixed number of queries."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from django.core.paginator import Page, Paginator
 from django.db.models import Avg, Count, F, Q, Window
@@ -57,10 +58,12 @@ def success_rates(jobs: list[Job], since: datetime) -> dict[int, float | None]:
 
 
 def chart_data(job: Job, *, since: datetime, bucket: str) -> dict:
-    """Outcomes and average duration per hour or day: the job page's charts."""
+    """Outcomes and average duration per hour or day in the job's timezone: the job page's
+    charts. Every bucket from the one holding `since` to now is there, empty ones too."""
+    tz = ZoneInfo(job.timezone)
     rows = (
         job.executions.filter(status__in=FINISHED, scheduled_for__gte=since)
-        .annotate(slot=Trunc("scheduled_for", bucket, tzinfo=job.parsed_schedule.tz))
+        .annotate(slot=Trunc("scheduled_for", bucket, tzinfo=tz))
         .values("slot")
         .annotate(
             succeeded=Count("id", filter=Q(status=Status.SUCCEEDED)),
@@ -69,25 +72,31 @@ def chart_data(job: Job, *, since: datetime, bucket: str) -> dict:
         )
         .order_by("slot")
     )
+    # Keyed by the instant: wall-clock times on the day of a clock change compare unreliably.
+    by_slot = {row["slot"].astimezone(UTC): row for row in rows}
+    slots = bucket_starts(since, bucket, tz)
     label = "%H:%M" if bucket == "hour" else "%a %d %b"
-    by_slot = {row["slot"]: row for row in rows}
-    slots = bucket_starts(since, bucket, job)
+    empty = {"succeeded": 0, "failed": 0, "duration": None}
+    counts = [by_slot.get(slot, empty) for slot in slots]
     return {
-        "labels": [slot.strftime(label) for slot in slots],
-        "succeeded": [by_slot.get(slot, {}).get("succeeded", 0) for slot in slots],
-        "failed": [by_slot.get(slot, {}).get("failed", 0) for slot in slots],
-        "duration": [
-            round(by_slot[slot]["duration"] or 0) if slot in by_slot else None for slot in slots
-        ],
+        "labels": [slot.astimezone(tz).strftime(label) for slot in slots],
+        "succeeded": [row["succeeded"] for row in counts],
+        "failed": [row["failed"] for row in counts],
+        "duration": [None if row["duration"] is None else round(row["duration"]) for row in counts],
     }
 
 
-def bucket_starts(since: datetime, bucket: str, job: Job) -> list[datetime]:
-    """Every hour (or day) from `since` to now, in the job's timezone, empty ones included."""
-    step = timedelta(hours=1) if bucket == "hour" else timedelta(days=1)
-    local = since.astimezone(job.parsed_schedule.tz)
-    start = local.replace(minute=0, second=0, microsecond=0)
-    if bucket == "day":
-        start = start.replace(hour=0)
-    count = 25 if bucket == "hour" else 8
-    return [start + step * index for index in range(count)]
+def bucket_starts(since: datetime, bucket: str, tz: ZoneInfo) -> list[datetime]:
+    """The start of each hour (25) or day (8) from the one holding `since`, in UTC.
+
+    Hours step in real time, so a clock change neither invents an hour nor drops the
+    current one; days step on the calendar, from one local midnight to the next.
+    """
+    local = since.astimezone(tz)
+    if bucket == "hour":
+        first = local.replace(minute=0, second=0, microsecond=0).astimezone(UTC)
+        return [first + timedelta(hours=index) for index in range(25)]
+    return [
+        datetime.combine(local.date() + timedelta(days=index), time(), tz).astimezone(UTC)
+        for index in range(8)
+    ]

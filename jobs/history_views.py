@@ -1,6 +1,7 @@
 """Pages for what happened: a job's execution history, one execution, the unsubscribe link."""
 
 from datetime import timedelta
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -13,7 +14,11 @@ from jobs import history, notify
 from jobs.models import Execution
 from jobs.views import get_job
 
-SECRET_HEADER_WORDS = ("authorization", "token", "secret", "key", "cookie", "password")
+# Names of headers and query parameters whose values are hidden on the execution page.
+SECRET_WORDS = ("auth", "token", "secret", "key", "cookie", "session", "passw", "signature")
+MASK = "••••••"
+# Each one counted from the start of the request (jobs/http.py timing_trace).
+TIMING_LABELS = {"dns_ms": "DNS resolved", "connect_ms": "Connected", "first_byte_ms": "First byte"}
 
 
 @login_required
@@ -47,17 +52,35 @@ def execution_detail(request: HttpRequest, execution_id: int) -> HttpResponse:
     context = {
         "execution": execution,
         "job": job,
-        "request_headers": masked_headers(job.headers),
+        "request_url": masked_url(job.url),
+        "request_headers": masked_headers(job.headers) | dict.fromkeys(job.secret_headers, MASK),
+        "timings": [(TIMING_LABELS.get(name, name), ms) for name, ms in execution.timings.items()],
     }
     return render(request, "jobs/execution_detail.html", context)
 
 
+def looks_secret(name: str) -> bool:
+    return any(word in name.lower() for word in SECRET_WORDS)
+
+
 def masked_headers(headers: dict[str, str]) -> dict[str, str]:
     """The request as sent, without showing values that look like credentials."""
-    return {
-        name: "••••••" if any(word in name.lower() for word in SECRET_HEADER_WORDS) else value
-        for name, value in headers.items()
-    }
+    return {name: MASK if looks_secret(name) else value for name, value in headers.items()}
+
+
+def masked_url(url: str) -> str:
+    """The URL without the password in user:password@ or secret-looking query values;
+    the rest as written."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if parts.password is not None:
+        netloc = f"{parts.username}:{MASK}@{netloc.rpartition('@')[2]}"
+    pairs = [pair.partition("=") for pair in parts.query.split("&")]
+    query = "&".join(
+        f"{name}={MASK}" if equals and looks_secret(unquote_plus(name)) else name + equals + value
+        for name, equals, value in pairs
+    )
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
 @csrf_exempt  # mail apps POST here with no session (RFC 8058); the signed token decides

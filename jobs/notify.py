@@ -7,12 +7,13 @@ before marking leaves a claim; an expired claim is sent again only after
 CLAIM_EXPIRES, and every copy carries the same Message-ID, so mail systems fold a
 rare duplicate into one. The other order (send, then mark) would resend on every
 retry of a killed task, and mark-only-then-send could lose the email outright.
-An SMTP error releases the claim for a retry with backoff: nothing is lost.
+An SMTP error releases the claim for a retry with backoff: nothing is lost. Each
+job's emails go out in the order of its changes, so a recovery email never arrives
+before (or instead of) the failure email it follows.
 """
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from smtplib import SMTPException
 from urllib.parse import urlsplit, urlunsplit
 
 import structlog
@@ -20,7 +21,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -45,13 +46,19 @@ class DeliveryReport:
     failed: int = 0
 
 
-def deliver_pending(now: datetime | None = None) -> DeliveryReport:
-    """Send every undelivered change; SMTP failures are released for a later retry."""
-    now = now or timezone.now()
+def deliver_pending() -> DeliveryReport:
+    """Send every undelivered change, each job's in order; a failed send waits for a retry."""
     report = DeliveryReport()
-    while changes := claim(now):
+    while changes := claim(timezone.now()):
+        # A job whose email could not go keeps its later changes back too, so a recovery
+        # email never overtakes the failure email it follows.
+        held: dict[int, datetime] = {}
         for change in changes:
-            deliver(change, report)
+            if change.job_id in held:
+                postpone(change, until=held[change.job_id])
+                report.failed += 1
+            elif retry_after := deliver(change, report):
+                held[change.job_id] = retry_after
         if len(changes) < BATCH:
             break
     return report
@@ -59,14 +66,27 @@ def deliver_pending(now: datetime | None = None) -> DeliveryReport:
 
 @transaction.atomic
 def claim(now: datetime) -> list[HealthChange]:
-    claimable = Q(delivery=Delivery.PENDING) | Q(
-        delivery=Delivery.SENDING, claimed_at__lt=now - CLAIM_EXPIRES
+    """Up to BATCH due changes, marked as being sent in a transaction of their own.
+
+    Due: pending and past any retry time, or claimed by a notifier that has not finished
+    within CLAIM_EXPIRES (it died). Not a change behind an earlier one of the same job
+    that is not due yet: each job's emails go out in the order its changes happened.
+    """
+    due = Q(delivery=Delivery.PENDING) & (Q(retry_after__isnull=True) | Q(retry_after__lte=now))
+    abandoned = Q(delivery=Delivery.SENDING, claimed_at__lt=now - CLAIM_EXPIRES)
+    # Ids, not created_at, give the order: a job's changes are written under its row
+    # lock, and several written by one result can share a timestamp.
+    waiting_behind = HealthChange.objects.filter(
+        Q(delivery__in=[Delivery.PENDING, Delivery.SENDING]) & ~(due | abandoned),
+        job=OuterRef("job"),
+        id__lt=OuterRef("id"),
     )
     changes = list(
         HealthChange.objects.select_for_update(skip_locked=True, of=("self",))
-        .filter(claimable)
+        .filter(due | abandoned)
+        .exclude(Exists(waiting_behind))
         .select_related("job__user", "execution")
-        .order_by("created_at")[:BATCH]
+        .order_by("created_at", "id")[:BATCH]
     )
     HealthChange.objects.filter(id__in=[c.id for c in changes]).update(
         delivery=Delivery.SENDING, claimed_at=now
@@ -74,19 +94,21 @@ def claim(now: datetime) -> list[HealthChange]:
     return changes
 
 
-def deliver(change: HealthChange, report: DeliveryReport) -> None:
+def deliver(change: HealthChange, report: DeliveryReport) -> datetime | None:
+    """Email one change; if it cannot go, put it back and return when to try again."""
     recipient = recipient_for(change)
     if recipient is None:
         finish(change, Delivery.NOT_SENT)
         report.not_sent += 1
-        return
+        return None
     try:
         message(change, recipient).send()
-    except (SMTPException, OSError) as error:
-        release(change, error)
+    except Exception as error:
+        # SMTP down is the usual cause; whatever it is, the change goes back with backoff
+        # instead of staying claimed and holding up the rest of the batch.
         metrics.EMAILS.labels("failed").inc()
         report.failed += 1
-        return
+        return release(change, error)
     finish(change, Delivery.SENT)
     metrics.EMAILS.labels("sent").inc()
     log.info(
@@ -97,6 +119,7 @@ def deliver(change: HealthChange, report: DeliveryReport) -> None:
         kind=change.kind,
     )
     report.sent += 1
+    return None
 
 
 def recipient_for(change: HealthChange) -> str | None:
@@ -119,10 +142,8 @@ def recipient_for(change: HealthChange) -> str | None:
 def failure_was_emailed(change: HealthChange) -> bool:
     """A recovery email only follows a failure email the member actually got."""
     failure = (
-        HealthChange.objects.filter(
-            job=change.job, kind=Kind.FAILING, created_at__lte=change.created_at
-        )
-        .order_by("-created_at")
+        HealthChange.objects.filter(job=change.job, kind=Kind.FAILING, id__lt=change.id)
+        .order_by("-id")
         .first()
     )
     return failure is not None and failure.delivery == Delivery.SENT
@@ -132,14 +153,38 @@ def finish(change: HealthChange, delivery: str) -> None:
     HealthChange.objects.filter(id=change.id).update(delivery=delivery, notified_at=timezone.now())
 
 
-def release(change: HealthChange, error: Exception) -> None:
-    log.warning("notify: could not send change %s: %s", change.id, error)
+def release(change: HealthChange, error: Exception) -> datetime:
+    """Back to pending after a failed send, not to be tried again before the backoff."""
+    attempts = change.attempts + 1
+    retry_after = timezone.now() + backoff(attempts)
+    log.warning(
+        "notify.failed",
+        change_id=change.id,
+        job_id=change.job_id,
+        attempts=attempts,
+        retry_after=retry_after.isoformat(),
+        error=repr(error),
+    )
     HealthChange.objects.filter(id=change.id).update(
         delivery=Delivery.PENDING,
         claimed_at=None,
-        attempts=change.attempts + 1,
-        last_error=str(error)[:500],
+        attempts=attempts,
+        retry_after=retry_after,
+        last_error=repr(error)[:500],
     )
+    return retry_after
+
+
+def postpone(change: HealthChange, *, until: datetime) -> None:
+    """Back to pending untried, behind an earlier change of its job that could not go."""
+    HealthChange.objects.filter(id=change.id).update(
+        delivery=Delivery.PENDING, claimed_at=None, retry_after=until
+    )
+
+
+def backoff(attempts: int) -> timedelta:
+    """30 s after the first failure, doubling up to an hour; never given up."""
+    return min(RETRY_FIRST * 2 ** min(attempts - 1, 20), RETRY_LONGEST)
 
 
 def message(change: HealthChange, recipient: str) -> EmailMultiAlternatives:
@@ -156,7 +201,9 @@ def message(change: HealthChange, recipient: str) -> EmailMultiAlternatives:
         if change.execution_id
         else "",
         "unsubscribe_url": unsubscribe_url(job),
-        "failures": job.consecutive_failures,
+        "failures": failures_in_a_row(change),
+        # A header cannot hold a line break, and a title from the API may have one.
+        "subject_title": " ".join(job.title.split()),
     }
     headers = {
         "Auto-Submitted": "auto-generated",
@@ -168,10 +215,29 @@ def message(change: HealthChange, recipient: str) -> EmailMultiAlternatives:
     return emails.build(f"job-{change.kind}", to=recipient, context=context, headers=headers)
 
 
+def failures_in_a_row(change: HealthChange) -> int:
+    """The streak when the change happened: by the time a delayed email goes, the job's
+    own count may have grown or restarted."""
+    if change.execution is None:
+        return change.job.consecutive_failures
+    executions = change.job.executions.filter(scheduled_for__lte=change.execution.scheduled_for)
+    last_success = (
+        executions.filter(status=Execution.Status.SUCCEEDED)
+        .order_by("-scheduled_for")
+        .values_list("scheduled_for", flat=True)
+        .first()
+    )
+    failures = executions.filter(status=Execution.Status.FAILED)
+    if last_success is not None:
+        failures = failures.filter(scheduled_for__gt=last_success)
+    return failures.count()
+
+
 def url_without_query(url: str) -> str:
-    """Query strings and fragments often carry tokens; emails leave them out."""
+    """Query strings, fragments and user:password@ often carry secrets; emails leave them out."""
     parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 def excerpt(execution: Execution | None) -> str:

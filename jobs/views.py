@@ -5,7 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from accounts.decorators import verified_required
 from jobs import execute, history, http, runs
 from jobs.forms import JobForm, PreviewForm
-from jobs.models import Job, job_limit_error
+from jobs.models import Execution, Job, job_limit_error
 from jobs.schedules import ScheduleError, schedule_for
 
 TEST_RUNS_PER_MINUTE = 5
@@ -170,7 +170,9 @@ def preview_problem(form: PreviewForm) -> str:
 def test_run(request: HttpRequest) -> HttpResponse:
     """Run the form's current, unsaved settings once and show the response (not stored)."""
     job = None
-    if job_id := request.POST.get("job_id"):
+    if job_id := request.POST.get("job_id", ""):
+        if not job_id.isdigit():
+            raise Http404
         job = get_job(request, int(job_id))
     # Not saved, so the job cap does not apply.
     form = JobForm(request.POST, instance=job, user=request.user, enforce_limit=False)
@@ -181,6 +183,9 @@ def test_run(request: HttpRequest) -> HttpResponse:
         unsaved = form.save(commit=False)
         outcome = asyncio.run(send_once(execute.request_for(unsaved, execution_id="test-run")))
         context["outcome"] = outcome
+        context["reason"] = (
+            outcome.failure_reason and Execution.Reason(outcome.failure_reason).label
+        )
     return render(request, "jobs/partials/test_run.html", context)
 
 

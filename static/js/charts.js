@@ -25,6 +25,11 @@
       },
     });
   }
+  // htmx swaps in fresh canvases every minute; the charts on the old ones would stay
+  // in Chart.js's registry (and keep resize observers) unless destroyed.
+  Object.values(Chart.instances).forEach(function (chart) {
+    if (!chart.canvas || !chart.canvas.isConnected) chart.destroy();
+  });
   draw("chart-day", "chart-day-data");
   draw("chart-week", "chart-week-data");
 })();
