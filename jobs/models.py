@@ -201,15 +201,15 @@ class Execution(models.Model):
         MISSED = "missed"
 
     class Reason(models.TextChoices):
-        HTTP_STATUS = "http_status"
-        TIMEOUT = "timeout"
-        DNS = "dns"
-        CONNECT = "connect"
-        TLS = "tls"
-        BLOCKED = "blocked"
-        TOO_LARGE = "too_large"
-        INVALID_RESPONSE = "invalid_response"
-        INTERNAL = "internal"
+        HTTP_STATUS = "http_status", "unexpected HTTP status"
+        TIMEOUT = "timeout", "timeout"
+        DNS = "dns", "DNS lookup failed"
+        CONNECT = "connect", "could not connect"
+        TLS = "tls", "TLS error"
+        BLOCKED = "blocked", "blocked (internal address)"
+        TOO_LARGE = "too_large", "response too large"
+        INVALID_RESPONSE = "invalid_response", "invalid response"
+        INTERNAL = "internal", "internal error"
 
     job = models.ForeignKey(Job, models.CASCADE, related_name="executions")
     scheduled_for = models.DateTimeField()

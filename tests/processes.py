@@ -24,7 +24,7 @@ from jobs.models import Heartbeat
 
 CELERY = settings.BASE_DIR / ".venv" / "bin" / "celery"
 PYTHON = settings.BASE_DIR / ".venv" / "bin" / "python"
-QUEUE = "celery"  # Celery's default queue: the Redis list its messages wait in
+QUEUE = settings.EXECUTIONS_QUEUE  # the Redis list execution batches wait in
 START_SECONDS = 30
 STOP_SECONDS = 10
 T = TypeVar("T")
@@ -118,6 +118,8 @@ class Engine:
             name,
             "worker",
             f"--hostname={name}-{uuid.uuid4().hex[:8]}@test",
+            # One process for both queues (production runs a worker for each).
+            f"--queues={settings.CELERY_TASK_DEFAULT_QUEUE},{settings.EXECUTIONS_QUEUE}",
             "--pool=threads",
             f"--concurrency={concurrency}",
             "--without-gossip",

@@ -107,7 +107,9 @@ def test_setup_schedules_creates_the_heartbeat_task_once(db):
     assert task.enabled
     assert task.interval.every == settings.HEARTBEAT_SECONDS
     assert task.interval.period == IntervalSchedule.SECONDS
-    assert PeriodicTask.objects.filter(task="cronsvc.heartbeat").count() == 1
+    # One more on the execution workers' queue, so they prove they are alive too.
+    queues = PeriodicTask.objects.filter(task="cronsvc.heartbeat").values_list("queue", flat=True)
+    assert sorted(queues, key=str) == sorted([None, settings.EXECUTIONS_QUEUE], key=str)
 
 
 def test_setup_schedules_leaves_an_operators_changes_alone(db):

@@ -8,6 +8,13 @@ from jobs.maintenance import DISPATCH_TASK_NAME
 # alone, so operators can tune them in the admin without the next deploy undoing it.
 SYSTEM_SCHEDULES = [
     {"name": "heartbeat", "task": "cronsvc.heartbeat", "seconds": settings.HEARTBEAT_SECONDS},
+    # The execution workers listen on their own queue; they prove they are alive there.
+    {
+        "name": "heartbeat (execution workers)",
+        "task": "cronsvc.heartbeat",
+        "seconds": settings.HEARTBEAT_SECONDS,
+        "queue": settings.EXECUTIONS_QUEUE,
+    },
     {
         "name": DISPATCH_TASK_NAME,
         "task": "cronsvc.dispatch",
@@ -39,6 +46,7 @@ class Command(BaseCommand):
                     "task": entry["task"],
                     "interval": interval,
                     "expire_seconds": entry["seconds"],
+                    "queue": entry.get("queue"),
                 },
             )
             state = "created" if created else "already there"
