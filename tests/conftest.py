@@ -2,7 +2,6 @@
 carol has signed up but not confirmed her email address yet."""
 
 import html
-import os
 import re
 from collections.abc import Callable
 
@@ -109,14 +108,22 @@ def target():
         yield server
 
 
-@pytest.fixture(scope="session")
-def browser():
-    """Debian's chromium driven by Playwright (it cannot download browsers here)."""
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
+
+
+@pytest.fixture(scope="module")
+def browser(monkeypatch_module):
+    """Debian's chromium driven by Playwright (it cannot download browsers here).
+
+    Per module: while Playwright's sync API runs, its event loop is this thread's, so
+    tests after it that call asyncio.run (the HTTP seam's) must not share the session."""
     from playwright.sync_api import sync_playwright
 
-    # Playwright's sync API runs an event loop in this thread; the ORM calls the
-    # tests make beside it are still plain synchronous ones.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    # The ORM calls the tests make beside Playwright's loop are plain synchronous ones.
+    monkeypatch_module.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path="/usr/bin/chromium",

@@ -151,7 +151,7 @@ def test_it_lists_the_latest_executions_with_status_and_lateness(alice_client, a
     shown = ["Scheduled for", "Trigger", "Status", "Reason", "Lateness", "Duration"]
     assert [tuple(row[name] for name in shown) for row in execution_rows(response)] == [
         ("Fri 27 Mar, 12:00:12", "Manual", "Pending", "", "", ""),
-        ("Fri 27 Mar, 09:00:00", "Schedule", "Failed", "Timeout", "1250 ms", "30000 ms"),
+        ("Fri 27 Mar, 09:00:00", "Schedule", "Failed", "timeout", "1250 ms", "30000 ms"),
         ("Thu 26 Mar, 09:00:00", "Schedule", "Succeeded · 200", "", "85 ms", "412 ms"),
     ]
 
