@@ -12,7 +12,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from jobs import history, notify
 from jobs.models import Execution
-from jobs.views import get_job
+from jobs.views import get_job, history_context
 
 # Names of headers and query parameters whose values are hidden on the execution page.
 SECRET_WORDS = ("auth", "token", "secret", "key", "cookie", "session", "passw", "signature")
@@ -24,11 +24,7 @@ TIMING_LABELS = {"dns_ms": "DNS resolved", "connect_ms": "Connected", "first_byt
 @login_required
 def job_history(request: HttpRequest, job_id: int) -> HttpResponse:
     """The executions table alone: the job page polls it to update itself."""
-    job = get_job(request, job_id)
-    context = history.history_page(
-        job, status=request.GET.get("status", ""), page_number=request.GET.get("page")
-    )
-    return render(request, "jobs/partials/history.html", context)
+    return render(request, "jobs/partials/history.html", history_context(request, job_id))
 
 
 @login_required

@@ -69,11 +69,15 @@ def job_edit(request: HttpRequest, job_id: int) -> HttpResponse:
 
 @login_required
 def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
+    return render(request, "jobs/job_detail.html", history_context(request, job_id))
+
+
+def history_context(request: HttpRequest, job_id: int) -> dict:
+    """The member's job and the page of its history the query string asks for."""
     job = get_job(request, job_id)
-    context = history.history_page(
+    return history.history_page(
         job, status=request.GET.get("status", ""), page_number=request.GET.get("page")
     )
-    return render(request, "jobs/job_detail.html", context)
 
 
 @login_required
