@@ -62,3 +62,9 @@ services-check: install-dev
 
 clean:
 	rm -rf var .pytest_cache .ruff_cache
+
+# The benchmark (bench/README.md): throw-away database and Redis db, real beat and workers.
+# make bench ARGS="--scenario precision --jobs 1000"
+.PHONY: bench
+bench: install-dev secret
+	$(PY) bench/run.py $(ARGS)
