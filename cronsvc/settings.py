@@ -224,6 +224,11 @@ EXECUTIONS_PER_MESSAGE = env.int("EXECUTIONS_PER_MESSAGE", default=200)
 # A slot found later than this is missed (beat or workers were down), not run late.
 MISSED_AFTER_SECONDS = env.int("MISSED_AFTER_SECONDS", default=60)
 AUTO_DISABLE_AFTER = env.int("AUTO_DISABLE_AFTER", default=25)
+# Each worker process keeps one connection pool: at most this many connections to one
+# host at a time (a burst of jobs on one site queues for them instead of flooding it),
+# kept open this long between calls so every-minute jobs reuse them.
+CONNECTIONS_PER_HOST = env.int("CONNECTIONS_PER_HOST", default=100)
+KEEPALIVE_SECONDS = env.int("KEEPALIVE_SECONDS", default=75)
 MANUAL_RUNS_PER_MINUTE = env.int("MANUAL_RUNS_PER_MINUTE", default=10)
 RECOVERY_INTERVAL_SECONDS = env.int("RECOVERY_INTERVAL_SECONDS", default=30)
 # A pending execution whose message was sent this long ago was lost with the broker.

@@ -156,13 +156,22 @@ def same_origin(a: str, b: str) -> bool:
 
 
 class Client:
-    """One aiohttp session for a batch of requests. Use as `async with Client() as client`."""
+    """One aiohttp session (one connection pool). Use as `async with Client() as client`.
+
+    connections_per_host caps the connections open to one host at once (0: no cap), so a
+    burst of jobs on one site reuses a few connections rather than opening hundreds."""
+
+    def __init__(self, *, connections_per_host: int = 0, keepalive_seconds: float = 15) -> None:
+        self.connections_per_host = connections_per_host
+        self.keepalive_seconds = keepalive_seconds
 
     async def __aenter__(self) -> "Client":
         connector = aiohttp.TCPConnector(
             resolver=GuardedResolver(),
             socket_factory=guarded_socket,
             limit=0,
+            limit_per_host=self.connections_per_host,
+            keepalive_timeout=self.keepalive_seconds,
             ttl_dns_cache=60,
         )
         self.session = aiohttp.ClientSession(
