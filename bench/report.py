@@ -118,7 +118,7 @@ def live_notes(result: dict) -> list[str]:
             + (f" / {usage.peak_rss / MIB:.0f} MiB" if name not in ("postgres", "redis") else "")
             for name, usage in result["usage"].items()
         )
-        + f". Logs: {', '.join(result['logs'])}."
+        + f". Logs in the --out directory: {', '.join(Path(p).name for p in result['logs'])}."
     )
     engine = result.get("engine")
     if engine:
@@ -127,6 +127,12 @@ def live_notes(result: dict) -> list[str]:
             f" {engine['failure_reasons'] or 'none'}; exact lateness from each execution's"
             f" scheduled_for: max {number(engine['exact_max'])} s, {engine['exact_over_60']} over"
             f" 60 s; the same execution id arriving more than once: {engine['execution_repeated']}."
+            + (
+                " Most common errors: "
+                + "; ".join(f"{count} x {text!r}" for text, count in engine["errors"])
+                if engine.get("errors")
+                else ""
+            )
         )
     return notes
 
@@ -206,7 +212,9 @@ def flat_notes(results: list[dict], sizes: list[int], naive_max: int) -> str:
         loads = ", ".join(f"{r['registered']:,}: {r['load_seconds']:.1f} s" for r in naive)
         notes.append(
             "naive: django-celery-beat's DatabaseScheduler in-process, 1,000 every-minute"
-            " PeriodicTasks overdue and the rest yearly; the time is from the scheduler's first"
+            " PeriodicTasks overdue and the rest hourly at half an hour from now (it skips"
+            " loading crontabs whose hour is over two hours away, so daily jobs would partly"
+            " escape it; hourly ones it must hold); the time is from the scheduler's first"
             " tick until it has sent the 1,000 due (ticking as soon as it asks to, at most 90 s)"
             f", after reading every entry at start ({loads}), which beat repeats whenever any"
             " PeriodicTask changes. Rows and blocks are the periodictask table's."

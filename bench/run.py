@@ -314,8 +314,12 @@ def run(args, designs, databases, env, out, command, load_before) -> int:
                 key = f"capacity-{jobs}"
             profiles = [(r["design"], n, p) for r in results for n, p in r["profiles"]]
             if profiles:
-                body += "\n\nProfiles (py-spy, raw): " + ", ".join(
-                    f"{d} {n}: {p}" for d, n, p in profiles
+                body += (
+                    "\n\nProfiles (py-spy raw, in the --out directory; summarise with"
+                    " `python -m bench.profile FILE`): "
+                    + ", ".join(f"{d} {n}: {Path(p).name}" for d, n, p in profiles)
+                    + ". Sampling slows the processes a little: figures without --profile"
+                    " are the ones to compare."
                 )
         text = report.section(key, heading, body, command, (load_before, os.getloadavg()[0]))
         print("\n" + text, flush=True)

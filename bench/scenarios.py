@@ -120,16 +120,16 @@ def ceil_minute(moment: float) -> int:
 
 
 def start_target(side: Side, run: Live, env: dict) -> None:
-    side.record = run.out / f"{run.name}-{side.design}-arrivals.tsv"
+    side.record = run.out / f"{run.name}-{run.jobs}-{side.design}-arrivals.tsv"
     side.target = Process(
         f"{side.design} target",
         f"{PYTHON} -m bench.target --record {side.record}",
         env,
-        run.out / f"{run.name}-{side.design}-target.log",
+        run.out / f"{run.name}-{run.jobs}-{side.design}-target.log",
     )
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        log = (run.out / f"{run.name}-{side.design}-target.log").read_text()
+        log = (run.out / f"{run.name}-{run.jobs}-{side.design}-target.log").read_text()
         if "PORT " in log:
             side.port = int(log.split("PORT ", 1)[1].split()[0])
             return
@@ -198,7 +198,7 @@ def start_processes(side: Side, run: Live, env: dict) -> None:
     child_env = {**env, "DATABASE_URL": database_url(side.database)}
     if side.design == "naive":
         child_env["CELERY_BROKER_URL"] = env["BENCH_NAIVE_BROKER_URL"]
-    log = run.out / f"{run.name}-{side.design}"
+    log = run.out / f"{run.name}-{run.jobs}-{side.design}"
     if side.design == "cronsvc":
         # Every process of the Procfile but the web server, as honcho would start them.
         for kind, command in procfile().items():
@@ -250,7 +250,7 @@ def start_profiles(side: Side, run: Live, seconds: int) -> None:
         print("  (py-spy is not installed: no profile)")
         return
     for process in side.processes:
-        output = run.out / f"{run.name}-{side.design}-{process.name}.profile.txt"
+        output = run.out / f"{run.name}-{run.jobs}-{side.design}-{process.name}.profile.txt"
         popen = subprocess.Popen(
             [
                 py_spy,
@@ -260,6 +260,9 @@ def start_profiles(side: Side, run: Live, seconds: int) -> None:
                 "--rate",
                 "50",
                 "--subprocesses",
+                # Without pausing the process for each sample: with 64 threads the pauses
+                # slowed the worker enough to change the results.
+                "--nonblocking",
                 "--duration",
                 str(seconds),
                 "--pid",
@@ -470,6 +473,14 @@ def engine_record(alias: str, arrivals: list[tuple[float, str, str]]) -> dict:
                 .values_list("failure_reason", flat=True)
             )
         ),
+        # The database is dropped after the run: keep what the errors said.
+        "errors": Counter(
+            f"{status}: {error[:160]}"
+            for status, error in Execution.objects.using(alias)
+            .exclude(error="")
+            .values_list("status", "error")
+            .iterator()
+        ).most_common(5),
     }
 
 
@@ -497,7 +508,8 @@ def table_counters(model=Job) -> dict[str, int]:
 
 
 def fill_jobs(registered: int, now: datetime) -> list[int]:
-    """`registered` jobs: DUE of them due within the horizon, the rest years away."""
+    """`registered` jobs: DUE of them due within the horizon, the rest years away (cronsvc
+    reads only due rows, whatever the schedules of the others)."""
     user = member("default")
     far = Job(
         user=user,
@@ -541,8 +553,8 @@ def claim_plan(now: datetime) -> str:
         .select_for_update(skip_locked=True)
         .only(*dispatch.CLAIM_FIELDS)[: settings.DISPATCH_BATCH_SIZE]
     )
-    sql, params = query.query.sql_with_params()
     with transaction.atomic(), connection.cursor() as cursor:
+        sql, params = query.query.sql_with_params()
         cursor.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF) " + sql, params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
         transaction.set_rollback(True)
@@ -553,7 +565,9 @@ def run_flat(sizes: list[int], repeats: int = 5) -> list[dict]:
     results = []
     for registered in sizes:
         reset("default")
-        now = datetime.now(UTC).replace(microsecond=0)
+        # Five seconds before the top of a minute: the due jobs' slot is that minute, and
+        # their next one is beyond the horizon (one slot each per tick, as in production).
+        now = datetime.fromtimestamp(ceil_minute(time.time()) - 5, UTC)
         t0 = time.monotonic()
         due_ids = fill_jobs(registered, now)
         filled = time.monotonic() - t0
@@ -610,14 +624,15 @@ def run_flat(sizes: list[int], repeats: int = 5) -> list[dict]:
 
 
 def fill_periodic_tasks(registered: int, now: datetime) -> None:
-    """The naive design's registry: DUE every-minute PeriodicTasks due now, the rest yearly."""
+    """The naive design's registry: DUE every-minute PeriodicTasks due now, and the rest
+    hourly at half an hour from now. Hourly, not daily or yearly: django-celery-beat 2.9 skips
+    loading crontabs whose hour is more than two hours away, and most cron jobs run at least
+    hourly; these it must hold."""
     crontab = dict(day_of_week="*", day_of_month="*", month_of_year="*", timezone="UTC")
     every_minute = CrontabSchedule.objects.create(minute="*", hour="*", **crontab)
-    yearly = CrontabSchedule.objects.create(
-        minute="0", hour="0", **{**crontab, "day_of_month": "1", "month_of_year": "1"}
-    )
+    hourly = CrontabSchedule.objects.create(minute=str((now.minute + 30) % 60), hour="*", **crontab)
     far = PeriodicTask.objects.create(
-        name="far", task=naive.TASK, crontab=yearly, args="[]", last_run_at=now
+        name="far", task=naive.TASK, crontab=hourly, args="[]", last_run_at=now
     )
     copies = registered - DUE - 1
     if copies > 0:
