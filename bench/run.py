@@ -47,6 +47,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
         default=100_000,
         help="flat: the most registered entries the naive scheduler is loaded with",
     )
+    parser.add_argument(
+        "--ports",
+        type=int,
+        default=50,
+        help="target ports the jobs are spread over, standing for that many sites",
+    )
     parser.add_argument("--workers", type=int, default=1, help="worker processes per design")
     parser.add_argument("--profile", action="store_true", help="py-spy the beat and workers")
     parser.add_argument(
@@ -240,9 +246,9 @@ def measure_target(env: dict, out: Path, quick: bool) -> str:
     )
     try:
         deadline = time.monotonic() + 20
-        while "PORT " not in log.read_text() and time.monotonic() < deadline:
+        while not target.ports_from(log.read_text()) and time.monotonic() < deadline:
             time.sleep(0.1)
-        port = int(log.read_text().split("PORT ", 1)[1].split()[0])
+        port = target.ports_from(log.read_text())[0]
         figures = target.measure(
             port, requests=1500 if quick else 6000, seconds=10 if quick else 20
         )
@@ -287,6 +293,7 @@ def run(args, designs, databases, env, out, command, load_before) -> int:
                 minutes=minutes,
                 once=once,
                 workers=args.workers,
+                ports=args.ports,
                 profile=args.profile,
                 out=out,
             )

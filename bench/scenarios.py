@@ -34,7 +34,7 @@ from django_celery_beat.models import (
 from accounts.models import User
 from bench import naive
 from bench.processes import ROOT, Process, Sampler, pids_named, procfile, wait_until, worker_flag
-from bench.target import read_record
+from bench.target import ports_from, read_record
 from jobs import dispatch
 from jobs.models import Execution, HealthChange, Heartbeat, Job
 
@@ -69,6 +69,7 @@ class Live:
     minutes: int
     once: bool = False
     workers: int = 1
+    ports: int = 50
     profile: bool = False
     out: Path = ROOT / "bench" / "out"
 
@@ -81,7 +82,7 @@ class Side:
     alias: str
     database: str
     target: Process | None = None
-    port: int = 0
+    ports: list[int] = field(default_factory=list)
     record: Path | None = None
     processes: list[Process] = field(default_factory=list)
     profiles: list[tuple[str, Path, subprocess.Popen]] = field(default_factory=list)
@@ -121,20 +122,19 @@ def ceil_minute(moment: float) -> int:
 
 def start_target(side: Side, run: Live, env: dict) -> None:
     side.record = run.out / f"{run.name}-{run.jobs}-{side.design}-arrivals.tsv"
+    log = run.out / f"{run.name}-{run.jobs}-{side.design}-target.log"
     side.target = Process(
         f"{side.design} target",
-        f"{PYTHON} -m bench.target --record {side.record}",
+        f"{PYTHON} -m bench.target --record {side.record} --ports {run.ports}",
         env,
-        run.out / f"{run.name}-{run.jobs}-{side.design}-target.log",
+        log,
     )
     deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        log = (run.out / f"{run.name}-{run.jobs}-{side.design}-target.log").read_text()
-        if "PORT " in log:
-            side.port = int(log.split("PORT ", 1)[1].split()[0])
+    while time.monotonic() < deadline and side.target.alive():
+        ports = ports_from(log.read_text())
+        if ports:
+            side.ports = ports
             return
-        if not side.target.alive():
-            break
         time.sleep(0.1)
     raise RuntimeError(f"the target did not start: see {side.target.log}")
 
@@ -144,8 +144,9 @@ def arrivals_so_far(port: int) -> int:
         return int(response.read())
 
 
-def job_url(port: int, key: int) -> str:
-    return f"http://127.0.0.1:{port}/j/{key}"
+def job_url(ports: list[int], key: int) -> str:
+    # Jobs spread over the target's ports, as over many sites.
+    return f"http://127.0.0.1:{ports[key % len(ports)]}/j/{key}"
 
 
 def create_cronsvc_jobs(side: Side, run: Live, first_slot: int) -> None:
@@ -158,7 +159,7 @@ def create_cronsvc_jobs(side: Side, run: Live, first_slot: int) -> None:
             Job(
                 user=user,
                 title=f"bench {key}",
-                url=job_url(side.port, key),
+                url=job_url(side.ports, key),
                 schedule=schedule,
                 timezone="UTC",
                 next_run_at=slot,
@@ -186,7 +187,7 @@ def create_naive_tasks(side: Side, run: Live, first_slot: int) -> None:
                 name=f"bench job {key}",
                 task=naive.TASK,
                 crontab=crontab,
-                args=json.dumps([job_url(side.port, key)]),
+                args=json.dumps([job_url(side.ports, key)]),
             )
             for key in range(run.jobs)
         ),
@@ -341,7 +342,9 @@ def run_live(run: Live, designs: list[str], env: dict, databases: dict[str, str]
         expected = run.jobs * len(slots)
         while time.time() < end:
             check()
-            if time.time() > slots[-1] and all(arrivals_so_far(s.port) >= expected for s in sides):
+            if time.time() > slots[-1] and all(
+                arrivals_so_far(s.ports[0]) >= expected for s in sides
+            ):
                 time.sleep(3)  # a little longer, for duplicates
                 break
             time.sleep(1)

@@ -1,7 +1,9 @@
 """The benchmark's target: a bare asyncio HTTP/1.1 server that answers 200 and records arrivals.
 
-Run as its own process (`python -m bench.target --record FILE`); it prints `PORT <n>` once it
-listens on 127.0.0.1. Every request is recorded as one tab-separated line:
+Run as its own process (`python -m bench.target --record FILE [--ports K]`); it prints
+`PORTS <n>,<n>,...` once it listens on K ports of 127.0.0.1 (jobs spread over them stand for
+many sites: aiohttp's per-host connection cap counts host and port). Every request is
+recorded as one tab-separated line:
 
     arrival time (time.time(), taken when the request's bytes came in)   path   X-Cronsvc-Execution
 
@@ -106,15 +108,18 @@ class Connection(asyncio.Protocol):
         self.transport = None
 
 
-async def serve(record_path: str, host: str) -> None:
+async def serve(record_path: str, host: str, ports: int) -> None:
     record = Record(record_path)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    server = await loop.create_server(lambda: Connection(record), host, 0, backlog=4096)
-    port = server.sockets[0].getsockname()[1]
-    print(f"PORT {port}", flush=True)
+    servers = [
+        await loop.create_server(lambda: Connection(record), host, 0, backlog=4096)
+        for _ in range(ports)
+    ]
+    numbers = [str(server.sockets[0].getsockname()[1]) for server in servers]
+    print(f"PORTS {','.join(numbers)}", flush=True)
 
     async def flusher() -> None:
         while True:
@@ -126,8 +131,16 @@ async def serve(record_path: str, host: str) -> None:
         await stop.wait()
     finally:
         flushing.cancel()
-        server.close()
+        for server in servers:
+            server.close()
         record.close()
+
+
+def ports_from(log: str) -> list[int] | None:
+    """The ports a target printed to its log, once it listens."""
+    if "PORTS " not in log:
+        return None
+    return [int(port) for port in log.split("PORTS ", 1)[1].split()[0].split(",")]
 
 
 def read_record(path: str) -> list[tuple[float, str, str]]:
@@ -177,10 +190,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--record", required=True, help="file the arrivals are written to")
     parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--ports", type=int, default=1, help="how many ports to listen on")
     args = parser.parse_args()
     if not args.host.startswith("127."):
         sys.exit("the bench target listens on loopback only")
-    asyncio.run(serve(args.record, args.host))
+    if not 1 <= args.ports <= 1000:
+        sys.exit("--ports: 1 to 1,000")
+    asyncio.run(serve(args.record, args.host, args.ports))
 
 
 if __name__ == "__main__":
