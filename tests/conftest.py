@@ -62,19 +62,26 @@ def alice_key(alice) -> str:
     return plain
 
 
+def api_client(key: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+    return client
+
+
+def api_client_for(user: User, *, read_only: bool = False) -> APIClient:
+    """A REST API client with a fresh key of the member's."""
+    _, plain = ApiKey.issue(user=user, name=f"{user.email}'s key", read_only=read_only)
+    return api_client(plain)
+
+
 @pytest.fixture
 def alice_api(alice_key) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {alice_key}")
-    return client
+    return api_client(alice_key)
 
 
 @pytest.fixture
 def bob_api(bob) -> APIClient:
-    _, plain = ApiKey.issue(user=bob, name="bob's key")
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {plain}")
-    return client
+    return api_client_for(bob)
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import ApiKey, User
 from jobs.models import Execution, Job
+from tests.conftest import api_client_for
 
 JOBS = "/api/v1/jobs/"
 # A Tuesday, 12:00 in Berlin (CEST).
@@ -75,18 +76,12 @@ def alice_job(alice) -> Job:
 
 @pytest.fixture
 def alice_read_only_api(alice) -> APIClient:
-    _, plain = ApiKey.issue(user=alice, name="dashboard", read_only=True)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {plain}")
-    return client
+    return api_client_for(alice, read_only=True)
 
 
 @pytest.fixture
 def carol_api(carol) -> APIClient:
-    _, plain = ApiKey.issue(user=carol, name="carol's key")
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {plain}")
-    return client
+    return api_client_for(carol)
 
 
 def job_url(job: Job, action: str = "") -> str:
