@@ -221,6 +221,7 @@ def flat_notes(results: list[dict], sizes: list[int], naive_max: int) -> str:
             + (
                 " Capped before sending all 1,000: "
                 + ", ".join(f"{r['registered']:,}" for r in naive if r["capped"])
+                + " registered."
                 if any(r["capped"] for r in naive)
                 else ""
             )
