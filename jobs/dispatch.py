@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from cronsvc import metrics
 from cronsvc.celery import app as celery_app
+from jobs.bulk import update_rows
 from jobs.maintenance import dispatch_paused
 from jobs.models import Execution, Job
 from jobs.schedules import Schedule
@@ -46,7 +47,7 @@ def claim_batch(now: datetime, horizon: datetime) -> int:
     if not jobs:
         return 0
     executions = [execution for job in jobs for execution in plan(job, now)]
-    Job.objects.bulk_update(jobs, ["next_run_at"])
+    update_rows(jobs, ["next_run_at"])
     # The unique (job, slot) constraint drops a slot recorded before, e.g. when a
     # job was paused and resumed within the horizon after its slot was claimed.
     Execution.objects.bulk_create(executions, ignore_conflicts=True)

@@ -12,6 +12,7 @@ from django.utils import timezone
 from cronsvc import metrics
 from cronsvc.celery import app as celery_app
 from jobs import http
+from jobs.bulk import update_rows
 from jobs.firing import FIRING
 from jobs.models import Execution, HealthChange, Job
 
@@ -166,7 +167,7 @@ def record_results(executions: list[Execution], outcomes: list[http.Outcome]) ->
     """Results and the health changes they cause, in one transaction (written in bulk)."""
     for execution, outcome in zip(executions, outcomes, strict=True):
         apply_outcome(execution, outcome)
-    Execution.objects.bulk_update(executions, RESULT_FIELDS)
+    update_rows(executions, RESULT_FIELDS)
     count_results(executions)
     changes = update_health(executions)
     HealthChange.objects.bulk_create(changes)
@@ -209,7 +210,7 @@ def update_health(executions: list[Execution]) -> list[HealthChange]:
         for execution in by_job[job.id]:
             changes += health_changes(job, execution)
             job.last_execution = execution
-    Job.objects.bulk_update(jobs, HEALTH_FIELDS)
+    update_rows(jobs, HEALTH_FIELDS)
     return changes
 
 
