@@ -1,4 +1,3 @@
-
 from accounts.models import ApiKey, User
 from jobs.models import Job
 from tests.conftest import PASSWORD
