@@ -252,16 +252,17 @@ def absolute(path: str) -> str:
 
 
 def unsubscribe_url(job: Job) -> str:
-    token = signing.dumps(job.id, salt=UNSUBSCRIBE_SALT)
+    # No timestamp in the signature: every email of a job carries the same lasting link.
+    token = signing.Signer(salt=UNSUBSCRIBE_SALT).sign(str(job.id))
     return absolute(reverse("job_unsubscribe", args=[token]))
 
 
 def job_from_unsubscribe_token(token: str) -> Job | None:
     try:
-        job_id = signing.loads(token, salt=UNSUBSCRIBE_SALT)
+        job_id = signing.Signer(salt=UNSUBSCRIBE_SALT).unsign(token)
     except signing.BadSignature:
         return None
-    return Job.objects.filter(id=job_id).first()
+    return Job.objects.filter(id=int(job_id)).first() if job_id.isdigit() else None
 
 
 def unsubscribe(job: Job) -> None:

@@ -69,8 +69,9 @@ def api_client(key: str) -> APIClient:
 
 
 def api_client_for(user: User, *, read_only: bool = False) -> APIClient:
-    """A REST API client with a fresh key of the member's."""
-    _, plain = ApiKey.issue(user=user, name=f"{user.email}'s key", read_only=read_only)
+    """A REST API client with a fresh key of the member's ("bob's key")."""
+    name = f"{user.email.partition('@')[0]}'s key"
+    _, plain = ApiKey.issue(user=user, name=name, read_only=read_only)
     return api_client(plain)
 
 
