@@ -170,6 +170,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+# WhiteNoise warns (per request) about a missing folder before the first collectstatic.
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 # CSS and JS come from npm packages (package.json), served by WhiteNoise.
 STATICFILES_DIRS = [
     ("pico", BASE_DIR / "node_modules" / "@picocss" / "pico" / "css"),
