@@ -4,16 +4,42 @@ carol has signed up but not confirmed her email address yet."""
 import html
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import pytest
+import time_machine
 from django.core.mail import EmailMultiAlternatives
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import ApiKey, User
+from jobs.models import Job
 from tests.target import Target
 
 PASSWORD = "correct horse battery staple"
+
+
+# A Tuesday, 12:00 in Berlin (CEST): the fixed "now" of the `clock` fixture.
+NOON = datetime(2026, 5, 12, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock():
+    """Time stands at NOON (modules with another moment define their own `clock`)."""
+    with time_machine.travel(NOON, tick=False) as traveller:
+        yield traveller
+
+
+def make_job(user: User, **fields) -> Job:
+    """alice's usual job: a daily report at 09:00 Berlin time, on a local address."""
+    fields = {
+        "title": "Nightly report",
+        "url": "http://127.0.0.1:9/report",
+        "schedule": "0 9 * * *",
+        "timezone": "Europe/Berlin",
+        **fields,
+    }
+    return Job.objects.create(user=user, **fields)
 
 
 @pytest.fixture(autouse=True)

@@ -3,19 +3,16 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import time_machine
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from accounts.models import ApiKey, User
+from accounts.models import ApiKey
 from jobs.models import Execution, Job
-from tests.conftest import api_client_for
+from tests.conftest import NOON, api_client_for, make_job
 
 JOBS = "/api/v1/jobs/"
-# A Tuesday, 12:00 in Berlin (CEST).
-NOON = datetime(2026, 5, 12, 10, 0, tzinfo=UTC)
 
 JOB_FIELDS = {
     "id",
@@ -50,23 +47,6 @@ def local_targets_and_fresh_throttles(settings) -> None:
     settings.ALLOW_PRIVATE_TARGETS = True
     # Throttle counts live in the cache and would leak from one test to the next.
     cache.clear()
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(NOON, tick=False) as traveller:
-        yield traveller
-
-
-def make_job(user: User, **fields) -> Job:
-    fields = {
-        "title": "Nightly report",
-        "url": "http://127.0.0.1:9/report",
-        "schedule": "0 9 * * *",
-        "timezone": "Europe/Berlin",
-        **fields,
-    }
-    return Job.objects.create(user=user, **fields)
 
 
 @pytest.fixture

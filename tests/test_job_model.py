@@ -2,31 +2,8 @@
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
-import time_machine
-
-from accounts.models import User
 from jobs.models import Job
-
-# A Tuesday, 12:00 in Berlin (CEST).
-NOON = datetime(2026, 5, 12, 10, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(NOON, tick=False) as traveller:
-        yield traveller
-
-
-def make_job(user: User, **fields) -> Job:
-    fields = {
-        "title": "Nightly report",
-        "url": "http://127.0.0.1:9/report",
-        "schedule": "0 9 * * *",
-        "timezone": "Europe/Berlin",
-        **fields,
-    }
-    return Job.objects.create(user=user, **fields)
+from tests.conftest import NOON, make_job
 
 
 def reloaded(job: Job) -> Job:
