@@ -201,7 +201,7 @@ def write_section(path: Path, key: str, text: str) -> None:
 
 def flat_notes(results: list[dict], sizes: list[int], naive_max: int) -> str:
     notes = [
-        "cronsvc: in-process `jobs.dispatch.dispatch(now=...)`, five times per size (the 1,000"
+        "cronsvc: in-process `jobs.engine.tick.tick(now=...)`, five times per size (the 1,000"
         " due jobs reset in between; median, min, max), with 1,000 jobs due within the horizon"
         " and the rest due in ten years. The time includes the commit's Celery sends to Redis."
         " Rows and blocks are jobs_job's, from PostgreSQL's statistics; queries from"

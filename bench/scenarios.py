@@ -35,8 +35,9 @@ from accounts.models import User
 from bench import naive
 from bench.processes import ROOT, Process, Sampler, pids_named, procfile, wait_until, worker_flag
 from bench.target import ports_from, read_record
-from jobs import dispatch
-from jobs.models import Execution, HealthChange, Heartbeat, Job
+from jobs.engine import tick
+from jobs.models import Execution, HealthChange, Job
+from ops.models import Heartbeat
 
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 CELERY = ".venv/bin/celery"
@@ -554,7 +555,7 @@ def claim_plan(now: datetime) -> str:
     query = (
         Job.objects.due(horizon)
         .select_for_update(skip_locked=True)
-        .only(*dispatch.CLAIM_FIELDS)[: settings.DISPATCH_BATCH_SIZE]
+        .only(*tick.CLAIM_FIELDS)[: settings.DISPATCH_BATCH_SIZE]
     )
     with transaction.atomic(), connection.cursor() as cursor:
         sql, params = query.query.sql_with_params()
@@ -583,7 +584,7 @@ def run_flat(sizes: list[int], repeats: int = 5) -> list[dict]:
             before = table_counters()
             with CaptureQueriesContext(connection) as queries:
                 started = time.perf_counter()
-                claimed = dispatch.dispatch(now=now)
+                claimed = tick.tick(now=now)
                 elapsed = time.perf_counter() - started
             after = table_counters()
             sql_ms = sum(float(q["time"]) for q in queries.captured_queries) * 1000

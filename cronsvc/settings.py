@@ -12,6 +12,8 @@ import environ
 import structlog
 from django.core.exceptions import ImproperlyConfigured
 
+from cronsvc import task_names
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
 
@@ -75,6 +77,8 @@ INSTALLED_APPS = [
     "axes",
     "accounts",
     "jobs",
+    "alerts",
+    "ops",
 ]
 
 MIDDLEWARE = [
@@ -207,13 +211,13 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULER = "cronsvc.scheduler:Scheduler"
+CELERY_BEAT_SCHEDULER = "ops.scheduler:Scheduler"
 # An execution batch holds a worker thread while it waits for its second and its
 # answers; the system's own tasks (dispatch tick, sweeps, emails, heartbeat) have a
 # queue and worker of their own so they never wait behind a burst of batches.
 CELERY_TASK_DEFAULT_QUEUE = "system"
 EXECUTIONS_QUEUE = "executions"
-CELERY_TASK_ROUTES = {"cronsvc.execute_batch": {"queue": EXECUTIONS_QUEUE}}
+CELERY_TASK_ROUTES = {task_names.EXECUTE_BATCH: {"queue": EXECUTIONS_QUEUE}}
 CELERY_TIMEZONE = "UTC"
 HEARTBEAT_SECONDS = env.int("HEARTBEAT_SECONDS", default=30)
 

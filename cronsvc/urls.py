@@ -1,18 +1,18 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from cronsvc import ops
-from jobs import views as job_views
+from jobs.web import views as job_views
+from ops import views
 
 urlpatterns = [
     path("", job_views.home, name="home"),
-    path("jobs/", include("jobs.urls")),
+    path("jobs/", include("jobs.web.urls")),
     path("accounts/", include("accounts.urls")),
-    path("api/v1/", include("jobs.api_urls")),
-    path("healthz", ops.healthz, name="healthz"),
-    path("metrics", ops.metrics_view, name="metrics"),
-    path("operator/", ops.operator_page, name="operator"),
-    path("operator/requeue/", ops.requeue_failed, name="operator_requeue"),
-    path("operator/maintenance/", ops.toggle_maintenance, name="operator_maintenance"),
+    path("api/v1/", include("jobs.api.urls")),
+    path("healthz", views.healthz, name="healthz"),
+    path("metrics", views.metrics_view, name="metrics"),
+    path("operator/", views.operator_page, name="operator"),
+    path("operator/requeue/", views.requeue_failed, name="operator_requeue"),
+    path("operator/maintenance/", views.toggle_maintenance, name="operator_maintenance"),
     path("admin/", admin.site.urls),
 ]

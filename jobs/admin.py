@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from jobs.models import Execution, HealthChange, Heartbeat, Job
+from jobs.models import Execution, HealthChange, Job
 
 
 @admin.register(Job)
@@ -38,8 +38,3 @@ class HealthChangeAdmin(admin.ModelAdmin):
     list_display = ["job", "kind", "created_at", "delivery", "attempts", "notified_at"]
     list_filter = ["kind", "delivery"]
     raw_id_fields = ["job", "execution"]
-
-
-@admin.register(Heartbeat)
-class HeartbeatAdmin(admin.ModelAdmin):
-    list_display = ["process", "seen_at"]

@@ -13,6 +13,9 @@ from cronsvc import crypto
 from jobs import validators
 from jobs.schedules import Schedule, schedule_for
 
+# A due job this far past its next run means dispatching is behind or stopped.
+STALE_JOB_AFTER = timedelta(minutes=2)
+
 
 class Method(models.TextChoices):
     GET = "GET"
@@ -27,6 +30,11 @@ class JobQuerySet(models.QuerySet):
     def due(self, until: datetime) -> "JobQuerySet":
         # Served by the partial index jobs_due_idx: one range scan over enabled jobs.
         return self.filter(enabled=True, next_run_at__lte=until).order_by("next_run_at")
+
+    def stale(self, now: datetime) -> "JobQuerySet":
+        """Enabled jobs whose next run is well past: dispatching is not keeping up, or has
+        stopped (the operator page and /metrics)."""
+        return self.due(now - STALE_JOB_AFTER)
 
     def search(self, text: str) -> "JobQuerySet":
         return self.filter(Q(title__icontains=text) | Q(url__icontains=text))
@@ -261,7 +269,7 @@ class Execution(models.Model):
 
 class HealthChange(models.Model):
     """A job went failing, recovered or was disabled: written in the transaction of the
-    result that caused it, then delivered by the notifier (jobs/notify.py)."""
+    result that caused it, then delivered by the notifier (alerts/delivery.py)."""
 
     class Kind(models.TextChoices):
         FAILING = "failing"
@@ -300,19 +308,3 @@ class HealthChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job} {self.kind} at {self.created_at:%Y-%m-%d %H:%M}"
-
-
-class Heartbeat(models.Model):
-    """When a process last proved it was alive: beat (it sent the tick) or a worker."""
-
-    process = models.CharField(max_length=200, unique=True)
-    seen_at = models.DateTimeField()
-
-    STALE_AFTER = timedelta(minutes=1)
-
-    def __str__(self) -> str:
-        return f"{self.process} at {self.seen_at:%Y-%m-%d %H:%M:%S}"
-
-    @classmethod
-    def record(cls, process: str, seen_at: datetime) -> None:
-        cls.objects.update_or_create(process=process, defaults={"seen_at": seen_at})

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
-from jobs.addresses import internal_target
+from jobs.outbound.addresses import internal_target
 from jobs.schedules import Schedule, ScheduleError, validate_timezone
 
 MAX_URL_LENGTH = 2048

@@ -20,7 +20,7 @@ from urllib.parse import quote, urlsplit
 from django.conf import settings
 from django.db import connection
 
-from jobs.models import Heartbeat
+from ops.models import Heartbeat
 
 CELERY = settings.BASE_DIR / ".venv" / "bin" / "celery"
 PYTHON = settings.BASE_DIR / ".venv" / "bin" / "python"

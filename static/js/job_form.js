@@ -1,5 +1,5 @@
 // Shows only the schedule inputs the chosen preset reads (the preset select lists
-// them, from jobs/presets.py). The server builds the cron expression from them, on
+// them, from jobs/web/presets.py). The server builds the cron expression from them, on
 // save and for the live preview, and ignores the inputs of other presets.
 function showPresetFields(form) {
   const select = form.querySelector("[name=preset]");

@@ -1,0 +1,16 @@
+"""The alerts' Celery task: a thin shell around delivery.deliver_pending."""
+
+import structlog
+from celery import shared_task
+
+from alerts import delivery
+from cronsvc import task_names
+
+log = structlog.get_logger(__name__)
+
+
+@shared_task(name=task_names.DELIVER_ALERTS, ignore_result=True)
+def deliver_alerts() -> None:
+    report = delivery.deliver_pending()
+    if report.failed:
+        log.warning("notify.retry_later", failed=report.failed, sent=report.sent)

@@ -1,0 +1,115 @@
+"""REST API v1: the member's jobs and their executions (contract in shared/DESIGN.md)."""
+
+from django.db.models import QuerySet
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import exceptions, mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
+
+from jobs.api.serializers import ExecutionSerializer, JobSerializer
+from jobs.engine import run_now
+from jobs.models import Execution, Job
+
+
+class ApiKeyScheme(OpenApiAuthenticationExtension):
+    target_class = "accounts.api_auth.ApiKeyAuthentication"
+    name = "apiKey"
+
+    def get_security_definition(self, auto_schema: object) -> dict:
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A key from Settings → API keys.",
+        }
+
+
+# The filters belong to the list alone: on the class they would be on every operation.
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "enabled", OpenApiTypes.BOOL, description="Only enabled or paused jobs."
+            ),
+            OpenApiParameter("search", OpenApiTypes.STR, description="Text in the title or URL."),
+        ]
+    )
+)
+class JobViewSet(viewsets.ModelViewSet):
+    serializer_class = JobSerializer
+    queryset = Job.objects.none()  # for the schema; get_queryset scopes to the member
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self) -> QuerySet[Job]:
+        # Another member's job is simply not there: 404, never 403.
+        jobs = Job.objects.filter(user=self.request.user).select_related("last_execution")
+        if self.action != "list":
+            return jobs
+        enabled = self.request.query_params.get("enabled")
+        if enabled is not None:
+            jobs = jobs.filter(enabled=parse_bool("enabled", enabled))
+        if search := self.request.query_params.get("search"):
+            jobs = jobs.search(parse_search(search))
+        return jobs
+
+    def perform_create(self, serializer: BaseSerializer) -> None:
+        if not self.request.user.is_verified:
+            raise exceptions.PermissionDenied("Confirm your email address before creating jobs.")
+        serializer.save(user=self.request.user)
+
+    @extend_schema(request=None, responses={202: ExecutionSerializer})
+    @action(detail=True, methods=["post"])
+    def run(self, request: Request, pk: str) -> Response:
+        try:
+            execution = run_now.run_now(self.get_object())
+        except run_now.TooManyRuns as error:
+            raise exceptions.Throttled(wait=60, detail=str(error)) from None
+        return Response(ExecutionSerializer(execution).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=None, responses=JobSerializer)
+    @action(detail=True, methods=["post"])
+    def pause(self, request: Request, pk: str) -> Response:
+        return self.set_enabled(False)
+
+    @extend_schema(request=None, responses=JobSerializer)
+    @action(detail=True, methods=["post"])
+    def resume(self, request: Request, pk: str) -> Response:
+        return self.set_enabled(True)
+
+    def set_enabled(self, enabled: bool) -> Response:
+        job = self.get_object()
+        job.set_enabled(enabled)
+        return Response(self.get_serializer(job).data)
+
+    @extend_schema(responses=ExecutionSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def executions(self, request: Request, pk: str) -> Response:
+        history = self.get_object().executions.order_by("-scheduled_for")
+        page = self.paginate_queryset(history)
+        return self.get_paginated_response(ExecutionSerializer(page, many=True).data)
+
+
+class ExecutionViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = ExecutionSerializer
+    queryset = Execution.objects.none()  # for the schema; get_queryset scopes to the member
+
+    def get_queryset(self) -> QuerySet[Execution]:
+        return Execution.objects.filter(job__user=self.request.user)
+
+
+def parse_bool(name: str, value: str) -> bool:
+    if value.lower() in ("true", "1", "yes"):
+        return True
+    if value.lower() in ("false", "0", "no"):
+        return False
+    raise exceptions.ValidationError({name: ["Use true or false."]})
+
+
+def parse_search(text: str) -> str:
+    # PostgreSQL text cannot hold NUL: sent on, it is a database error (500), not "no match".
+    if "\x00" in text:
+        raise exceptions.ValidationError({"search": ["Search text cannot contain NUL characters."]})
+    return text

@@ -1,0 +1,64 @@
+"""One event loop per worker process, in a thread of its own, that fires every batch.
+
+Each Celery task thread hands its batch to this loop and waits for the outcomes. One
+loop with one HTTP client per process means one connection pool: calls to a host that
+was called before reuse its open connections (keep-alive) instead of each batch opening
+its own, and the batches do not compete as many event loops for one interpreter.
+"""
+
+import asyncio
+import atexit
+import os
+import threading
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+from django.conf import settings
+
+from jobs.outbound import http
+
+T = TypeVar("T")
+
+
+class FiringLoop:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.pid: int | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.client: http.Client | None = None
+
+    def run(self, work: Callable[[http.Client], Coroutine[Any, Any, T]]) -> T:
+        """Run `work(client)` on the loop and wait for its result (from any thread)."""
+        loop, client = self.started()
+        return asyncio.run_coroutine_threadsafe(work(client), loop).result()
+
+    def started(self) -> tuple[asyncio.AbstractEventLoop, http.Client]:
+        with self.lock:
+            # Threads do not survive a fork: a forked pool child starts its own loop.
+            if self.pid != os.getpid():
+                self.loop = asyncio.new_event_loop()
+                thread = threading.Thread(
+                    target=self.loop.run_forever, name="cronsvc-firing", daemon=True
+                )
+                thread.start()
+                client = http.Client(
+                    connections_per_host=settings.CONNECTIONS_PER_HOST,
+                    keepalive_seconds=settings.KEEPALIVE_SECONDS,
+                )
+                self.client = asyncio.run_coroutine_threadsafe(
+                    client.__aenter__(), self.loop
+                ).result()
+                self.pid = os.getpid()
+                atexit.register(self.close)
+            return self.loop, self.client
+
+    def close(self) -> None:
+        """Close the pool's connections as the process exits."""
+        if self.loop is not None and self.client is not None and self.pid == os.getpid():
+            closing = asyncio.run_coroutine_threadsafe(
+                self.client.__aexit__(None, None, None), self.loop
+            )
+            closing.result(timeout=5)
+
+
+FIRING = FiringLoop()

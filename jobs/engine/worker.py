@@ -1,0 +1,235 @@
+"""Run a batch of executions: claim them, fire each on its second, record the results."""
+
+import asyncio
+from collections import Counter
+from datetime import datetime
+
+import structlog
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from cronsvc import task_names
+from cronsvc.celery import app as celery_app
+from jobs.engine.firing import FIRING
+from jobs.engine.rows import update_rows
+from jobs.models import Execution, HealthChange, Job
+from jobs.outbound import http
+from ops import metrics
+
+log = structlog.get_logger(__name__)
+Status = Execution.Status
+RESULT_FIELDS = [
+    "status",
+    "started_at",
+    "finished_at",
+    "duration_ms",
+    "lateness_ms",
+    "failure_reason",
+    "http_status",
+    "response_headers",
+    "response_body",
+    "response_truncated",
+    "error",
+    "timings",
+]
+HEALTH_FIELDS = ["consecutive_failures", "failing", "enabled", "next_run_at", "last_execution"]
+# The column is a 32-bit integer: about 24 days. A lost execution found and re-sent after
+# a longer outage would otherwise fail the whole batch's write and strand it `running`.
+MAX_LATENESS_MS = 2**31 - 1
+
+
+def run_batch(execution_ids: list[int]) -> None:
+    executions = claim(execution_ids)
+    if not executions:
+        return
+    outcomes = FIRING.run(lambda client: fire_all(client, executions))
+    record_results(executions, outcomes)
+
+
+@transaction.atomic
+def claim(execution_ids: list[int]) -> list[Execution]:
+    """Mark the still-pending executions running, so a duplicate message does nothing.
+
+    A slot whose job is still busy with its previous execution, or that was paused
+    since the slot was claimed, is recorded as skipped instead.
+    """
+    now = timezone.now()
+    lock_jobs(execution_ids)
+    executions = list(
+        Execution.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(id__in=execution_ids, status=Status.PENDING)
+        .select_related("job")
+    )
+    busy = set(
+        Execution.objects.filter(
+            job_id__in={e.job_id for e in executions}, status=Status.RUNNING
+        ).values_list("job_id", flat=True)
+    )
+    to_run, skipped = [], []
+    for execution in executions:
+        reason = skip_reason(execution, busy)
+        (skipped if reason else to_run).append(execution)
+        if reason:
+            execution.error = reason
+        busy.add(execution.job_id)
+    Execution.objects.filter(id__in=[e.id for e in to_run]).update(
+        status=Status.RUNNING, started_at=now
+    )
+    for execution in skipped:
+        execution.status, execution.finished_at = Status.SKIPPED, now
+    Execution.objects.bulk_update(skipped, ["status", "finished_at", "error"])
+    return to_run
+
+
+def lock_jobs(execution_ids: list[int]) -> None:
+    """Two claims of one job's runs (its slot and a manual run, in two messages at two
+    workers) take turns, so the second sees the first one's run and skips.
+
+    The jobs are locked before the executions and in id order, as update_health locks
+    them: a job being deleted holds its row while it waits for its executions.
+    """
+    jobs = Job.objects.filter(
+        id__in=Execution.objects.filter(id__in=execution_ids).values("job_id")
+    )
+    list(jobs.select_for_update().order_by("id").values_list("id", flat=True))
+
+
+def skip_reason(execution: Execution, busy: set[int]) -> str:
+    if execution.job_id in busy:
+        return "Skipped: the previous execution was still running."
+    if not execution.job.enabled and execution.trigger != Execution.Trigger.MANUAL:
+        return "Skipped: the job was paused before this run."
+    return ""
+
+
+async def fire_all(client: http.Client, executions: list[Execution]) -> list[http.Outcome]:
+    return await asyncio.gather(*(fire(client, execution) for execution in executions))
+
+
+async def fire(client: http.Client, execution: Execution) -> http.Outcome:
+    # Claimed ahead of time; the request leaves on the scheduled second, never before
+    # it: a timer may wake a hair early (monotonic clock), so wait out what is left.
+    while (wait := (execution.scheduled_for - timezone.now()).total_seconds()) > 0:
+        await asyncio.sleep(wait)
+    try:
+        request = request_for(execution.job, execution_id=str(execution.id))
+    except Exception as error:  # e.g. credentials under a key that was since removed
+        # One unreadable job must not leave its whole batch `running`.
+        detail = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+        return unsent(f"Could not build the request ({detail}).")
+    return await client.send(request)
+
+
+def unsent(error: str) -> http.Outcome:
+    now = timezone.now()
+    return http.Outcome(
+        started_at=now, finished_at=now, failure_reason=Execution.Reason.INTERNAL, error=error
+    )
+
+
+def request_for(job: Job, *, execution_id: str) -> http.Request:
+    auth = (job.auth_username, job.auth_password) if job.auth_username else None
+    return http.Request(
+        execution_id=execution_id,
+        method=job.method,
+        url=job.url,
+        headers=job.request_headers(),
+        body=job.body,
+        auth=auth,
+        timeout=job.timeout_seconds,
+        follow_redirects=job.follow_redirects,
+        expected_statuses=job.expected_statuses,
+    )
+
+
+def apply_outcome(execution: Execution, outcome: http.Outcome) -> None:
+    execution.status = Status.SUCCEEDED if outcome.succeeded else Status.FAILED
+    execution.started_at = outcome.started_at
+    execution.finished_at = outcome.finished_at
+    execution.duration_ms = outcome.duration_ms
+    execution.lateness_ms = lateness_ms(execution.scheduled_for, outcome.started_at)
+    execution.failure_reason = outcome.failure_reason
+    execution.http_status = outcome.http_status
+    execution.response_headers = outcome.response_headers
+    # PostgreSQL text cannot hold NUL; a binary response is shown without it.
+    execution.response_body = outcome.response_body.replace("\x00", "\ufffd")
+    execution.response_truncated = outcome.response_truncated
+    execution.error = outcome.error
+    execution.timings = outcome.timings
+
+
+def lateness_ms(scheduled_for: datetime, started_at: datetime) -> int:
+    return min(round((started_at - scheduled_for).total_seconds() * 1000), MAX_LATENESS_MS)
+
+
+@transaction.atomic
+def record_results(executions: list[Execution], outcomes: list[http.Outcome]) -> None:
+    """Results and the health changes they cause, in one transaction (written in bulk)."""
+    for execution, outcome in zip(executions, outcomes, strict=True):
+        apply_outcome(execution, outcome)
+    update_rows(executions, RESULT_FIELDS)
+    count_results(executions)
+    changes = update_health(executions)
+    HealthChange.objects.bulk_create(changes)
+    for change in changes:
+        log.info(
+            "job.health", job_id=change.job_id, member_id=change.job.user_id, change=change.kind
+        )
+    if changes:
+        # Robust: the results are committed; the notifier's own schedule catches up.
+        transaction.on_commit(lambda: celery_app.send_task(task_names.DELIVER_ALERTS), robust=True)
+
+
+def count_results(executions: list[Execution]) -> None:
+    for execution in executions:
+        if execution.status == Status.FAILED:
+            log.info(
+                "execution.failed",
+                job_id=execution.job_id,
+                execution_id=execution.id,
+                member_id=execution.job.user_id,
+                reason=execution.failure_reason,
+                http_status=execution.http_status,
+            )
+        metrics.LATENESS.observe(max(execution.lateness_ms, 0) / 1000)
+        metrics.DURATION.observe(execution.duration_ms / 1000)
+    # One write per label pair, not per execution: every write goes to a shared file.
+    outcomes = Counter((e.status, e.failure_reason or "none") for e in executions)
+    for (status, reason), count in outcomes.items():
+        metrics.EXECUTIONS.labels(status, reason).inc(count)
+
+
+def update_health(executions: list[Execution]) -> list[HealthChange]:
+    by_job: dict[int, list[Execution]] = {}
+    for execution in sorted(executions, key=lambda e: e.scheduled_for):
+        by_job.setdefault(execution.job_id, []).append(execution)
+    # Locked in id order so two batches touching the same jobs cannot deadlock.
+    jobs = list(Job.objects.select_for_update().filter(id__in=by_job).order_by("id"))
+    changes = []
+    for job in jobs:
+        for execution in by_job[job.id]:
+            changes += health_changes(job, execution)
+            job.last_execution = execution
+    update_rows(jobs, HEALTH_FIELDS)
+    return changes
+
+
+def health_changes(job: Job, execution: Execution) -> list[HealthChange]:
+    """Count the result against the job; return the ok/failing/disabled moves it makes."""
+    Kind = HealthChange.Kind
+    if execution.status == Status.SUCCEEDED:
+        job.consecutive_failures = 0
+        if not job.failing:
+            return []
+        job.failing = False
+        return [HealthChange(job=job, execution=execution, kind=Kind.RECOVERED)]
+    job.consecutive_failures += 1
+    changes = []
+    if not job.failing and job.consecutive_failures >= job.failure_threshold:
+        job.failing = True
+        changes.append(HealthChange(job=job, execution=execution, kind=Kind.FAILING))
+    if job.enabled and job.consecutive_failures >= settings.AUTO_DISABLE_AFTER:
+        job.enabled, job.next_run_at = False, None
+        changes.append(HealthChange(job=job, execution=execution, kind=Kind.DISABLED))
+    return changes

@@ -1,0 +1,336 @@
+"""The one seam for outbound HTTP: every job request goes through `Client.send`.
+
+It refuses internal addresses at connect time (on the resolved address, for every
+redirect hop), follows redirects itself so each hop is checked and credentials do
+not leak to another origin, stops reading at the capture cap, and turns every
+failure into one of the reasons members see.
+"""
+
+import asyncio
+import ipaddress
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import SimpleNamespace
+from urllib.parse import urljoin, urlsplit
+
+import aiohttp
+from aiohttp import http_exceptions
+from aiohttp.abc import AbstractResolver, ResolveResult
+from django.conf import settings
+from multidict import CIMultiDict
+
+from jobs.outbound.addresses import is_internal
+
+CAPTURE_LIMIT = 64 * 1024
+MAX_REDIRECTS = 5
+REDIRECT_STATUSES = {301, 302, 303, 307, 308}
+EXECUTION_HEADER = "X-Cronsvc-Execution"
+# Headers about the request body (the Fetch standard's list), dropped with the body.
+BODY_HEADERS = (
+    "Content-Type",
+    "Content-Length",
+    "Content-Encoding",
+    "Content-Language",
+    "Content-Location",
+)
+
+
+class Blocked(Exception):
+    """The target is an internal address; no connection was opened."""
+
+
+@dataclass
+class Request:
+    execution_id: str
+    method: str
+    url: str
+    headers: dict[str, str] = field(default_factory=dict)
+    body: str = ""
+    auth: tuple[str, str] | None = None
+    timeout: float = 30
+    follow_redirects: bool = True
+    expected_statuses: list[int] = field(default_factory=list)
+
+    def is_success(self, status: int) -> bool:
+        if self.expected_statuses:
+            return status in self.expected_statuses
+        return 200 <= status < 300
+
+
+@dataclass
+class Outcome:
+    started_at: datetime
+    finished_at: datetime | None = None
+    succeeded: bool = False
+    failure_reason: str = ""
+    http_status: int | None = None
+    response_headers: dict[str, str] = field(default_factory=dict)
+    response_body: str = ""
+    response_truncated: bool = False
+    error: str = ""
+    timings: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def duration_ms(self) -> int:
+        return round((self.finished_at - self.started_at).total_seconds() * 1000)
+
+
+def refuse_internal(address: str) -> None:
+    if settings.ALLOW_PRIVATE_TARGETS:
+        return
+    ip = ipaddress.ip_address(address.split("%")[0])
+    if is_internal(ip):
+        raise Blocked(f"Refused to connect to the internal address {ip}.")
+
+
+def refuse_numeric_host(url: str) -> None:
+    """Hosts like 2130706433 or 0x7f.1 are IPv4 addresses to the C library; check them as such."""
+    host = urlsplit(url).hostname or ""
+    try:
+        packed = socket.inet_aton(host)
+    except OSError:
+        return
+    refuse_internal(socket.inet_ntoa(packed))
+
+
+class GuardedResolver(AbstractResolver):
+    """The system resolver, minus internal addresses (so a name cannot lead inside)."""
+
+    def __init__(self) -> None:
+        self.resolver = aiohttp.ThreadedResolver()
+
+    async def resolve(
+        self, host: str, port: int = 0, family: int = socket.AF_INET
+    ) -> list[ResolveResult]:
+        results = await self.resolver.resolve(host, port, family)
+        allowed = []
+        for result in results:
+            try:
+                refuse_internal(result["host"])
+            except Blocked:
+                continue
+            allowed.append(result)
+        if not allowed:
+            raise Blocked(f"{host} resolves only to internal addresses ({results[0]['host']}).")
+        return allowed
+
+    async def close(self) -> None:
+        await self.resolver.close()
+
+
+def guarded_socket(addr_info: tuple) -> socket.socket:
+    # aiohttp skips the resolver for literal IP hosts; every connection still
+    # passes here, with the address it is about to connect to.
+    family, type_, proto, _, sockaddr = addr_info
+    refuse_internal(sockaddr[0])
+    return socket.socket(family, type_, proto)
+
+
+def timing_trace() -> aiohttp.TraceConfig:
+    """DNS, connect (with TLS) and first-byte times, in ms since the request began."""
+    trace = aiohttp.TraceConfig()
+
+    def mark(name: str) -> Callable[..., Awaitable[None]]:
+        async def record(session: object, trace: SimpleNamespace, params: object) -> None:
+            context = trace.trace_request_ctx
+            context.timings.setdefault(name, round((time.monotonic() - context.t0) * 1000))
+
+        return record
+
+    trace.on_dns_resolvehost_end.append(mark("dns_ms"))
+    trace.on_connection_create_end.append(mark("connect_ms"))
+    trace.on_request_end.append(mark("first_byte_ms"))
+    return trace
+
+
+def user_agent() -> str:
+    return f"cronsvc/1.0 (+{settings.SITE_URL})"
+
+
+def same_origin(a: str, b: str) -> bool:
+    one, two = urlsplit(a), urlsplit(b)
+    return (one.scheme, one.hostname, one.port) == (two.scheme, two.hostname, two.port)
+
+
+class Client:
+    """One aiohttp session (one connection pool). Use as `async with Client() as client`.
+
+    connections_per_host caps the connections open to one host at once (0: no cap), so a
+    burst of jobs on one site reuses a few connections rather than opening hundreds."""
+
+    def __init__(self, *, connections_per_host: int = 0, keepalive_seconds: float = 15) -> None:
+        self.connections_per_host = connections_per_host
+        self.keepalive_seconds = keepalive_seconds
+
+    async def __aenter__(self) -> "Client":
+        connector = aiohttp.TCPConnector(
+            resolver=GuardedResolver(),
+            socket_factory=guarded_socket,
+            limit=0,
+            limit_per_host=self.connections_per_host,
+            keepalive_timeout=self.keepalive_seconds,
+            ttl_dns_cache=60,
+        )
+        self.session = aiohttp.ClientSession(
+            connector=connector,
+            trace_configs=[timing_trace()],
+            auto_decompress=True,
+            cookie_jar=aiohttp.DummyCookieJar(),
+        )
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.session.close()
+
+    async def send(self, request: Request) -> Outcome:
+        outcome = Outcome(started_at=datetime.now(UTC))
+        context = SimpleNamespace(t0=time.monotonic(), timings=outcome.timings)
+        try:
+            async with asyncio.timeout(request.timeout):
+                await self.follow(request, outcome, context)
+        except Exception as error:  # every failure becomes a recorded reason
+            outcome.failure_reason, outcome.error = classify(error, request)
+        outcome.finished_at = datetime.now(UTC)
+        return outcome
+
+    async def follow(self, request: Request, outcome: Outcome, context: SimpleNamespace) -> None:
+        method, url, body = request.method, request.url, request.body.encode()
+        headers = member_headers(request)
+        for hop in range(MAX_REDIRECTS + 1):
+            refuse_numeric_host(url)
+            async with self.session.request(
+                method,
+                url,
+                headers=with_identity(headers, request.execution_id),
+                data=body or None,
+                allow_redirects=False,
+                trace_request_ctx=context,
+            ) as response:
+                location = response.headers.get("Location")
+                if request.follow_redirects and response.status in REDIRECT_STATUSES and location:
+                    if hop == MAX_REDIRECTS:
+                        raise TooManyRedirects(f"More than {MAX_REDIRECTS} redirects.")
+                    next_url = urljoin(url, location)
+                    if urlsplit(next_url).scheme not in ("http", "https"):
+                        raise InvalidRedirect(f"Redirect to a non-HTTP URL: {next_url[:200]}")
+                    if not same_origin(url, next_url):
+                        # The member's credentials and headers are for the origin they named.
+                        headers = CIMultiDict()
+                    if becomes_get(response.status, method):
+                        method, body = "GET", b""
+                        # The body is gone, so headers describing it would now lie.
+                        for name in BODY_HEADERS:
+                            headers.popall(name, None)
+                    url = next_url
+                    continue
+                await record_response(response, request, outcome)
+                return
+
+
+def member_headers(request: Request) -> CIMultiDict[str]:
+    headers = CIMultiDict(request.headers)
+    if request.auth:
+        # UTF-8, as RFC 7617 advertises: aiohttp's BasicAuth encodes Latin-1 and
+        # fails on a password with, say, a euro sign.
+        headers["Authorization"] = aiohttp.encode_basic_auth(*request.auth)
+    return headers
+
+
+def with_identity(headers: CIMultiDict[str], execution_id: str) -> CIMultiDict[str]:
+    """The member's headers plus ours; assignment replaces a member's own spelling of either."""
+    headers = headers.copy()
+    headers["User-Agent"] = user_agent()
+    headers[EXECUTION_HEADER] = str(execution_id)
+    return headers
+
+
+def becomes_get(status: int, method: str) -> bool:
+    """A 303 turns any method but HEAD into GET; 301 and 302 do so for POST, as browsers do."""
+    if status == 303:
+        return method != "HEAD"
+    return status in (301, 302) and method == "POST"
+
+
+class TooManyRedirects(Exception):
+    pass
+
+
+class InvalidRedirect(Exception):
+    pass
+
+
+async def record_response(
+    response: aiohttp.ClientResponse, request: Request, outcome: Outcome
+) -> None:
+    outcome.http_status = response.status
+    outcome.response_headers = {
+        name: ", ".join(response.headers.getall(name)) for name in response.headers
+    }
+    data = await read_capped(response.content)
+    outcome.response_truncated = len(data) > CAPTURE_LIMIT
+    outcome.response_body = decode_body(data[:CAPTURE_LIMIT], response.charset)
+    outcome.succeeded = request.is_success(response.status)
+    if not outcome.succeeded:
+        outcome.failure_reason = "http_status"
+        outcome.error = f"Got HTTP {response.status}, expected {expected_text(request)}."
+
+
+async def read_capped(stream: aiohttp.StreamReader) -> bytes:
+    """Up to one byte past the cap (to know there was more); the rest is never read."""
+    chunks, size = [], 0
+    while size <= CAPTURE_LIMIT:
+        chunk = await stream.read(CAPTURE_LIMIT + 1 - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
+def decode_body(data: bytes, charset: str | None) -> str:
+    # The charset is the target's word: one Python does not know must not turn a
+    # 200 into an internal error.
+    try:
+        return data.decode(charset or "utf-8", errors="replace")
+    except LookupError:
+        return data.decode("utf-8", errors="replace")
+
+
+def expected_text(request: Request) -> str:
+    return ", ".join(map(str, request.expected_statuses)) if request.expected_statuses else "2xx"
+
+
+def headers_too_large(error: BaseException) -> bool:
+    # aiohttp wraps its parser's error twice (ClientResponseError from a copy of it),
+    # so the reason is at the end of the __cause__ chain.
+    while error.__cause__ is not None:
+        error = error.__cause__
+    if isinstance(error, http_exceptions.LineTooLong):
+        return True
+    return isinstance(error, http_exceptions.BadHttpMessage) and "Too many headers" in error.message
+
+
+def classify(error: BaseException, request: Request) -> tuple[str, str]:
+    """The failure reason members see for an exception, with a short explanation."""
+    if isinstance(error, Blocked):
+        return "blocked", str(error)
+    if isinstance(error, TimeoutError):
+        return "timeout", f"No complete response within {request.timeout:g} s."
+    if isinstance(error, aiohttp.ClientConnectorDNSError):
+        return "dns", f"Could not resolve the host: {error.os_error}"
+    if isinstance(error, aiohttp.ClientConnectorCertificateError | aiohttp.ClientSSLError):
+        return "tls", f"TLS failed: {error}"
+    if isinstance(error, aiohttp.ClientConnectorError):
+        if isinstance(error.os_error, Blocked) or "internal address" in str(error):
+            return "blocked", str(error.os_error)
+        return "connect", f"Could not connect: {error.os_error}"
+    if headers_too_large(error):
+        return "too_large", "The response headers are too large."
+    if isinstance(
+        error, aiohttp.ClientError | TooManyRedirects | InvalidRedirect | UnicodeError | ValueError
+    ):
+        return "invalid_response", f"{type(error).__name__}: {error}"[:500]
+    return "internal", f"{type(error).__name__}: {error}"[:500]

@@ -1,0 +1,274 @@
+import json
+from datetime import time
+from zoneinfo import ZoneInfo
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from accounts.forms import TIMEZONE_CHOICES
+from accounts.models import User
+from jobs.models import Job, job_limit_error
+from jobs.validators import validate_headers, validate_schedule_in_timezone
+from jobs.web.presets import (
+    PRESET_INPUTS,
+    PRESETS,
+    STEP_CHOICES,
+    WEEKDAYS,
+    PresetChoice,
+    preset_for,
+)
+
+
+class ScheduleFields(forms.Form):
+    """The preset picker; `schedule` holds the cron expression it builds (or a custom one)."""
+
+    preset = forms.ChoiceField(
+        label="Runs",
+        choices=PRESETS,
+        initial="every_n_minutes",
+        # For job_form.js, which shows only the inputs the chosen preset reads.
+        widget=forms.Select(attrs={"data-inputs": json.dumps(PRESET_INPUTS)}),
+    )
+    every_n = forms.TypedChoiceField(
+        label="Every",
+        coerce=int,
+        initial=5,
+        required=False,
+        choices=[(n, f"{n} minutes") for n in STEP_CHOICES],
+    )
+    at_minute = forms.IntegerField(
+        label="At minute", min_value=0, max_value=59, initial=0, required=False
+    )
+    at_time = forms.TimeField(
+        label="At (HH:MM)",
+        required=False,
+        initial=time(0, 0),
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+    )
+    weekday = forms.TypedChoiceField(
+        label="On", coerce=int, choices=WEEKDAYS, initial=1, required=False
+    )
+    day_of_month = forms.IntegerField(
+        label="On day", min_value=1, max_value=31, initial=1, required=False
+    )
+    schedule = forms.CharField(
+        label="Cron expression",
+        required=False,
+        max_length=100,
+        help_text="Five fields (minute hour day month weekday), or @hourly, @daily, @weekly, "
+        "@monthly, @yearly.",
+        widget=forms.TextInput(attrs={"spellcheck": "false", "autocomplete": "off"}),
+    )
+    timezone = forms.ChoiceField(label="Timezone", choices=TIMEZONE_CHOICES)
+
+    def preset_choice(self) -> PresetChoice:
+        data = self.cleaned_data
+        at_time = data.get("at_time") or time(0, 0)
+        minute = at_time.minute if data["preset"] != "hourly" else data.get("at_minute") or 0
+        return PresetChoice(
+            preset=data["preset"],
+            every_n=data.get("every_n") or 5,
+            minute=minute,
+            hour=at_time.hour,
+            weekday=data.get("weekday") or 0,
+            day_of_month=data.get("day_of_month") or 1,
+            custom=data.get("schedule", ""),
+        )
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if "preset" in cleaned:
+            self.ignore_unused_inputs(cleaned["preset"])
+            cleaned["schedule"] = self.preset_choice().expression()
+        return cleaned
+
+    def ignore_unused_inputs(self, preset: str) -> None:
+        # A value left in a preset the member moved away from is hidden and no part of the
+        # schedule: its error must not fail the form beside a field nobody sees.
+        for names in PRESET_INPUTS.values():
+            for name in set(names) - set(PRESET_INPUTS[preset]):
+                self._errors.pop(name, None)
+
+    @staticmethod
+    def initial_for(job: Job) -> dict:
+        choice = preset_for(job.schedule)
+        return {
+            "preset": choice.preset,
+            "every_n": choice.every_n,
+            "at_minute": choice.minute,
+            "at_time": time(choice.hour, choice.minute),
+            "weekday": choice.weekday,
+            "day_of_month": choice.day_of_month,
+            "schedule": job.schedule,
+        }
+
+
+class PreviewForm(ScheduleFields):
+    """The live preview reads the same fields, leniently: missing ones take their defaults."""
+
+    def __init__(self, data: dict) -> None:
+        super().__init__(
+            {**{name: field.initial for name, field in self.base_fields.items()}, **data.dict()}
+        )
+
+
+def parse_header_lines(text: str) -> dict[str, str]:
+    headers = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        name, colon, value = line.partition(":")
+        if not colon or not name.strip():
+            raise ValidationError(f"Line {number}: write headers as “Name: value”, one per line.")
+        headers[name.strip()] = value.strip()
+    return headers
+
+
+def parse_statuses(text: str) -> list[int]:
+    codes = [part.strip() for part in text.replace(";", ",").split(",") if part.strip()]
+    if not all(code.isdigit() for code in codes):
+        raise ValidationError("List status codes separated by commas, e.g. 200, 204.")
+    return [int(code) for code in codes]
+
+
+class JobForm(ScheduleFields, forms.ModelForm):
+    headers = forms.CharField(
+        label="Headers",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
+        help_text="One per line, as Name: value.",
+    )
+    secret_headers = forms.CharField(
+        label="Secret headers",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false", "autocomplete": "off"}),
+        help_text="For tokens and keys: stored encrypted and never shown again. "
+        "One per line, as Name: value. Leave empty to keep the saved ones.",
+    )
+    clear_secret_headers = forms.BooleanField(
+        label="Remove the saved secret headers", required=False
+    )
+    expected_statuses = forms.CharField(
+        label="Expected statuses",
+        required=False,
+        help_text="Comma-separated. Empty means any 2xx status is a success.",
+    )
+    auth_password = forms.CharField(
+        label="Basic auth password",
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Stored encrypted and never shown again. Leave empty to keep the saved one.",
+    )
+    failure_threshold = forms.IntegerField(
+        label="Failures in a row before the failure email",
+        min_value=1,
+        max_value=100,
+        required=False,
+        initial=1,
+    )
+    clear_auth_password = forms.BooleanField(label="Remove the saved password", required=False)
+    expires_at = forms.DateTimeField(
+        label="Stop running after",
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text="Optional, in the job's timezone.",
+    )
+
+    class Meta:
+        model = Job
+        fields = [
+            "title",
+            "url",
+            "method",
+            "schedule",
+            "timezone",
+            "headers",
+            "body",
+            "auth_username",
+            "timeout_seconds",
+            "expected_statuses",
+            "follow_redirects",
+            "expires_at",
+            "failure_threshold",
+            "notify_on_failure",
+            "notify_on_recovery",
+            "notify_on_disable",
+        ]
+        widgets = {
+            "url": forms.URLInput(attrs={"placeholder": "https://example.com/cron"}),
+            "body": forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
+        }
+        labels = {
+            "timeout_seconds": "Timeout (seconds)",
+        }
+
+    def __init__(self, *args, user: User, enforce_limit: bool = True, **kwargs) -> None:
+        self.user = user
+        self.enforce_limit = enforce_limit
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial.update(self.initial_for(self.instance))
+            self.initial["headers"] = "\n".join(
+                f"{k}: {v}" for k, v in self.instance.headers.items()
+            )
+            self.initial["expected_statuses"] = ", ".join(map(str, self.instance.expected_statuses))
+            if self.instance.expires_at:
+                local = self.instance.expires_at.astimezone(ZoneInfo(self.instance.timezone))
+                self.initial["expires_at"] = local.replace(tzinfo=None)
+        else:
+            self.initial.setdefault("timezone", user.timezone)
+
+    def clean_headers(self) -> dict[str, str]:
+        return parse_header_lines(self.cleaned_data["headers"])
+
+    def clean_secret_headers(self) -> dict[str, str]:
+        headers = parse_header_lines(self.cleaned_data["secret_headers"])
+        validate_headers(headers)
+        return headers
+
+    def clean_failure_threshold(self) -> int:
+        return self.cleaned_data["failure_threshold"] or 1
+
+    def clean_expected_statuses(self) -> list[int]:
+        return parse_statuses(self.cleaned_data["expected_statuses"])
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if "preset" in cleaned:
+            self.check_schedule(cleaned["schedule"], cleaned.get("timezone") or "UTC")
+        if cleaned.get("expires_at") and cleaned.get("timezone"):
+            # The browser sends a wall-clock time; it means the job's timezone.
+            wall = cleaned["expires_at"].replace(tzinfo=None)
+            cleaned["expires_at"] = wall.replace(tzinfo=ZoneInfo(cleaned["timezone"]))
+        if (
+            self.enforce_limit
+            and self.instance.pk is None
+            and (limit := job_limit_error(self.user))
+        ):
+            raise ValidationError(limit)
+        return cleaned
+
+    def check_schedule(self, expression: str, timezone: str) -> None:
+        # Checked here, not only by the model's validators: ModelForm skips them for an empty
+        # value in a field the form calls optional, and they see the schedule without the
+        # timezone, whose clock change may skip every time it names.
+        try:
+            validate_schedule_in_timezone(expression, timezone)
+        except ValidationError as error:
+            self.add_error("schedule", error)
+
+    def save(self, commit: bool = True) -> Job:
+        job = super().save(commit=False)
+        job.user = self.user
+        if self.cleaned_data["clear_auth_password"]:
+            job.auth_password = ""
+        elif self.cleaned_data["auth_password"]:
+            job.auth_password = self.cleaned_data["auth_password"]
+        if self.cleaned_data["clear_secret_headers"]:
+            job.secret_headers = {}
+        elif self.cleaned_data["secret_headers"]:
+            job.secret_headers = self.cleaned_data["secret_headers"]
+        if commit:
+            job.save()
+        return job

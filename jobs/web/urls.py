@@ -1,0 +1,21 @@
+from django.urls import path
+
+from jobs.web import history_views, views
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("new/", views.job_create, name="job_create"),
+    path("preview/", views.schedule_preview, name="schedule_preview"),
+    path("<int:job_id>/", views.job_detail, name="job_detail"),
+    path("<int:job_id>/edit/", views.job_edit, name="job_edit"),
+    path("<int:job_id>/pause/", views.job_pause, name="job_pause"),
+    path("<int:job_id>/resume/", views.job_resume, name="job_resume"),
+    path("<int:job_id>/clone/", views.job_clone, name="job_clone"),
+    path("<int:job_id>/run/", views.job_run, name="job_run"),
+    path("<int:job_id>/delete/", views.job_delete, name="job_delete"),
+    path("<int:job_id>/history/", history_views.job_history, name="job_history"),
+    path("<int:job_id>/charts/", history_views.job_charts, name="job_charts"),
+    path("test-run/", views.test_run, name="job_test_run"),
+    path("executions/<int:execution_id>/", history_views.execution_detail, name="execution_detail"),
+    path("unsubscribe/<str:token>/", history_views.job_unsubscribe, name="job_unsubscribe"),
+]

@@ -1,0 +1,206 @@
+import asyncio
+from datetime import timedelta
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from accounts.decorators import verified_required
+from jobs.engine import run_now, worker
+from jobs.models import Execution, Job, job_limit_error
+from jobs.outbound import http
+from jobs.schedules import ScheduleError, schedule_for
+from jobs.web import history
+from jobs.web.forms import JobForm, PreviewForm
+
+TEST_RUNS_PER_MINUTE = 5
+SUCCESS_RATE_WINDOW = timedelta(days=7)
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("dashboard")
+    return render(request, "home.html")
+
+
+def members_jobs(request: HttpRequest) -> QuerySet[Job]:
+    # Another member's job is simply not found: 404, never 403.
+    return Job.objects.filter(user=request.user)
+
+
+def get_job(request: HttpRequest, job_id: int) -> Job:
+    return get_object_or_404(members_jobs(request), pk=job_id)
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    jobs = list(members_jobs(request).select_related("last_execution"))
+    strips = history.recent_outcomes(jobs)
+    rates = history.success_rates(jobs, since=timezone.now() - SUCCESS_RATE_WINDOW)
+    rows = [(job, strips[job.id], rates[job.id]) for job in jobs]
+    return render(request, "jobs/dashboard.html", {"jobs": jobs, "rows": rows})
+
+
+@verified_required
+def job_create(request: HttpRequest) -> HttpResponse:
+    form = JobForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        job = form.save()
+        messages.success(request, f"“{job.title}” is scheduled.")
+        return redirect("job_detail", job.id)
+    return render(request, "jobs/job_form.html", {"form": form})
+
+
+@verified_required
+def job_edit(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = get_job(request, job_id)
+    # The form writes each valid value onto its instance even when another field fails;
+    # on its own copy, so the page goes on naming the job as it is saved.
+    form = JobForm(request.POST or None, instance=get_job(request, job_id), user=request.user)
+    if request.method == "POST" and form.is_valid():
+        saved = form.save()
+        messages.success(request, f"“{saved.title}” is saved.")
+        return redirect("job_detail", job.id)
+    return render(request, "jobs/job_form.html", {"form": form, "job": job})
+
+
+@login_required
+def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
+    return render(request, "jobs/job_detail.html", history_context(request, job_id))
+
+
+def history_context(request: HttpRequest, job_id: int) -> dict:
+    """The member's job and the page of its history the query string asks for."""
+    job = get_job(request, job_id)
+    return history.history_page(
+        job, status=request.GET.get("status", ""), page_number=request.GET.get("page")
+    )
+
+
+@login_required
+@require_POST
+def job_pause(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = get_job(request, job_id)
+    job.set_enabled(False)
+    messages.success(request, f"“{job.title}” is paused.")
+    return redirect("job_detail", job.id)
+
+
+@verified_required
+@require_POST
+def job_resume(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = get_job(request, job_id)
+    job.set_enabled(True)
+    messages.success(request, f"“{job.title}” is running again.")
+    return redirect("job_detail", job.id)
+
+
+@verified_required
+@require_POST
+def job_clone(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = get_job(request, job_id)
+    if limit := job_limit_error(request.user):
+        messages.error(request, limit)
+        return redirect("job_detail", job.id)
+    copy = Job.objects.get(pk=job.pk)
+    copy.pk = None
+    copy.title = f"Copy of {job.title}"[:200]
+    copy.enabled = False
+    copy.next_run_at = None
+    copy.last_execution = None
+    copy.consecutive_failures = 0
+    # A copy has no history: left failing, its first success would send a recovery email.
+    copy.failing = False
+    copy.save()
+    messages.success(request, "Here is the copy, paused. Check it and resume it when ready.")
+    return redirect("job_edit", copy.id)
+
+
+@login_required
+def job_delete(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = get_job(request, job_id)
+    if request.method == "POST":
+        job.delete()
+        messages.success(request, f"“{job.title}” and its history are deleted.")
+        return redirect("dashboard")
+    return render(request, "jobs/job_confirm_delete.html", {"job": job})
+
+
+@verified_required
+@require_POST
+def job_run(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = get_job(request, job_id)
+    try:
+        run_now.run_now(job)
+    except run_now.TooManyRuns as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"“{job.title}” is running now.")
+    return redirect("job_detail", job.id)
+
+
+@login_required
+def schedule_preview(request: HttpRequest) -> HttpResponse:
+    """The live preview on the job form: the expression, in words, and the next runs."""
+    form = PreviewForm(request.GET)
+    context: dict = {}
+    if form.is_valid():
+        context["expression"] = form.cleaned_data["schedule"]
+        try:
+            schedule = schedule_for(context["expression"], form.cleaned_data["timezone"])
+        except ScheduleError as error:
+            context["error"] = str(error)
+        else:
+            context["description"] = schedule.describe()
+            context["runs"] = schedule.next_runs(3, timezone.now())
+            context["tz"] = schedule.tz
+    else:
+        context["error"] = preview_problem(form)
+    return render(request, "jobs/partials/schedule_preview.html", context)
+
+
+def preview_problem(form: PreviewForm) -> str:
+    """The first field the preview cannot read, named: "fill in the schedule" would mislead
+    a member who typed minute 75."""
+    name, errors = next(iter(form.errors.items()))
+    return f"{form.fields[name].label}: {errors[0]}"
+
+
+@verified_required
+@require_POST
+def test_run(request: HttpRequest) -> HttpResponse:
+    """Run the form's current, unsaved settings once and show the response (not stored)."""
+    job = None
+    if job_id := request.POST.get("job_id", ""):
+        if not job_id.isdigit():
+            raise Http404
+        job = get_job(request, int(job_id))
+    # Not saved, so the job cap does not apply.
+    form = JobForm(request.POST, instance=job, user=request.user, enforce_limit=False)
+    context: dict = {"form": form}
+    if not test_run_allowed(request.user.pk):
+        context["error"] = f"At most {TEST_RUNS_PER_MINUTE} test runs a minute. Try again shortly."
+    elif form.is_valid():
+        unsaved = form.save(commit=False)
+        outcome = asyncio.run(send_once(worker.request_for(unsaved, execution_id="test-run")))
+        context["outcome"] = outcome
+        context["reason"] = (
+            outcome.failure_reason and Execution.Reason(outcome.failure_reason).label
+        )
+    return render(request, "jobs/partials/test_run.html", context)
+
+
+def test_run_allowed(user_id: int) -> bool:
+    key = f"test-runs:{user_id}:{timezone.now():%Y%m%d%H%M}"
+    cache.add(key, 0, timeout=120)
+    return cache.incr(key) <= TEST_RUNS_PER_MINUTE
+
+
+async def send_once(request: http.Request) -> http.Outcome:
+    async with http.Client() as client:
+        return await client.send(request)

@@ -1,0 +1,582 @@
+"""alerts/delivery.py: the failing, recovered and disabled emails, delivered from the health
+changes the engine writes, once each, even when the notifier dies or SMTP is down."""
+
+import html
+import re
+import socket
+import threading
+from datetime import UTC, datetime, timedelta
+from email.message import Message
+
+import pytest
+import time_machine
+from django.conf import settings as django_settings
+from django.core import mail
+from django.db import connection
+from django.utils import timezone
+
+from accounts.models import User
+from alerts import delivery
+from jobs.engine import worker
+from jobs.models import Execution, HealthChange, Job
+from jobs.outbound import http
+
+# A Tuesday, 10:00 in Berlin (CET).
+NOW = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
+SCRIPT = "<script>alert(1)</script>"
+Delivery, Kind = HealthChange.Delivery, HealthChange.Kind
+LOCMEM = "django.core.mail.backends.locmem.EmailBackend"
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
+
+
+def make_job(user: User, **fields: object) -> Job:
+    return Job.objects.create(
+        **{
+            "user": user,
+            "title": "Nightly report",
+            "url": "https://example.com/report?token=secret",
+            "schedule": "* * * * *",
+            "timezone": "Europe/Berlin",
+            **fields,
+        }
+    )
+
+
+@pytest.fixture
+def job(alice) -> Job:
+    return make_job(alice)
+
+
+def run(job: Job, clock: time_machine.Traveller, status: int, body: str = "OK") -> Execution:
+    """One execution a minute after the last, answered with `status`, recorded by the engine."""
+    clock.shift(timedelta(minutes=1))
+    now = timezone.now()
+    execution = Execution.objects.create(
+        job=job, scheduled_for=now, status=Execution.Status.RUNNING, started_at=now
+    )
+    succeeded = 200 <= status < 300
+    outcome = http.Outcome(
+        started_at=now + timedelta(milliseconds=85),
+        finished_at=now + timedelta(milliseconds=497),
+        succeeded=succeeded,
+        failure_reason="" if succeeded else "http_status",
+        http_status=status,
+        response_headers={"Content-Type": "text/html"},
+        response_body=body,
+    )
+    worker.record_results([execution], [outcome])
+    return execution
+
+
+def fail(job: Job, clock: time_machine.Traveller, times: int = 1) -> list[Execution]:
+    return [run(job, clock, 500, SCRIPT) for _ in range(times)]
+
+
+def html_part(message: mail.EmailMultiAlternatives) -> str:
+    (alternative,) = message.alternatives
+    assert alternative.mimetype == "text/html"
+    return alternative.content
+
+
+def html_text(message: mail.EmailMultiAlternatives) -> str:
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", html_part(message))).split())
+
+
+def hrefs(message: mail.EmailMultiAlternatives) -> set[str]:
+    return {html.unescape(href) for href in re.findall(r'href="([^"]+)"', html_part(message))}
+
+
+def unsubscribe_link(message: mail.EmailMultiAlternatives) -> str:
+    (link,) = re.fullmatch(r"<(.+)>", message.extra_headers["List-Unsubscribe"]).groups()
+    return link
+
+
+def mime(message: mail.EmailMultiAlternatives) -> Message:
+    return message.message()
+
+
+def subjects() -> list[str]:
+    return [message.subject for message in mail.outbox]
+
+
+def assert_describes(message: mail.EmailMultiAlternatives, job: Job, execution: Execution):
+    """Title, URL without its query, reason, status, escaped excerpt, time and links,
+    in both parts; the headers mail systems act on."""
+    site = django_settings.SITE_URL
+    links = {
+        f"{site}/jobs/executions/{execution.id}/",
+        f"{site}/jobs/{job.id}/",
+        f"{site}/jobs/{job.id}/edit/#notifications",
+        unsubscribe_link(message),
+    }
+    assert unsubscribe_link(message).startswith(f"{site}/jobs/unsubscribe/")
+    text, page = message.body, html_part(message)
+    when = execution.scheduled_for.astimezone(job.parsed_schedule.tz)
+    if execution.status == Execution.Status.SUCCEEDED:
+        result = f"Succeeded, HTTP {execution.http_status}"
+    else:
+        result = f"Failed ({execution.get_failure_reason_display()}), HTTP {execution.http_status}"
+    for part in (text, html_text(message)):
+        assert "Nightly report" in part
+        assert "GET https://example.com/report" in part
+        assert result in part
+        assert f"{when:%a} {when.day} {when:%b %Y, %H:%M:%S %Z}" in part
+        assert "secret" not in part
+        assert "token" not in part
+    for link in links:
+        assert link in text
+    assert links <= hrefs(message)
+    if execution.response_body == SCRIPT:
+        assert SCRIPT in text  # plain text shows it as it came
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<script" not in page
+    assert message.to == ["alice@example.org"]
+    headers = mime(message)
+    assert headers["Auto-Submitted"] == "auto-generated"
+    assert headers["List-Unsubscribe"] == f"<{unsubscribe_link(message)}>"
+    assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert headers["Message-ID"].startswith("<health-change-")
+
+
+def test_a_job_walks_through_failing_recovered_failing_and_disabled_once_each(job, clock):
+    run(job, clock, 200)
+    delivery.deliver_pending()
+    assert mail.outbox == []
+
+    first_failure, _ = fail(job, clock, 2)
+    delivery.deliver_pending()
+    assert subjects() == ["Failing: Nightly report"]
+
+    recovery = run(job, clock, 200)
+    delivery.deliver_pending()
+    assert subjects() == ["Failing: Nightly report", "Recovered: Nightly report"]
+
+    streak = fail(job, clock, 25)
+    delivery.deliver_pending()
+    delivery.deliver_pending()
+
+    assert subjects() == [
+        "Failing: Nightly report",
+        "Recovered: Nightly report",
+        "Failing: Nightly report",
+        "Disabled: Nightly report",
+    ]
+    failing, recovered, failing_again, disabled = mail.outbox
+    assert_describes(failing, job, first_failure)
+    assert_describes(recovered, job, recovery)
+    assert_describes(failing_again, job, streak[0])
+    assert_describes(disabled, job, streak[-1])
+    assert "is working again" in recovered.body
+    assert "has been disabled after 25 failures in a row" in disabled.body
+    assert "has been disabled after 25 failures in a row" in html_text(disabled)
+    job.refresh_from_db()
+    assert (job.enabled, job.failing, job.consecutive_failures) == (False, True, 25)
+    assert set(HealthChange.objects.values_list("delivery", flat=True)) == {Delivery.SENT}
+    # Each email has its own Message-ID (the same one only for copies of one change).
+    assert len({mime(message)["Message-ID"] for message in mail.outbox}) == 4
+
+
+def test_changes_delivered_in_one_go_keep_their_order(job, clock):
+    fail(job, clock)
+    run(job, clock, 200)
+    fail(job, clock, 25)
+
+    report = delivery.deliver_pending()
+
+    assert subjects() == [
+        "Failing: Nightly report",
+        "Recovered: Nightly report",
+        "Failing: Nightly report",
+        "Disabled: Nightly report",
+    ]
+    assert (report.sent, report.not_sent, report.failed) == (4, 0, 0)
+
+
+def test_running_the_notifier_again_sends_nothing_twice(job, clock):
+    fail(job, clock)
+    delivery.deliver_pending()
+
+    report = delivery.deliver_pending()
+
+    assert len(mail.outbox) == 1
+    assert (report.sent, report.not_sent, report.failed) == (0, 0, 0)
+
+
+def test_a_claim_left_by_a_notifier_that_died_is_retried_only_after_it_expires(job, clock):
+    """A notifier killed after claiming leaves the change as `sending`. It may have sent the
+    email already (killed between sending and marking), so another run must not send it while
+    the claim is fresh; once the claim is older than CLAIM_EXPIRES the notifier is taken to be
+    dead and the email is sent, so it is never lost."""
+    fail(job, clock)
+    HealthChange.objects.update(delivery=Delivery.SENDING, claimed_at=timezone.now())
+
+    delivery.deliver_pending()
+    assert mail.outbox == []
+
+    clock.shift(delivery.CLAIM_EXPIRES - timedelta(seconds=1))
+    delivery.deliver_pending()
+    assert mail.outbox == []
+
+    clock.shift(timedelta(seconds=2))
+    delivery.deliver_pending()
+    assert subjects() == ["Failing: Nightly report"]
+    assert HealthChange.objects.get().delivery == Delivery.SENT
+
+
+class Killed(BaseException):
+    """The worker process dying: nothing in the notifier catches it."""
+
+
+def test_a_notifier_killed_between_sending_and_marking_resends_once_with_the_same_message_id(
+    job, clock, monkeypatch
+):
+    """Sent, then killed before `finish` marked it: the claim stays. A run while the claim is
+    fresh sends nothing; after CLAIM_EXPIRES the email goes again, once, with the same
+    Message-ID, so the mail system folds the two copies into one."""
+    fail(job, clock)
+
+    def die(change: HealthChange, delivery: str) -> None:
+        raise Killed
+
+    with monkeypatch.context() as patched:
+        patched.setattr(delivery, "finish", die)
+        with pytest.raises(Killed):
+            delivery.deliver_pending()
+    assert len(mail.outbox) == 1
+    change = HealthChange.objects.get()
+    assert (change.delivery, change.claimed_at) == (Delivery.SENDING, timezone.now())
+
+    delivery.deliver_pending()
+    assert len(mail.outbox) == 1
+
+    clock.shift(delivery.CLAIM_EXPIRES + timedelta(seconds=1))
+    delivery.deliver_pending()
+    delivery.deliver_pending()
+
+    first, second = mail.outbox
+    assert mime(first)["Message-ID"] == mime(second)["Message-ID"]
+    assert mime(first)["Message-ID"] == f"<health-change-{change.id}@localhost>"
+    assert HealthChange.objects.get().delivery == Delivery.SENT
+
+
+@pytest.fixture
+def closed_port():
+    """A port bound here but not listening: connecting to it is refused at once."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_down(settings, closed_port):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = closed_port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_TIMEOUT = 5
+
+
+def test_when_smtp_is_down_the_change_waits_with_growing_backoff_and_is_sent_once_later(
+    job, clock, settings, smtp_down
+):
+    fail(job, clock)
+
+    report = delivery.deliver_pending()
+
+    assert (report.sent, report.failed) == (0, 1)
+    change = HealthChange.objects.get()
+    assert (change.delivery, change.attempts, change.claimed_at) == (Delivery.PENDING, 1, None)
+    assert change.retry_after == timezone.now() + timedelta(seconds=30)
+    assert "Connection refused" in change.last_error
+
+    clock.shift(timedelta(seconds=29))
+    delivery.deliver_pending()
+    assert HealthChange.objects.get().attempts == 1  # not tried before its time
+
+    clock.shift(timedelta(seconds=1))
+    delivery.deliver_pending()
+    change = HealthChange.objects.get()
+    assert (change.delivery, change.attempts) == (Delivery.PENDING, 2)
+    assert change.retry_after == timezone.now() + timedelta(seconds=60)
+
+    settings.EMAIL_BACKEND = LOCMEM
+    clock.shift(timedelta(seconds=59))
+    delivery.deliver_pending()
+    assert mail.outbox == []
+
+    clock.shift(timedelta(seconds=1))
+    delivery.deliver_pending()
+    delivery.deliver_pending()
+
+    assert subjects() == ["Failing: Nightly report"]
+    change = HealthChange.objects.get()
+    assert (change.delivery, change.attempts) == (Delivery.SENT, 2)
+
+
+def test_the_backoff_doubles_up_to_an_hour():
+    assert [delivery.backoff(attempts).total_seconds() for attempts in range(1, 10)] == [
+        30,
+        60,
+        120,
+        240,
+        480,
+        960,
+        1920,
+        3600,
+        3600,
+    ]
+    assert delivery.backoff(30000) == timedelta(hours=1)
+
+
+def test_a_recovery_waits_for_the_failure_email_that_could_not_go_yet(
+    job, clock, settings, smtp_down
+):
+    fail(job, clock)
+    delivery.deliver_pending()  # SMTP down: the failure email waits 30 s
+    run(job, clock, 200)  # a minute later the job works again
+    settings.EMAIL_BACKEND = LOCMEM
+    HealthChange.objects.filter(kind=Kind.FAILING).update(
+        retry_after=timezone.now() + timedelta(seconds=10)
+    )
+
+    delivery.deliver_pending()
+    assert mail.outbox == []  # the recovery does not overtake it, nor go as "not sent"
+
+    clock.shift(timedelta(seconds=10))
+    delivery.deliver_pending()
+
+    assert subjects() == ["Failing: Nightly report", "Recovered: Nightly report"]
+
+
+def test_a_later_change_of_a_job_whose_email_failed_in_the_same_run_waits_too(
+    job, clock, settings, smtp_down
+):
+    fail(job, clock)
+    run(job, clock, 200)
+
+    report = delivery.deliver_pending()
+
+    assert (report.sent, report.failed) == (0, 2)
+    failing, recovered = HealthChange.objects.order_by("id")
+    assert (failing.attempts, recovered.attempts) == (1, 0)
+    assert failing.retry_after == recovered.retry_after > timezone.now()
+
+    settings.EMAIL_BACKEND = LOCMEM
+    clock.shift(timedelta(seconds=30))
+    delivery.deliver_pending()
+    assert subjects() == ["Failing: Nightly report", "Recovered: Nightly report"]
+
+
+def test_other_jobs_emails_go_while_one_waits(alice, clock, settings, smtp_down):
+    waiting, other = make_job(alice, title="Waiting"), make_job(alice, title="Other")
+    fail(waiting, clock)
+    delivery.deliver_pending()
+    HealthChange.objects.update(retry_after=timezone.now() + timedelta(hours=1))
+    settings.EMAIL_BACKEND = LOCMEM
+    fail(other, clock)
+
+    delivery.deliver_pending()
+
+    assert subjects() == ["Failing: Other"]
+
+
+def test_a_message_that_cannot_be_built_waits_with_backoff_instead_of_holding_the_batch(
+    alice, clock, monkeypatch
+):
+    broken, fine = make_job(alice, title="Broken"), make_job(alice, title="Fine")
+    fail(broken, clock)
+    fail(fine, clock)
+    real_message = delivery.message
+
+    def message(change: HealthChange, recipient: str) -> mail.EmailMultiAlternatives:
+        if change.job_id == broken.id:
+            raise ValueError("a template went wrong")
+        return real_message(change, recipient)
+
+    monkeypatch.setattr(delivery, "message", message)
+
+    report = delivery.deliver_pending()
+
+    assert (report.sent, report.failed) == (1, 1)
+    assert subjects() == ["Failing: Fine"]
+    change = HealthChange.objects.get(job=broken)
+    assert (change.delivery, change.attempts) == (Delivery.PENDING, 1)
+    assert "a template went wrong" in change.last_error
+
+
+def test_a_title_with_a_line_break_still_makes_a_one_line_subject(alice, clock):
+    job = make_job(alice, title="Nightly\nreport")  # the API does not refuse one
+    fail(job, clock)
+
+    delivery.deliver_pending()
+
+    assert subjects() == ["Failing: Nightly report"]
+
+
+def test_no_failure_email_when_it_is_turned_off_and_then_no_recovery_email(job, clock):
+    Job.objects.filter(id=job.id).update(notify_on_failure=False)
+    fail(job, clock)
+    run(job, clock, 200)
+
+    report = delivery.deliver_pending()
+
+    assert mail.outbox == []
+    assert (report.sent, report.not_sent) == (0, 2)
+    assert list(HealthChange.objects.order_by("id").values_list("kind", "delivery")) == [
+        (Kind.FAILING, Delivery.NOT_SENT),
+        (Kind.RECOVERED, Delivery.NOT_SENT),
+    ]
+
+
+def test_a_recovery_email_follows_only_a_sent_failure_email(job, clock):
+    Job.objects.filter(id=job.id).update(notify_on_failure=False)
+    fail(job, clock)
+    delivery.deliver_pending()
+    Job.objects.filter(id=job.id).update(notify_on_failure=True)
+    run(job, clock, 200)  # recovers from a streak nobody was told about
+    fail(job, clock)  # a new streak, emailed
+    run(job, clock, 200)
+
+    delivery.deliver_pending()
+
+    assert subjects() == ["Failing: Nightly report", "Recovered: Nightly report"]
+
+
+def test_no_recovery_email_when_it_is_turned_off(job, clock):
+    Job.objects.filter(id=job.id).update(notify_on_recovery=False)
+    fail(job, clock)
+    run(job, clock, 200)
+
+    delivery.deliver_pending()
+
+    assert subjects() == ["Failing: Nightly report"]
+    assert HealthChange.objects.get(kind=Kind.RECOVERED).delivery == Delivery.NOT_SENT
+
+
+def test_no_disabled_email_when_it_is_turned_off(job, clock):
+    Job.objects.filter(id=job.id).update(notify_on_disable=False)
+    fail(job, clock, 25)
+
+    delivery.deliver_pending()
+
+    assert subjects() == ["Failing: Nightly report"]
+    assert HealthChange.objects.get(kind=Kind.DISABLED).delivery == Delivery.NOT_SENT
+
+
+def test_an_unverified_member_gets_no_email(carol, clock):
+    job = make_job(carol)
+    fail(job, clock)
+
+    report = delivery.deliver_pending()
+
+    assert mail.outbox == []
+    assert report.not_sent == 1
+    assert HealthChange.objects.get().delivery == Delivery.NOT_SENT
+
+
+def test_the_notification_address_is_used_when_the_member_set_one(alice, job, clock):
+    alice.notification_email = "alerts@example.org"
+    alice.save()
+    fail(job, clock)
+
+    delivery.deliver_pending()
+
+    (message,) = mail.outbox
+    assert message.to == ["alerts@example.org"]
+
+
+def test_only_the_owner_is_emailed(alice, bob, job, clock):
+    make_job(bob, title="Bob's job")
+    fail(job, clock)
+
+    delivery.deliver_pending()
+
+    assert [message.to for message in mail.outbox] == [["alice@example.org"]]
+
+
+def test_with_a_threshold_of_three_the_failure_email_comes_on_the_third_failure(alice, clock):
+    job = make_job(alice, failure_threshold=3)
+    fail(job, clock, 2)
+    delivery.deliver_pending()
+    assert mail.outbox == []
+
+    (third,) = fail(job, clock)
+    fail(job, clock)
+    delivery.deliver_pending()
+
+    (message,) = mail.outbox
+    assert message.subject == "Failing: Nightly report"
+    assert "is failing: 3 failures in a row" in message.body
+    assert f"/jobs/executions/{third.id}/" in message.body
+
+
+def test_a_success_before_the_threshold_sends_nothing(alice, clock):
+    job = make_job(alice, failure_threshold=3)
+    fail(job, clock, 2)
+    run(job, clock, 200)
+    fail(job, clock, 2)
+
+    delivery.deliver_pending()
+
+    assert mail.outbox == []
+    assert not HealthChange.objects.exists()
+
+
+def test_the_excerpt_is_short(job, clock):
+    fail(job, clock)
+    Execution.objects.update(response_body="x" * 5000)
+
+    delivery.deliver_pending()
+
+    (message,) = mail.outbox
+    assert "x" * delivery.EXCERPT_LENGTH + "…" in message.body
+    assert "x" * (delivery.EXCERPT_LENGTH + 1) not in message.body
+
+
+def test_credentials_in_the_url_are_left_out_as_well():
+    assert (
+        delivery.url_without_query("https://user:pw@example.com:8443/a/b?token=secret#frag")
+        == "https://example.com:8443/a/b"
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_notifiers_at_once_send_each_email_once(alice, monkeypatch):
+    """Both notifiers claim before either sends: the claim gives each change to one."""
+    monkeypatch.setattr(worker.celery_app, "send_task", lambda *args, **kwargs: None)
+    jobs = [make_job(alice, title=f"Job {number}") for number in range(10)]
+    with time_machine.travel(NOW, tick=False) as clock:
+        for job in jobs:
+            fail(job, clock)
+    both_claimed = threading.Barrier(2, timeout=10)
+    real_claim = delivery.claim
+    first_claim = threading.local()
+
+    def claim(now: datetime) -> list[HealthChange]:
+        changes = real_claim(now)
+        if not getattr(first_claim, "done", False):
+            first_claim.done = True
+            both_claimed.wait()
+        return changes
+
+    monkeypatch.setattr(delivery, "claim", claim)
+    reports = []
+
+    def notifier() -> None:
+        reports.append(delivery.deliver_pending())
+        connection.close()
+
+    threads = [threading.Thread(target=notifier) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert sorted(subjects()) == sorted(f"Failing: Job {number}" for number in range(10))
+    assert sum(report.sent for report in reports) == 10

@@ -1,0 +1,131 @@
+"""jobs/engine/retention.py: history older than RETENTION_DAYS goes, each job's latest 100 stay."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+
+from accounts.models import User
+from jobs.engine import retention
+from jobs.models import Execution, Job
+
+NOW = datetime(2026, 5, 12, 10, 0, tzinfo=UTC)
+KEEP = 100
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture(autouse=True)
+def thirty_days(settings) -> None:
+    settings.RETENTION_DAYS = 30
+    settings.KEEP_EXECUTIONS_PER_JOB = KEEP
+
+
+def make_job(user: User, title: str = "Heartbeat ping") -> Job:
+    return Job.objects.create(
+        user=user, title=title, url="http://127.0.0.1:9/ping", schedule="0 * * * *"
+    )
+
+
+def add_history(job: Job, *, count: int, newest: datetime, **fields) -> list[Execution]:
+    """`count` finished hourly executions, the newest at `newest`."""
+    return Execution.objects.bulk_create(
+        Execution(
+            job=job,
+            scheduled_for=newest - timedelta(hours=hours),
+            **{"status": Execution.Status.SUCCEEDED, **fields},
+        )
+        for hours in range(count)
+    )
+
+
+def days_ago(days: int) -> datetime:
+    return NOW - timedelta(days=days)
+
+
+def test_it_prunes_executions_older_than_the_retention_period(alice, clock):
+    job = make_job(alice)
+    add_history(job, count=200, newest=days_ago(31))
+    recent = add_history(job, count=KEEP, newest=days_ago(1))
+
+    assert retention.prune() == 200
+
+    assert set(job.executions.values_list("id", flat=True)) == {e.id for e in recent}
+
+
+def test_the_newest_100_of_a_job_stay_however_old(alice, clock):
+    job = make_job(alice)
+    old = add_history(job, count=150, newest=days_ago(40))
+
+    assert retention.prune() == 50
+
+    kept = set(job.executions.values_list("id", flat=True))
+    assert kept == {e.id for e in old[:KEEP]}  # the newest hundred
+
+
+def test_old_executions_beyond_the_newest_100_go_even_with_recent_ones(alice, clock):
+    # 60 recent and 60 old: the 100 newest are the 60 recent and the 40 newest old ones.
+    job = make_job(alice)
+    recent = add_history(job, count=60, newest=days_ago(1))
+    old = add_history(job, count=60, newest=days_ago(31))
+
+    assert retention.prune() == 20
+
+    kept = set(job.executions.values_list("id", flat=True))
+    assert kept == {e.id for e in recent + old[:40]}
+
+
+def test_a_job_with_more_than_100_recent_executions_loses_all_its_old_ones(alice, clock):
+    job = make_job(alice)
+    add_history(job, count=KEEP + 20, newest=days_ago(1))
+    add_history(job, count=30, newest=days_ago(45))
+
+    assert retention.prune() == 30
+
+    assert job.executions.count() == KEEP + 20
+    assert not job.executions.filter(scheduled_for__lt=days_ago(30)).exists()
+
+
+def test_each_job_keeps_its_own_newest_100(alice, bob, clock):
+    busy, quiet = make_job(alice, "Busy"), make_job(bob, "Quiet")
+    add_history(busy, count=KEEP + 10, newest=days_ago(35))
+    add_history(quiet, count=5, newest=days_ago(300))
+
+    assert retention.prune() == 10
+
+    assert busy.executions.count() == KEEP
+    assert quiet.executions.count() == 5
+
+
+def test_a_jobs_last_execution_survives_pruning(alice, clock):
+    # Paused for months: its last result is far older than the retention period, and
+    # newer rows (skipped slots) push it out of the newest hundred.
+    job = make_job(alice)
+    (last,) = add_history(job, count=1, newest=days_ago(120))
+    add_history(job, count=KEEP + 5, newest=days_ago(40), status=Execution.Status.SKIPPED)
+    Job.objects.filter(id=job.id).update(last_execution=last)
+
+    assert retention.prune() == 5
+
+    job.refresh_from_db()
+    assert job.last_execution_id == last.id
+    assert Execution.objects.filter(id=last.id).exists()
+
+
+def test_pruning_works_in_batches_until_nothing_is_left(alice, clock, monkeypatch):
+    monkeypatch.setattr(retention, "PRUNE_BATCH", 7)
+    job = make_job(alice)
+    add_history(job, count=KEEP + 30, newest=days_ago(31))
+
+    assert retention.prune() == 30
+    assert retention.prune() == 0
+
+    assert job.executions.count() == KEEP
+
+
+def test_pruning_an_empty_history_does_nothing(db, clock):
+    assert retention.prune() == 0

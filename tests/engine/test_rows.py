@@ -1,0 +1,46 @@
+"""jobs/engine/rows.py: many rows' fields in one statement, read back exactly as saved."""
+
+from django.utils import timezone
+
+from jobs.engine.rows import update_rows
+from jobs.models import Execution, Job
+
+
+def test_it_saves_each_rows_own_values_of_every_type(alice, django_assert_num_queries):
+    job = Job.objects.create(user=alice, title="t", url="https://8.8.8.8/", schedule="@daily")
+    executions = [Execution.objects.create(job=job, scheduled_for=timezone.now()) for _ in range(3)]
+    finished = timezone.now()
+    for n, execution in enumerate(executions):
+        execution.status = Execution.Status.FAILED if n else Execution.Status.SUCCEEDED
+        execution.http_status = None if n == 2 else 200 + n
+        execution.response_headers = {"X-N": str(n), "Quote": 'it\'s "quoted"'}
+        execution.response_body = f"<script>{n}</script>'; DROP TABLE jobs_job; --"
+        execution.finished_at = finished
+        execution.lateness_ms = -n
+
+    with django_assert_num_queries(1):
+        update_rows(
+            executions,
+            [
+                "status",
+                "http_status",
+                "response_headers",
+                "response_body",
+                "finished_at",
+                "lateness_ms",
+            ],
+        )
+
+    for n, execution in enumerate(Execution.objects.order_by("id")):
+        assert execution.status == ("failed" if n else "succeeded")
+        assert execution.http_status == (None if n == 2 else 200 + n)
+        assert execution.response_headers == {"X-N": str(n), "Quote": 'it\'s "quoted"'}
+        assert execution.response_body == f"<script>{n}</script>'; DROP TABLE jobs_job; --"
+        assert execution.finished_at == finished
+        assert execution.lateness_ms == -n
+    assert Job.objects.filter(id=job.id).exists()
+
+
+def test_nothing_to_save_sends_nothing(django_assert_num_queries, db):
+    with django_assert_num_queries(0):
+        update_rows([], ["status"])

@@ -1,0 +1,326 @@
+"""jobs/engine/worker.py: a batch is claimed once, each request leaves on its second, results
+are kept."""
+
+import base64
+import json
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from accounts.models import User
+from jobs.engine import worker
+from jobs.models import Execution, Job
+from jobs.outbound import http
+from tests.target import Target
+
+Status, Trigger = Execution.Status, Execution.Trigger
+
+
+@pytest.fixture(autouse=True)
+def private_targets(settings) -> None:
+    # The target runs on 127.0.0.1; tests/test_engine_faults.py covers the guard.
+    settings.ALLOW_PRIVATE_TARGETS = True
+
+
+def make_job(user: User, url: str, **fields) -> Job:
+    fields = {"title": "Ping", "schedule": "* * * * *", "timeout_seconds": 5, **fields}
+    return Job.objects.create(user=user, url=url, **fields)
+
+
+def pending(job: Job, *, seconds_ago: float = 1, **fields) -> Execution:
+    """A pending execution as the dispatcher leaves it, for a slot `seconds_ago` back."""
+    now = timezone.now()
+    slot = now.replace(microsecond=0) - timedelta(seconds=seconds_ago)
+    return Execution.objects.create(job=job, scheduled_for=slot, enqueued_at=now, **fields)
+
+
+def execution_ids(target: Target) -> list[int]:
+    return [int(arrival.headers[http.EXECUTION_HEADER]) for arrival in target.requests]
+
+
+def test_it_sends_the_jobs_request_and_records_the_response(alice, target):
+    job = make_job(
+        alice,
+        target.url("/echo?from=cronsvc"),
+        method="POST",
+        headers={"X-Token": "abc123", "Content-Type": "application/json"},
+        body='{"report": "nightly"}',
+        auth_username="alice",
+        auth_password="s3cret",
+    )
+    execution = pending(job)
+
+    worker.run_batch([execution.id])
+
+    (arrival,) = target.requests
+    assert (arrival.method, arrival.path, arrival.query) == ("POST", "/echo", {"from": "cronsvc"})
+    assert arrival.headers["X-Token"] == "abc123"
+    assert arrival.headers["Content-Type"] == "application/json"
+    assert arrival.headers["Authorization"] == "Basic " + base64.b64encode(b"alice:s3cret").decode()
+    assert arrival.headers[http.EXECUTION_HEADER] == str(execution.id)
+    assert arrival.headers["User-Agent"].startswith("cronsvc/")
+    assert arrival.body == b'{"report": "nightly"}'
+
+    execution.refresh_from_db()
+    assert execution.status == Status.SUCCEEDED
+    assert (execution.http_status, execution.failure_reason, execution.error) == (200, "", "")
+    assert execution.started_at >= execution.scheduled_for
+    assert execution.finished_at >= execution.started_at
+    assert execution.duration_ms >= 0
+    assert execution.lateness_ms >= 1000  # its slot was a second ago
+    assert json.loads(execution.response_body)["body"] == '{"report": "nightly"}'
+    assert execution.response_headers["Content-Type"].startswith("application/json")
+    assert not execution.response_truncated
+    assert "connect_ms" in execution.timings
+    job.refresh_from_db()
+    assert job.last_execution_id == execution.id
+
+
+def test_a_status_outside_2xx_is_a_failure_with_its_reason(alice, target):
+    execution = pending(make_job(alice, target.url("/status/503")))
+
+    worker.run_batch([execution.id])
+
+    execution.refresh_from_db()
+    assert execution.status == Status.FAILED
+    assert (execution.http_status, execution.failure_reason) == (503, "http_status")
+    assert execution.error == "Got HTTP 503, expected 2xx."
+    assert execution.response_body == "Status 503"
+
+
+def test_an_expected_status_outside_2xx_is_a_success(alice, target):
+    job = make_job(alice, target.url("/status/418"), expected_statuses=[418])
+    execution = pending(job)
+
+    worker.run_batch([execution.id])
+
+    execution.refresh_from_db()
+    assert (execution.status, execution.http_status) == (Status.SUCCEEDED, 418)
+
+
+def test_running_the_same_batch_twice_sends_one_request_per_execution(alice, target):
+    executions = [pending(make_job(alice, target.url("/ok"), title=f"Ping {n}")) for n in range(3)]
+    ids = [e.id for e in executions]
+
+    worker.run_batch(ids)
+    worker.run_batch(ids)
+
+    assert sorted(execution_ids(target)) == ids
+    assert set(Execution.objects.values_list("status", flat=True)) == {Status.SUCCEEDED}
+
+
+def test_two_workers_given_the_same_batch_at_once_send_each_request_once(
+    transactional_db, alice, target
+):
+    executions = [pending(make_job(alice, target.url("/ok"), title=f"Ping {n}")) for n in range(5)]
+    ids = [e.id for e in executions]
+    start = threading.Barrier(2)
+
+    def race() -> None:
+        try:
+            start.wait(timeout=10)
+            worker.run_batch(ids)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=race) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert sorted(execution_ids(target)) == ids
+    assert set(Execution.objects.values_list("status", flat=True)) == {Status.SUCCEEDED}
+
+
+def test_only_pending_executions_are_run(alice, target):
+    job = make_job(alice, target.url("/ok"))
+    running = pending(job, seconds_ago=120, status=Status.RUNNING)
+    finished = pending(job, seconds_ago=60, status=Status.SUCCEEDED)
+    missed = pending(job, seconds_ago=180, status=Status.MISSED)
+
+    worker.run_batch([running.id, finished.id, missed.id])
+
+    assert target.requests == []
+    statuses = dict(Execution.objects.values_list("id", "status"))
+    assert statuses == {
+        running.id: Status.RUNNING,
+        finished.id: Status.SUCCEEDED,
+        missed.id: Status.MISSED,
+    }
+
+
+def test_a_paused_jobs_queued_run_is_skipped(alice, target):
+    job = make_job(alice, target.url("/ok"))
+    execution = pending(job)
+    job.set_enabled(False)
+
+    worker.run_batch([execution.id])
+
+    assert target.requests == []
+    execution.refresh_from_db()
+    assert execution.status == Status.SKIPPED
+    assert execution.error == "Skipped: the job was paused before this run."
+    assert execution.finished_at is not None
+
+
+def test_a_manual_run_of_a_paused_job_goes_ahead(alice, target):
+    job = make_job(alice, target.url("/ok"), enabled=False)
+    execution = pending(job, trigger=Trigger.MANUAL)
+
+    worker.run_batch([execution.id])
+
+    assert execution_ids(target) == [execution.id]
+    execution.refresh_from_db()
+    assert execution.status == Status.SUCCEEDED
+
+
+# Invariant 3: executions of one job never overlap.
+
+
+def test_a_slot_that_comes_while_the_previous_run_is_running_is_skipped(alice, target):
+    job = make_job(alice, target.url("/ok"))
+    previous = pending(job, seconds_ago=60, status=Status.RUNNING, started_at=timezone.now())
+    execution = pending(job)
+
+    worker.run_batch([execution.id])
+
+    assert target.requests == []
+    execution.refresh_from_db()
+    assert execution.status == Status.SKIPPED
+    assert execution.error == "Skipped: the previous execution was still running."
+    previous.refresh_from_db()
+    assert previous.status == Status.RUNNING
+
+
+def test_two_runs_of_one_job_in_a_batch_do_not_overlap(alice, target):
+    job = make_job(alice, target.url("/ok"))
+    catch_up = pending(job, seconds_ago=60, trigger=Trigger.CATCH_UP)
+    manual = pending(job, trigger=Trigger.MANUAL)
+
+    worker.run_batch([catch_up.id, manual.id])
+
+    assert len(target.requests) == 1
+    statuses = sorted(Execution.objects.values_list("status", flat=True))
+    assert statuses == [Status.SKIPPED, Status.SUCCEEDED]
+
+
+def test_it_fires_no_earlier_than_the_scheduled_second(alice, target):
+    job = make_job(alice, target.url("/ok"))
+    # Claimed ahead, as the dispatcher does: the slot is a second or two away.
+    execution = pending(job, seconds_ago=-2)
+
+    worker.run_batch([execution.id])
+
+    (arrival,) = target.requests
+    assert arrival.arrived_at >= execution.scheduled_for
+    execution.refresh_from_db()
+    assert execution.status == Status.SUCCEEDED
+    assert execution.lateness_ms >= 0
+    assert execution.started_at >= execution.scheduled_for
+
+
+def test_a_batch_fires_its_requests_side_by_side(alice, target):
+    # Five requests the target answers after a second each.
+    jobs = [make_job(alice, target.url("/slow/1"), title=f"Slow {n}") for n in range(5)]
+    ids = [pending(job).id for job in jobs]
+
+    worker.run_batch(ids)
+
+    arrivals = sorted(arrival.arrived_at for arrival in target.requests)
+    assert len(arrivals) == 5
+    # All five were in flight together: the last arrived before the first could be answered.
+    assert arrivals[-1] - arrivals[0] < timedelta(seconds=1)
+    assert set(Execution.objects.values_list("status", flat=True)) == {Status.SUCCEEDED}
+
+
+def test_a_request_that_cannot_be_built_fails_alone(alice, target, settings):
+    broken = make_job(alice, target.url("/ok"), title="Broken", auth_username="alice")
+    # Its password was encrypted with a key the service no longer has.
+    Job.objects.filter(id=broken.id).update(auth_password_encrypted="not-a-fernet-token")
+    fine = make_job(alice, target.url("/ok"), title="Fine")
+    broken_run, fine_run = pending(broken), pending(fine)
+
+    worker.run_batch([broken_run.id, fine_run.id])
+
+    assert execution_ids(target) == [fine_run.id]
+    broken_run.refresh_from_db()
+    assert (broken_run.status, broken_run.failure_reason) == (Status.FAILED, "internal")
+    assert "InvalidToken" in broken_run.error
+    fine_run.refresh_from_db()
+    assert fine_run.status == Status.SUCCEEDED
+
+
+def test_running_an_empty_or_unknown_batch_does_nothing(db, target):
+    worker.run_batch([])
+    worker.run_batch([123456789])
+
+    assert target.requests == []
+
+
+def test_a_run_found_weeks_late_is_still_recorded(alice, target):
+    # E.g. a lost message re-sent by the recovery sweep after a long outage.
+    execution = pending(make_job(alice, target.url("/ok")), seconds_ago=40 * 24 * 3600)
+
+    worker.run_batch([execution.id])
+
+    execution.refresh_from_db()
+    assert execution.status == Status.SUCCEEDED
+    assert execution.lateness_ms == worker.MAX_LATENESS_MS
+
+
+def lock_waiters() -> int:
+    """Database sessions of this test database waiting for a lock another one holds."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0]
+
+
+def test_runs_of_one_job_claimed_by_two_workers_at_once_do_not_overlap(
+    transactional_db, alice, monkeypatch
+):
+    # A manual run and the job's slot arrive in two messages, at two workers, together.
+    job = make_job(alice, "http://127.0.0.1:9/")
+    manual, scheduled = pending(job, trigger=Trigger.MANUAL), pending(job, seconds_ago=2)
+    holding, release = threading.Event(), threading.Event()
+    skip_reason = worker.skip_reason
+
+    def skip_reason_slowly(execution: Execution, busy: set[int]) -> str:
+        # The first claim stops after it found the job idle, before it commits.
+        if threading.current_thread().name == "first" and not holding.is_set():
+            holding.set()
+            release.wait(timeout=30)
+        return skip_reason(execution, busy)
+
+    monkeypatch.setattr(worker, "skip_reason", skip_reason_slowly)
+
+    def claim(ids: list[int]) -> None:
+        try:
+            worker.claim(ids)
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=claim, args=([manual.id],), name="first")
+    second = threading.Thread(target=claim, args=([scheduled.id],), name="second")
+    first.start()
+    try:
+        assert holding.wait(timeout=30)
+        second.start()
+        # The second claim either finishes, or waits for the first: no blind sleep.
+        deadline = time.monotonic() + 30
+        while second.is_alive() and not lock_waiters() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        release.set()
+        first.join(timeout=30)
+        second.join(timeout=30)
+
+    statuses = dict(Execution.objects.values_list("id", "status"))
+    assert statuses == {manual.id: Status.RUNNING, scheduled.id: Status.SKIPPED}

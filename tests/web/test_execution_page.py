@@ -1,0 +1,194 @@
+"""One execution's page: the request as sent (secrets hidden), the response's headers and
+body (escaped), timings; only for the job's owner."""
+
+import html
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.utils import timezone
+
+from accounts.models import User
+from jobs.engine import worker
+from jobs.models import Execution, Job
+
+SCRIPT = "<script>alert(1)</script>"
+ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
+SLOT = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
+
+
+def make_job(user: User, **fields: object) -> Job:
+    job = Job(
+        **{
+            "user": user,
+            "title": "Nightly report",
+            "url": "https://example.com/report?page=2&token=abc123",
+            "schedule": "0 9 * * *",
+            "timezone": "Europe/Berlin",
+            "method": "POST",
+            "headers": {
+                "Authorization": "Bearer s3cr3t-bearer",
+                "X-Api-Key": "k3y-value",
+                "Accept": "application/json",
+            },
+            "body": '{"report": "nightly"}',
+            "auth_username": "reporter",
+            **fields,
+        }
+    )
+    job.auth_password = "hunter2-password"
+    job.save()
+    return job
+
+
+def make_execution(job: Job, **fields: object) -> Execution:
+    return Execution.objects.create(
+        **{
+            "job": job,
+            "scheduled_for": SLOT,
+            "status": Execution.Status.FAILED,
+            "started_at": SLOT + timedelta(milliseconds=85),
+            "finished_at": SLOT + timedelta(milliseconds=497),
+            "duration_ms": 412,
+            "lateness_ms": 85,
+            "failure_reason": Execution.Reason.HTTP_STATUS,
+            "http_status": 500,
+            "response_headers": {"Content-Type": "text/html", "X-Note": "<b>bold</b>"},
+            "response_body": SCRIPT,
+            "timings": {"dns_ms": 3, "connect_ms": 12, "first_byte_ms": 80},
+            **fields,
+        }
+    )
+
+
+def text(response: object) -> str:
+    page = re.sub(r"<script.*?</script>", " ", response.content.decode(), flags=re.DOTALL)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
+
+
+@pytest.fixture
+def execution(alice) -> Execution:
+    return make_execution(make_job(alice))
+
+
+def test_it_needs_a_login(client, execution):
+    response = client.get(f"/jobs/executions/{execution.id}/")
+
+    assert response.status_code == 302
+    assert response.url.startswith("/accounts/login/")
+
+
+def test_bob_gets_404_for_alices_execution(client, bob, execution):
+    client.force_login(bob)
+
+    assert client.get(f"/jobs/executions/{execution.id}/").status_code == 404
+
+
+def test_a_missing_execution_is_404(alice_client, execution):
+    assert alice_client.get(f"/jobs/executions/{execution.id + 1000}/").status_code == 404
+
+
+def test_it_shows_the_outcome_and_timings_in_the_jobs_timezone(alice_client, execution):
+    page = text(alice_client.get(f"/jobs/executions/{execution.id}/"))
+
+    assert "Failed · 500 · HTTP 500" in page
+    assert "Scheduled for Tue 10 Mar 2026, 10:00:00 CET" in page
+    assert "Trigger Schedule" in page
+    assert "Started 10:00:00.085 (85 ms after its second)" in page
+    assert "Duration 412 ms" in page
+    assert "DNS resolved after 3 ms Connected after 12 ms First byte after 80 ms" in page
+    assert execution.get_failure_reason_display() in page
+
+
+def test_it_shows_the_request_with_secrets_hidden(alice_client, execution):
+    response = alice_client.get(f"/jobs/executions/{execution.id}/")
+    page = text(response)
+
+    assert "POST https://example.com/report?page=2&token=•••••• " in page
+    assert "Authorization: Basic reporter:••••••" in page
+    assert "Authorization: ••••••" in page
+    assert "X-Api-Key: ••••••" in page
+    assert "Accept: application/json" in page
+    assert '{"report": "nightly"}' in page
+    content = response.content.decode()
+    for secret in ("s3cr3t-bearer", "k3y-value", "hunter2-password", "abc123"):
+        assert secret not in content
+
+
+def test_headers_the_member_marked_secret_are_hidden_whatever_their_name(alice_client, alice):
+    job = make_job(alice)
+    job.secret_headers = {"X-Custom": "very-private-value"}
+    job.save()
+    execution = make_execution(job)
+
+    response = alice_client.get(f"/jobs/executions/{execution.id}/")
+
+    assert "X-Custom: ••••••" in text(response)
+    assert "very-private-value" not in response.content.decode()
+
+
+def test_a_password_in_the_url_is_hidden(alice_client, alice):
+    job = make_job(alice, url="https://reporter:pa55word@example.com/report")
+    execution = make_execution(job)
+
+    response = alice_client.get(f"/jobs/executions/{execution.id}/")
+
+    assert "POST https://reporter:••••••@example.com/report" in text(response)
+    assert "pa55word" not in response.content.decode()
+
+
+def test_the_response_headers_and_body_are_escaped(alice_client, execution):
+    response = alice_client.get(f"/jobs/executions/{execution.id}/")
+    content = response.content.decode()
+
+    assert ESCAPED in content
+    assert SCRIPT not in content
+    assert "X-Note: &lt;b&gt;bold&lt;/b&gt;" in content
+    assert "Content-Type: text/html" in text(response)
+
+
+def test_a_truncated_body_says_so(alice_client, alice):
+    execution = make_execution(make_job(alice), response_truncated=True)
+
+    page = text(alice_client.get(f"/jobs/executions/{execution.id}/"))
+
+    assert "Body (the first 64 KiB; the rest was not read):" in page
+
+
+def test_an_error_without_a_response_is_shown(alice_client, alice):
+    execution = make_execution(
+        make_job(alice),
+        failure_reason=Execution.Reason.TIMEOUT,
+        http_status=None,
+        error="No response within 30 s.",
+        response_headers={},
+        response_body="",
+    )
+
+    page = text(alice_client.get(f"/jobs/executions/{execution.id}/"))
+
+    assert "No response within 30 s." in page
+    assert "Body: (empty)" in page
+
+
+def test_a_real_response_from_the_target_is_escaped_on_the_page_and_unchanged_in_the_api(
+    alice_client, alice_api, alice, target, settings
+):
+    settings.ALLOW_PRIVATE_TARGETS = True
+    job = Job.objects.create(
+        user=alice, title="Page", url=target.url("/html"), schedule="* * * * *"
+    )
+    execution = Execution.objects.create(job=job, scheduled_for=timezone.now())
+
+    worker.run_batch([execution.id])
+
+    execution.refresh_from_db()
+    assert (execution.status, execution.http_status) == (Execution.Status.SUCCEEDED, 200)
+    page = alice_client.get(f"/jobs/executions/{execution.id}/").content.decode()
+    assert ESCAPED in page
+    assert SCRIPT not in page
+    assert "text/html" in page
+    api = alice_api.get(f"/api/v1/executions/{execution.id}/")
+    assert api.status_code == 200
+    assert api.json()["response_body"] == SCRIPT
+    assert api.json()["response_headers"]["Content-Type"].startswith("text/html")

@@ -1,0 +1,210 @@
+"""The Test run button on the job form: it sends the form's current, unsaved settings once to
+the target and shows the response, escaped; nothing is stored; five a minute per member."""
+
+import base64
+import html
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from django.core.cache import cache
+
+from jobs.models import Execution, Job
+from tests.web.test_job_form import job_form_data
+
+TEST_RUN = "/jobs/test-run/"
+
+
+@pytest.fixture(autouse=True)
+def fresh_limits(settings) -> None:
+    # The per-minute counts live in the cache and would leak from one test to the next.
+    cache.clear()
+    settings.ALLOW_PRIVATE_TARGETS = True
+
+
+def text(response: object) -> str:
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", response.content.decode())).split())
+
+
+def test_it_runs_the_unsaved_form_and_shows_the_response_escaped(alice_client, alice, target):
+    response = alice_client.post(TEST_RUN, job_form_data(url=target.url("/html")))
+
+    assert response.status_code == 200
+    page = text(response)
+    assert "Succeeded · HTTP 200" in page
+    assert "This test run is not kept in the job's history." in page
+    content = response.content.decode()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in content
+    assert "<script>alert(1)</script>" not in content
+    assert "Content-Type: text/html" in page
+    (arrival,) = target.requests
+    assert (arrival.method, arrival.path) == ("GET", "/html")
+    assert not Job.objects.exists()
+    assert not Execution.objects.exists()
+
+
+def test_it_sends_what_the_form_says_now(alice_client, alice, target):
+    data = job_form_data(
+        url=target.url("/echo?x=1"),
+        method="POST",
+        headers="X-Purpose: test run",
+        body='{"hello": "world"}',
+        expected_statuses="200",
+    )
+
+    response = alice_client.post(TEST_RUN, data)
+
+    (arrival,) = target.requests
+    assert (arrival.method, arrival.query, arrival.body) == (
+        "POST",
+        {"x": "1"},
+        b'{"hello": "world"}',
+    )
+    assert arrival.headers["X-Purpose"] == "test run"
+    assert arrival.headers["X-Cronsvc-Execution"] == "test-run"
+    assert "Succeeded · HTTP 200" in text(response)
+    assert "\\&quot;hello\\&quot;" in response.content.decode()  # the echo, escaped
+
+
+def test_a_failing_target_shows_the_reason(alice_client, alice, target):
+    response = alice_client.post(TEST_RUN, job_form_data(url=target.url("/status/500")))
+
+    page = text(response)
+    assert f"Failed · HTTP 500 · {Execution.Reason.HTTP_STATUS.label}" in page
+    assert "Status 500" in page
+
+
+def test_on_the_edit_form_an_empty_password_means_the_saved_one(alice_client, alice, target):
+    job = Job(
+        user=alice,
+        title="Nightly report",
+        url=target.url("/ok"),
+        schedule="0 9 * * *",
+        auth_username="reporter",
+    )
+    job.auth_password = "hunter2"
+    job.save()
+    data = job_form_data(
+        url=target.url("/echo"), method="PUT", auth_username="reporter", auth_password=""
+    )
+
+    alice_client.post(TEST_RUN, {**data, "job_id": str(job.id)})
+
+    (arrival,) = target.requests
+    expected = base64.b64encode(b"reporter:hunter2").decode()
+    assert arrival.headers["Authorization"] == f"Basic {expected}"
+    assert arrival.method == "PUT"
+    # The saved job is as it was.
+    job.refresh_from_db()
+    assert (job.method, job.url, job.auth_password) == ("GET", target.url("/ok"), "hunter2")
+    assert not Execution.objects.exists()
+
+
+def test_a_password_typed_in_the_form_is_used_instead(alice_client, alice, target):
+    job = Job(user=alice, title="Report", url=target.url("/ok"), schedule="0 9 * * *")
+    job.auth_password = "hunter2"
+    job.save()
+    data = job_form_data(url=target.url("/echo"), auth_username="ops", auth_password="new-one")
+
+    alice_client.post(TEST_RUN, {**data, "job_id": str(job.id)})
+
+    (arrival,) = target.requests
+    assert arrival.headers["Authorization"] == "Basic " + base64.b64encode(b"ops:new-one").decode()
+    job.refresh_from_db()
+    assert job.auth_password == "hunter2"
+
+
+def test_the_sixth_test_run_in_a_minute_is_refused(alice_client, alice, target):
+    data = job_form_data(url=target.url("/ok"))
+    with time_machine.travel(datetime(2026, 3, 10, 9, 0, 5, tzinfo=UTC), tick=False) as clock:
+        for _ in range(5):
+            assert "Succeeded" in text(alice_client.post(TEST_RUN, data))
+
+        sixth = alice_client.post(TEST_RUN, data)
+
+        assert sixth.status_code == 200  # htmx swaps only 2xx answers in
+        assert "At most 5 test runs a minute. Try again shortly." in text(sixth)
+        assert len(target.requests) == 5
+
+        clock.shift(timedelta(minutes=1))
+        assert "Succeeded" in text(alice_client.post(TEST_RUN, data))
+        assert len(target.requests) == 6
+
+
+def test_the_limit_is_per_member(alice_client, alice, bob, client, target):
+    data = job_form_data(url=target.url("/ok"))
+    with time_machine.travel(datetime(2026, 3, 10, 9, 0, 5, tzinfo=UTC), tick=False):
+        for _ in range(6):
+            alice_client.post(TEST_RUN, data)
+        alice_client.logout()
+        client.force_login(bob)
+
+        assert "Succeeded" in text(client.post(TEST_RUN, data))
+
+
+def test_an_invalid_form_shows_its_errors_and_sends_nothing(alice_client, alice, target):
+    response = alice_client.post(TEST_RUN, job_form_data(title="", url="not a url"))
+
+    page = text(response)
+    assert "Fix the form first:" in page
+    assert "Title: This field is required." in page
+    assert "URL: Only http:// and https:// URLs can be called." in page
+    assert target.requests == []
+
+
+def test_a_private_address_is_refused_unless_the_operator_allows_it(
+    alice_client, alice, target, settings
+):
+    settings.ALLOW_PRIVATE_TARGETS = False
+
+    response = alice_client.post(TEST_RUN, job_form_data(url=target.url("/ok")))
+
+    assert "points to an internal address" in text(response)
+    assert target.requests == []
+
+
+def test_bob_cannot_test_run_alices_job(client, bob, alice, target):
+    job = Job(user=alice, title="Report", url=target.url("/ok"), schedule="0 9 * * *")
+    job.auth_password = "hunter2"
+    job.save()
+    client.force_login(bob)
+
+    response = client.post(
+        TEST_RUN, {**job_form_data(url=target.url("/echo")), "job_id": str(job.id)}
+    )
+
+    assert response.status_code == 404
+    assert target.requests == []
+
+
+def test_a_job_id_that_is_not_a_number_is_404(alice_client, alice, target):
+    response = alice_client.post(
+        TEST_RUN, {**job_form_data(url=target.url("/ok")), "job_id": "1 OR 1=1"}
+    )
+
+    assert response.status_code == 404
+
+
+def test_it_needs_a_verified_member(client, carol, target):
+    client.force_login(carol)
+
+    response = client.post(TEST_RUN, job_form_data(url=target.url("/ok")))
+
+    assert response.status_code == 302
+    assert target.requests == []
+
+
+def test_it_is_post_only(alice_client):
+    assert alice_client.get(TEST_RUN).status_code == 405
+
+
+def test_the_edit_form_has_the_button_and_the_job_id(alice_client, alice):
+    job = Job.objects.create(
+        user=alice, title="Report", url="https://example.com/", schedule="0 9 * * *"
+    )
+
+    content = alice_client.get(f"/jobs/{job.id}/edit/").content.decode()
+
+    assert f'<input type="hidden" name="job_id" value="{job.id}">' in content
+    assert 'hx-post="/jobs/test-run/" hx-include="#job-form" hx-target="#test-run"' in content
