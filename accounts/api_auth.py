@@ -5,6 +5,7 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions, permissions, throttling
 from rest_framework.request import Request
 
+from accounts import limits
 from accounts.models import ApiKey
 
 if TYPE_CHECKING:  # rest_framework.views imports this module through the settings
@@ -59,15 +60,20 @@ class ReadOnlyKeyPermission(permissions.BasePermission):
         return True
 
 
-class ApiKeyThrottle(throttling.SimpleRateThrottle):
-    """Requests per API key (per address when there is none), answered with 429 and Retry-After."""
+class MemberThrottle(throttling.BaseThrottle):
+    """API requests per member, whichever of their keys sent them (per address before
+    authentication), counted by accounts.limits; past the rate, 429 with Retry-After."""
 
-    scope = "api_key"
+    wait_seconds: float | None = None
 
-    def get_rate(self) -> str:
-        return settings.API_THROTTLE_RATE
+    def allow_request(self, request: Request, view: "APIView") -> bool:
+        if request.user.is_authenticated:
+            scope, who = "api", request.user.pk
+        else:
+            scope, who = "api-address", self.get_ident(request)
+        rate = limits.Rate.parse(settings.API_THROTTLE_RATE)
+        self.wait_seconds = limits.acquire(scope, who, rate)
+        return self.wait_seconds is None
 
-    def get_cache_key(self, request: Request, view: "APIView") -> str | None:
-        if isinstance(request.auth, ApiKey):
-            return f"throttle:key:{request.auth.pk}"
-        return f"throttle:address:{self.get_ident(request)}"
+    def wait(self) -> float | None:
+        return self.wait_seconds

@@ -66,7 +66,7 @@ class PasswordResetForm(DjangoPasswordResetForm):
     ) -> None:
         """Send through cronsvc.emails like every other message (emails/password-reset-*)."""
         try:
-            emails.send("password-reset", to=to_email, context=context)
+            emails.send("emails/password-reset", to=to_email, context=context)
         except Exception:
             # As Django does: a failed send must not tell the visitor whether the account exists.
             log.exception("Failed to send a password reset email to member %s", context["user"].pk)

@@ -63,8 +63,12 @@ class User(AbstractUser):
         return zoneinfo.ZoneInfo(self.timezone)
 
     @property
-    def notification_address(self) -> str:
-        return self.notification_email or self.email
+    def alert_address(self) -> str | None:
+        """Where job alerts go: the notification address (stored only once confirmed),
+        else the sign-in address once it is confirmed; None until there is one."""
+        if self.notification_email:
+            return self.notification_email
+        return self.email if self.is_verified else None
 
     def mark_verified(self) -> None:
         if not self.is_verified:

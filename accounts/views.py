@@ -17,7 +17,7 @@ from cronsvc import emails
 
 def send_verification_email(user: User, email: str) -> None:
     emails.send(
-        "verify-email",
+        "emails/verify-email",
         to=email,
         context={"user": user, "email": email, "url": verification_url(user, email)},
     )

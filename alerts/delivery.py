@@ -1,5 +1,5 @@
-"""Emails for health changes (failing, recovered, disabled), delivered from the rows
-the engine writes.
+"""The alerts' outbox: health changes (failing, recovered, disabled), delivered from the
+rows the engine writes (jobs/engine/health.py), by email (alerts/email_message.py).
 
 Which side of the send is marked: the change is claimed (delivery=sending, committed)
 before the email goes out and marked sent after. A notifier killed after sending but
@@ -14,19 +14,14 @@ before (or instead of) the failure email it follows.
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit, urlunsplit
 
 import structlog
-from django.conf import settings
-from django.core import signing
-from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
-from django.urls import reverse
 from django.utils import timezone
 
-from cronsvc import emails
-from jobs.models import Execution, HealthChange, Job
+from alerts import email_message
+from jobs.models import HealthChange
 from ops import metrics
 
 log = structlog.get_logger(__name__)
@@ -36,8 +31,6 @@ CLAIM_EXPIRES = timedelta(minutes=10)
 RETRY_FIRST = timedelta(seconds=30)
 RETRY_LONGEST = timedelta(hours=1)
 BATCH = 100
-EXCERPT_LENGTH = 500
-UNSUBSCRIBE_SALT = "jobs.unsubscribe"
 
 
 @dataclass
@@ -97,13 +90,13 @@ def claim(now: datetime) -> list[HealthChange]:
 
 def deliver(change: HealthChange, report: DeliveryReport) -> datetime | None:
     """Email one change; if it cannot go, put it back and return when to try again."""
-    recipient = recipient_for(change)
+    recipient = email_message.recipient_for(change)
     if recipient is None:
         finish(change, Delivery.NOT_SENT)
         report.not_sent += 1
         return None
     try:
-        message(change, recipient).send()
+        email_message.message(change, recipient).send()
     except Exception as error:
         # SMTP down is the usual cause; whatever it is, the change goes back with backoff
         # instead of staying claimed and holding up the rest of the batch.
@@ -121,33 +114,6 @@ def deliver(change: HealthChange, report: DeliveryReport) -> datetime | None:
     )
     report.sent += 1
     return None
-
-
-def recipient_for(change: HealthChange) -> str | None:
-    """The member's verified address, if they want this kind of email; else None."""
-    job, user = change.job, change.job.user
-    wanted = {
-        Kind.FAILING: job.notify_on_failure,
-        Kind.RECOVERED: job.notify_on_recovery and failure_was_emailed(change),
-        Kind.DISABLED: job.notify_on_disable,
-    }[change.kind]
-    if not wanted:
-        return None
-    # A changed notification address is only stored once confirmed; the sign-in
-    # address counts once the member has confirmed it.
-    if user.notification_email:
-        return user.notification_email
-    return user.email if user.is_verified else None
-
-
-def failure_was_emailed(change: HealthChange) -> bool:
-    """A recovery email only follows a failure email the member actually got."""
-    failure = (
-        HealthChange.objects.filter(job=change.job, kind=Kind.FAILING, id__lt=change.id)
-        .order_by("-id")
-        .first()
-    )
-    return failure is not None and failure.delivery == Delivery.SENT
 
 
 def finish(change: HealthChange, delivery: str) -> None:
@@ -186,87 +152,3 @@ def postpone(change: HealthChange, *, until: datetime) -> None:
 def backoff(attempts: int) -> timedelta:
     """30 s after the first failure, doubling up to an hour; never given up."""
     return min(RETRY_FIRST * 2 ** min(attempts - 1, 20), RETRY_LONGEST)
-
-
-def message(change: HealthChange, recipient: str) -> EmailMultiAlternatives:
-    job = change.job
-    context = {
-        "change": change,
-        "job": job,
-        "execution": change.execution,
-        "target": url_without_query(job.url),
-        "excerpt": excerpt(change.execution),
-        "job_url": absolute(reverse("job_detail", args=[job.id])),
-        "settings_url": absolute(reverse("job_edit", args=[job.id])) + "#notifications",
-        "execution_url": absolute(reverse("execution_detail", args=[change.execution_id]))
-        if change.execution_id
-        else "",
-        "unsubscribe_url": unsubscribe_url(job),
-        "failures": failures_in_a_row(change),
-        # A header cannot hold a line break, and a title from the API may have one.
-        "subject_title": " ".join(job.title.split()),
-    }
-    headers = {
-        "Auto-Submitted": "auto-generated",
-        "List-Unsubscribe": f"<{context['unsubscribe_url']}>",
-        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        # The same id on every copy, so a rare resend is folded into one.
-        "Message-ID": f"<health-change-{change.id}@{urlsplit(settings.SITE_URL).hostname}>",
-    }
-    return emails.build(f"job-{change.kind}", to=recipient, context=context, headers=headers)
-
-
-def failures_in_a_row(change: HealthChange) -> int:
-    """The streak when the change happened: by the time a delayed email goes, the job's
-    own count may have grown or restarted."""
-    if change.execution is None:
-        return change.job.consecutive_failures
-    executions = change.job.executions.filter(scheduled_for__lte=change.execution.scheduled_for)
-    last_success = (
-        executions.filter(status=Execution.Status.SUCCEEDED)
-        .order_by("-scheduled_for")
-        .values_list("scheduled_for", flat=True)
-        .first()
-    )
-    failures = executions.filter(status=Execution.Status.FAILED)
-    if last_success is not None:
-        failures = failures.filter(scheduled_for__gt=last_success)
-    return failures.count()
-
-
-def url_without_query(url: str) -> str:
-    """Query strings, fragments and user:password@ often carry secrets; emails leave them out."""
-    parts = urlsplit(url)
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
-
-
-def excerpt(execution: Execution | None) -> str:
-    if execution is None or not execution.response_body:
-        return ""
-    body = execution.response_body
-    return body[:EXCERPT_LENGTH] + ("…" if len(body) > EXCERPT_LENGTH else "")
-
-
-def absolute(path: str) -> str:
-    return settings.SITE_URL + path
-
-
-def unsubscribe_url(job: Job) -> str:
-    # No timestamp in the signature: every email of a job carries the same lasting link.
-    token = signing.Signer(salt=UNSUBSCRIBE_SALT).sign(str(job.id))
-    return absolute(reverse("job_unsubscribe", args=[token]))
-
-
-def job_from_unsubscribe_token(token: str) -> Job | None:
-    try:
-        job_id = signing.Signer(salt=UNSUBSCRIBE_SALT).unsign(token)
-    except signing.BadSignature:
-        return None
-    return Job.objects.filter(id=int(job_id)).first() if job_id.isdigit() else None
-
-
-def unsubscribe(job: Job) -> None:
-    Job.objects.filter(id=job.id).update(
-        notify_on_failure=False, notify_on_recovery=False, notify_on_disable=False
-    )

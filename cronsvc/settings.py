@@ -59,7 +59,6 @@ os.environ["PROMETHEUS_MULTIPROC_DIR"] = PROMETHEUS_MULTIPROC_DIR
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 MAX_JOBS_PER_MEMBER = env.int("MAX_JOBS_PER_MEMBER", default=1000)
 API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="120/minute")
-CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 # Dev and tests only: lets jobs target loopback and private networks.
 ALLOW_PRIVATE_TARGETS = env.bool("ALLOW_PRIVATE_TARGETS", default=False)
 
@@ -206,6 +205,17 @@ if CELERY_BROKER_URL == "filesystem://":
     }
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {}
+# Rate limits (accounts/limits.py) live in the cache, so it must be shared between
+# processes: with a Redis broker it defaults to the same Redis (Django prefixes its keys),
+# on one machine without one to files under VAR_DIR.
+CACHES = {
+    "default": env.cache_url(
+        "CACHE_URL",
+        default=CELERY_BROKER_URL
+        if CELERY_BROKER_URL.startswith("redis")
+        else f"filecache://{VAR_DIR / 'cache'}",
+    )
+}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = False
@@ -236,6 +246,7 @@ AUTO_DISABLE_AFTER = env.int("AUTO_DISABLE_AFTER", default=25)
 CONNECTIONS_PER_HOST = env.int("CONNECTIONS_PER_HOST", default=100)
 KEEPALIVE_SECONDS = env.int("KEEPALIVE_SECONDS", default=75)
 MANUAL_RUNS_PER_MINUTE = env.int("MANUAL_RUNS_PER_MINUTE", default=10)
+TEST_RUNS_PER_MINUTE = env.int("TEST_RUNS_PER_MINUTE", default=5)
 RECOVERY_INTERVAL_SECONDS = env.int("RECOVERY_INTERVAL_SECONDS", default=30)
 # A pending execution whose message was sent this long ago was lost with the broker.
 REQUEUE_AFTER_SECONDS = env.int("REQUEUE_AFTER_SECONDS", default=60)
@@ -248,7 +259,7 @@ REST_FRAMEWORK = {
         "rest_framework.permissions.IsAuthenticated",
         "accounts.api_auth.ReadOnlyKeyPermission",
     ],
-    "DEFAULT_THROTTLE_CLASSES": ["accounts.api_auth.ApiKeyThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["accounts.api_auth.MemberThrottle"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

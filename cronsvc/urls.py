@@ -7,6 +7,7 @@ from ops import views
 urlpatterns = [
     path("", job_views.home, name="home"),
     path("jobs/", include("jobs.web.urls")),
+    path("", include("alerts.urls")),
     path("accounts/", include("accounts.urls")),
     path("api/v1/", include("jobs.api.urls")),
     path("healthz", views.healthz, name="healthz"),

@@ -87,7 +87,7 @@ class Job(models.Model):
     failure_threshold = models.PositiveSmallIntegerField(
         default=1, validators=[MinValueValidator(1), MaxValueValidator(100)]
     )
-    # Moved only by the engine; each move is recorded as a HealthChange.
+    # Moved only by jobs/engine/health.py; each move is recorded as a HealthChange.
     failing = models.BooleanField(default=False)
     # The latest finished execution, kept on the row so lists need no per-job query.
     last_execution = models.ForeignKey(
@@ -183,16 +183,6 @@ class Job(models.Model):
     def auth_password_set(self) -> bool:
         return bool(self.auth_password_encrypted)
 
-    def set_enabled(self, enabled: bool) -> None:
-        self.enabled = enabled
-        fields = ["enabled", "updated_at"]
-        if enabled:
-            # A fresh count, so a job resumed after auto-disable is not disabled again by
-            # its next failure; `failing` stays, so its first success still reports recovery.
-            self.consecutive_failures = 0
-            fields.append("consecutive_failures")
-        self.save(update_fields=fields)
-
 
 class Execution(models.Model):
     class Trigger(models.TextChoices):
@@ -217,6 +207,9 @@ class Execution(models.Model):
         BLOCKED = "blocked", "blocked (internal address)"
         TOO_LARGE = "too_large", "response too large"
         INVALID_RESPONSE = "invalid_response", "invalid response"
+        # The worker died with the request in flight: the target may have had it.
+        WORKER_LOST = "worker_lost", "worker lost"
+        # The request could not be built, or an error we did not classify.
         INTERNAL = "internal", "internal error"
 
     job = models.ForeignKey(Job, models.CASCADE, related_name="executions")
@@ -290,6 +283,9 @@ class HealthChange(models.Model):
     # When a notifier claimed it; a claim left this long unfinished is retried.
     claimed_at = models.DateTimeField(null=True, blank=True)
     notified_at = models.DateTimeField(null=True, blank=True)
+    # The failures in a row when the change happened (for a recovery: the streak it
+    # ended), kept because the job's own count moves on before a delayed alert goes.
+    failures_in_a_row = models.PositiveIntegerField(default=0)
     attempts = models.PositiveSmallIntegerField(default=0)
     # After an SMTP failure: not before this (backoff).
     retry_after = models.DateTimeField(null=True, blank=True)

@@ -76,10 +76,11 @@ def heartbeats() -> list[dict]:
 
 
 def requeueable() -> QuerySet[Execution]:
-    """Executions the engine gave up on (a worker died): failed with reason internal, lately."""
+    """Executions whose worker died (worker_lost), lately. Failures that would fail the
+    same way again (internal: the request could not be built) are not sent again."""
     return Execution.objects.filter(
         status=Status.FAILED,
-        failure_reason=Execution.Reason.INTERNAL,
+        failure_reason=Execution.Reason.WORKER_LOST,
         finished_at__gte=timezone.now() - REQUEUE_WINDOW,
     )
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 import time_machine
+from django.core.cache import cache
 from django.core.mail import EmailMultiAlternatives
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -49,6 +50,12 @@ def unhashed_static_files(settings) -> None:
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limits() -> None:
+    # The per-member rate limits live in the cache, which outlives a test.
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
 from jobs.api.serializers import ExecutionSerializer, JobSerializer
-from jobs.engine import run_now
+from jobs.engine import health, run_now
 from jobs.models import Execution, Job
 
 
@@ -66,7 +66,7 @@ class JobViewSet(viewsets.ModelViewSet):
         try:
             execution = run_now.run_now(self.get_object())
         except run_now.TooManyRuns as error:
-            raise exceptions.Throttled(wait=60, detail=str(error)) from None
+            raise exceptions.Throttled(wait=error.wait, detail=str(error)) from None
         return Response(ExecutionSerializer(execution).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(request=None, responses=JobSerializer)
@@ -81,7 +81,7 @@ class JobViewSet(viewsets.ModelViewSet):
 
     def set_enabled(self, enabled: bool) -> Response:
         job = self.get_object()
-        job.set_enabled(enabled)
+        health.set_enabled(job, enabled)
         return Response(self.get_serializer(job).data)
 
     @extend_schema(responses=ExecutionSerializer(many=True))

@@ -8,6 +8,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from jobs.engine import health
+from jobs.engine.rows import update_rows
 from jobs.engine.tick import enqueue
 from jobs.models import Execution
 from ops import metrics
@@ -18,6 +20,10 @@ SWEEP_LIMIT = 10_000
 # and the longest timeout for its answer; beyond that, with a margin, its worker died.
 RUNNING_MARGIN = timedelta(seconds=60)
 MAX_TIMEOUT = timedelta(seconds=30)
+WORKER_LOST_ERROR = (
+    "The worker stopped while running this execution. It was not sent again, "
+    "because the target may already have received it."
+)
 
 
 @dataclass
@@ -50,15 +56,23 @@ def requeue_lost(now: datetime) -> int:
     return len(lost)
 
 
+@transaction.atomic
 def finish_abandoned(now: datetime) -> int:
     """Running executions whose worker died. The target may have had the request
-    already, so they are finished as failed, never sent a second time."""
+    already, so they are finished as failed (worker_lost), never sent a second time,
+    and counted against their jobs like any other failure."""
     horizon = timedelta(seconds=settings.DISPATCH_HORIZON_SECONDS)
     cutoff = now - (horizon + MAX_TIMEOUT + RUNNING_MARGIN)
-    return Execution.objects.filter(status=Status.RUNNING, started_at__lt=cutoff).update(
-        status=Status.FAILED,
-        failure_reason=Execution.Reason.INTERNAL,
-        finished_at=now,
-        error="The worker stopped while running this execution. It was not sent again, "
-        "because the target may already have received it.",
+    abandoned = list(
+        Execution.objects.select_for_update(skip_locked=True)
+        .filter(status=Status.RUNNING, started_at__lt=cutoff)
+        .order_by("scheduled_for")[:SWEEP_LIMIT]
     )
+    for execution in abandoned:
+        execution.status = Status.FAILED
+        execution.failure_reason = Execution.Reason.WORKER_LOST
+        execution.finished_at = now
+        execution.error = WORKER_LOST_ERROR
+    update_rows(abandoned, ["status", "failure_reason", "finished_at", "error"])
+    health.record(abandoned)
+    return len(abandoned)

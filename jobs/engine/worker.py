@@ -5,15 +5,13 @@ from collections import Counter
 from datetime import datetime
 
 import structlog
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from cronsvc import task_names
-from cronsvc.celery import app as celery_app
+from jobs.engine import health
 from jobs.engine.firing import FIRING
 from jobs.engine.rows import update_rows
-from jobs.models import Execution, HealthChange, Job
+from jobs.models import Execution, Job
 from jobs.outbound import http
 from ops import metrics
 
@@ -33,7 +31,6 @@ RESULT_FIELDS = [
     "error",
     "timings",
 ]
-HEALTH_FIELDS = ["consecutive_failures", "failing", "enabled", "next_run_at", "last_execution"]
 # The column is a 32-bit integer: about 24 days. A lost execution found and re-sent after
 # a longer outage would otherwise fail the whole batch's write and strand it `running`.
 MAX_LATENESS_MS = 2**31 - 1
@@ -86,7 +83,7 @@ def lock_jobs(execution_ids: list[int]) -> None:
     """Two claims of one job's runs (its slot and a manual run, in two messages at two
     workers) take turns, so the second sees the first one's run and skips.
 
-    The jobs are locked before the executions and in id order, as update_health locks
+    The jobs are locked before the executions and in id order, as health.record locks
     them: a job being deleted holds its row while it waits for its executions.
     """
     jobs = Job.objects.filter(
@@ -170,15 +167,7 @@ def record_results(executions: list[Execution], outcomes: list[http.Outcome]) ->
         apply_outcome(execution, outcome)
     update_rows(executions, RESULT_FIELDS)
     count_results(executions)
-    changes = update_health(executions)
-    HealthChange.objects.bulk_create(changes)
-    for change in changes:
-        log.info(
-            "job.health", job_id=change.job_id, member_id=change.job.user_id, change=change.kind
-        )
-    if changes:
-        # Robust: the results are committed; the notifier's own schedule catches up.
-        transaction.on_commit(lambda: celery_app.send_task(task_names.DELIVER_ALERTS), robust=True)
+    health.record(executions)
 
 
 def count_results(executions: list[Execution]) -> None:
@@ -198,38 +187,3 @@ def count_results(executions: list[Execution]) -> None:
     outcomes = Counter((e.status, e.failure_reason or "none") for e in executions)
     for (status, reason), count in outcomes.items():
         metrics.EXECUTIONS.labels(status, reason).inc(count)
-
-
-def update_health(executions: list[Execution]) -> list[HealthChange]:
-    by_job: dict[int, list[Execution]] = {}
-    for execution in sorted(executions, key=lambda e: e.scheduled_for):
-        by_job.setdefault(execution.job_id, []).append(execution)
-    # Locked in id order so two batches touching the same jobs cannot deadlock.
-    jobs = list(Job.objects.select_for_update().filter(id__in=by_job).order_by("id"))
-    changes = []
-    for job in jobs:
-        for execution in by_job[job.id]:
-            changes += health_changes(job, execution)
-            job.last_execution = execution
-    update_rows(jobs, HEALTH_FIELDS)
-    return changes
-
-
-def health_changes(job: Job, execution: Execution) -> list[HealthChange]:
-    """Count the result against the job; return the ok/failing/disabled moves it makes."""
-    Kind = HealthChange.Kind
-    if execution.status == Status.SUCCEEDED:
-        job.consecutive_failures = 0
-        if not job.failing:
-            return []
-        job.failing = False
-        return [HealthChange(job=job, execution=execution, kind=Kind.RECOVERED)]
-    job.consecutive_failures += 1
-    changes = []
-    if not job.failing and job.consecutive_failures >= job.failure_threshold:
-        job.failing = True
-        changes.append(HealthChange(job=job, execution=execution, kind=Kind.FAILING))
-    if job.enabled and job.consecutive_failures >= settings.AUTO_DISABLE_AFTER:
-        job.enabled, job.next_run_at = False, None
-        changes.append(HealthChange(job=job, execution=execution, kind=Kind.DISABLED))
-    return changes

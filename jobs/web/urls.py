@@ -17,5 +17,4 @@ urlpatterns = [
     path("<int:job_id>/charts/", history_views.job_charts, name="job_charts"),
     path("test-run/", views.test_run, name="job_test_run"),
     path("executions/<int:execution_id>/", history_views.execution_detail, name="execution_detail"),
-    path("unsubscribe/<str:token>/", history_views.job_unsubscribe, name="job_unsubscribe"),
 ]

@@ -1,24 +1,24 @@
 import asyncio
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from accounts import limits
 from accounts.decorators import verified_required
-from jobs.engine import run_now, worker
+from jobs.engine import health, run_now, worker
 from jobs.models import Execution, Job, job_limit_error
 from jobs.outbound import http
 from jobs.schedules import ScheduleError, schedule_for
 from jobs.web import history
 from jobs.web.forms import JobForm, PreviewForm
 
-TEST_RUNS_PER_MINUTE = 5
 SUCCESS_RATE_WINDOW = timedelta(days=7)
 
 
@@ -86,7 +86,7 @@ def history_context(request: HttpRequest, job_id: int) -> dict:
 @require_POST
 def job_pause(request: HttpRequest, job_id: int) -> HttpResponse:
     job = get_job(request, job_id)
-    job.set_enabled(False)
+    health.set_enabled(job, False)
     messages.success(request, f"“{job.title}” is paused.")
     return redirect("job_detail", job.id)
 
@@ -95,7 +95,7 @@ def job_pause(request: HttpRequest, job_id: int) -> HttpResponse:
 @require_POST
 def job_resume(request: HttpRequest, job_id: int) -> HttpResponse:
     job = get_job(request, job_id)
-    job.set_enabled(True)
+    health.set_enabled(job, True)
     messages.success(request, f"“{job.title}” is running again.")
     return redirect("job_detail", job.id)
 
@@ -112,10 +112,7 @@ def job_clone(request: HttpRequest, job_id: int) -> HttpResponse:
     copy.title = f"Copy of {job.title}"[:200]
     copy.enabled = False
     copy.next_run_at = None
-    copy.last_execution = None
-    copy.consecutive_failures = 0
-    # A copy has no history: left failing, its first success would send a recovery email.
-    copy.failing = False
+    health.reset(copy)
     copy.save()
     messages.success(request, "Here is the copy, paused. Check it and resume it when ready.")
     return redirect("job_edit", copy.id)
@@ -183,8 +180,9 @@ def test_run(request: HttpRequest) -> HttpResponse:
     # Not saved, so the job cap does not apply.
     form = JobForm(request.POST, instance=job, user=request.user, enforce_limit=False)
     context: dict = {"form": form}
-    if not test_run_allowed(request.user.pk):
-        context["error"] = f"At most {TEST_RUNS_PER_MINUTE} test runs a minute. Try again shortly."
+    allowed = settings.TEST_RUNS_PER_MINUTE
+    if limits.acquire("test_run", request.user.pk, limits.Rate(allowed, 60)) is not None:
+        context["error"] = f"At most {allowed} test runs a minute. Try again shortly."
     elif form.is_valid():
         unsaved = form.save(commit=False)
         outcome = asyncio.run(send_once(worker.request_for(unsaved, execution_id="test-run")))
@@ -193,12 +191,6 @@ def test_run(request: HttpRequest) -> HttpResponse:
             outcome.failure_reason and Execution.Reason(outcome.failure_reason).label
         )
     return render(request, "jobs/partials/test_run.html", context)
-
-
-def test_run_allowed(user_id: int) -> bool:
-    key = f"test-runs:{user_id}:{timezone.now():%Y%m%d%H%M}"
-    cache.add(key, 0, timeout=120)
-    return cache.incr(key) <= TEST_RUNS_PER_MINUTE
 
 
 async def send_once(request: http.Request) -> http.Outcome:

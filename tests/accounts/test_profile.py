@@ -51,7 +51,7 @@ def test_a_new_notification_email_waits_for_its_link(alice_client, alice, mailou
     assert "Follow the link we sent to alerts@example.net to start using it." in page
     assert "Notifications go to <strong>alice@example.org</strong>." in page
     alice.refresh_from_db()
-    assert alice.notification_address == "alice@example.org"
+    assert alice.alert_address == "alice@example.org"
     (message,) = mailoutbox
     assert message.to == ["alerts@example.net"]
     assert message.subject == "Confirm your email address for cronsvc"
@@ -63,7 +63,7 @@ def test_a_new_notification_email_waits_for_its_link(alice_client, alice, mailou
     assert "Job notifications will go to alerts@example.net." in page
     assert "Notifications go to <strong>alerts@example.net</strong>." in page
     alice.refresh_from_db()
-    assert alice.notification_address == "alerts@example.net"
+    assert alice.alert_address == "alerts@example.net"
     assert alice.email == "alice@example.org"
 
 
@@ -76,7 +76,7 @@ def test_an_empty_notification_email_goes_back_to_the_sign_in_address(
     save(alice_client, notification_email="")
 
     alice.refresh_from_db()
-    assert alice.notification_address == "alice@example.org"
+    assert alice.alert_address == "alice@example.org"
     assert mailoutbox == []
 
 
@@ -177,3 +177,13 @@ def test_settings_pages_ask_visitors_to_log_in(client, db, path):
 
     assert response.status_code == 302
     assert response.url == f"/accounts/login/?next={path}"
+
+
+def test_an_unconfirmed_member_is_told_alerts_wait_for_the_confirmation(client, carol):
+    client.force_login(carol)
+
+    page = client.get(SETTINGS).content.decode()
+
+    assert "Notifications start once you confirm your email address." in page
+    assert "Notifications go to" not in page
+    assert carol.alert_address is None

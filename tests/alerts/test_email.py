@@ -16,8 +16,9 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import User
-from alerts import delivery
-from jobs.engine import worker
+from alerts import delivery, email_message
+from jobs import masking
+from jobs.engine import health, worker
 from jobs.models import Execution, HealthChange, Job
 from jobs.outbound import http
 
@@ -392,14 +393,14 @@ def test_a_message_that_cannot_be_built_waits_with_backoff_instead_of_holding_th
     broken, fine = make_job(alice, title="Broken"), make_job(alice, title="Fine")
     fail(broken, clock)
     fail(fine, clock)
-    real_message = delivery.message
+    real_message = email_message.message
 
     def message(change: HealthChange, recipient: str) -> mail.EmailMultiAlternatives:
         if change.job_id == broken.id:
             raise ValueError("a template went wrong")
         return real_message(change, recipient)
 
-    monkeypatch.setattr(delivery, "message", message)
+    monkeypatch.setattr(email_message, "message", message)
 
     report = delivery.deliver_pending()
 
@@ -516,6 +517,21 @@ def test_with_a_threshold_of_three_the_failure_email_comes_on_the_third_failure(
     assert f"/jobs/executions/{third.id}/" in message.body
 
 
+def test_the_failure_emails_streak_is_the_jobs_count_at_the_change(alice, clock):
+    job = make_job(alice, failure_threshold=3)
+    fail(job, clock, 3)
+    count_at_change = Job.objects.get(id=job.id).consecutive_failures
+    # Before the email goes: more failures, and the history that made the streak pruned.
+    fail(job, clock, 2)
+    Execution.objects.filter(job=job).exclude(id=job.health_changes.get().execution_id).delete()
+
+    delivery.deliver_pending()
+
+    (message,) = mail.outbox
+    assert count_at_change == job.health_changes.get().failures_in_a_row == 3
+    assert "is failing: 3 failures in a row" in message.body
+
+
 def test_a_success_before_the_threshold_sends_nothing(alice, clock):
     job = make_job(alice, failure_threshold=3)
     fail(job, clock, 2)
@@ -535,13 +551,13 @@ def test_the_excerpt_is_short(job, clock):
     delivery.deliver_pending()
 
     (message,) = mail.outbox
-    assert "x" * delivery.EXCERPT_LENGTH + "…" in message.body
-    assert "x" * (delivery.EXCERPT_LENGTH + 1) not in message.body
+    assert "x" * email_message.EXCERPT_LENGTH + "…" in message.body
+    assert "x" * (email_message.EXCERPT_LENGTH + 1) not in message.body
 
 
 def test_credentials_in_the_url_are_left_out_as_well():
     assert (
-        delivery.url_without_query("https://user:pw@example.com:8443/a/b?token=secret#frag")
+        masking.url_without_query("https://user:pw@example.com:8443/a/b?token=secret#frag")
         == "https://example.com:8443/a/b"
     )
 
@@ -549,7 +565,7 @@ def test_credentials_in_the_url_are_left_out_as_well():
 @pytest.mark.django_db(transaction=True)
 def test_two_notifiers_at_once_send_each_email_once(alice, monkeypatch):
     """Both notifiers claim before either sends: the claim gives each change to one."""
-    monkeypatch.setattr(worker.celery_app, "send_task", lambda *args, **kwargs: None)
+    monkeypatch.setattr(health.celery_app, "send_task", lambda *args, **kwargs: None)
     jobs = [make_job(alice, title=f"Job {number}") for number in range(10)]
     with time_machine.travel(NOW, tick=False) as clock:
         for job in jobs:

@@ -5,7 +5,7 @@ import pytest
 from django.core import signing
 from django.test import Client
 
-from alerts import delivery
+from alerts import unsubscribe
 from jobs.models import Job
 
 NOTIFY_FIELDS = ("notify_on_failure", "notify_on_recovery", "notify_on_disable")
@@ -24,7 +24,7 @@ def toggles(job: Job) -> tuple[bool, bool, bool]:
 
 def link(job: Job) -> str:
     """The path of the emailed link."""
-    return delivery.unsubscribe_url(job).removeprefix(delivery.absolute(""))
+    return unsubscribe.link_path(job)
 
 
 @pytest.fixture

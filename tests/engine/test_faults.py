@@ -95,7 +95,7 @@ def test_a_worker_killed_mid_batch_leaves_nothing_running_and_sends_nothing_twic
         assert (report.abandoned, report.requeued) == (5, 0)
         abandoned = Execution.objects.filter(id__in=ids)
         assert set(abandoned.values_list("status", "failure_reason")) == {
-            (Status.FAILED, "internal")
+            (Status.FAILED, "worker_lost")
         }
         assert all(execution.finished_at for execution in abandoned)
 

@@ -7,11 +7,14 @@ import pytest
 from django.db import connection
 
 from accounts.models import User
+from alerts import delivery
+from cronsvc import task_names
 from jobs.engine import recovery, tasks, tick, worker
-from jobs.models import Execution, Job
+from jobs.models import Execution, HealthChange, Job
 
 NOW = datetime(2026, 5, 12, 12, 0, tzinfo=UTC)
 Status = Execution.Status
+Kind = HealthChange.Kind
 # DISPATCH_HORIZON_SECONDS + the longest timeout + a margin (jobs/engine/recovery.py).
 ABANDONED_AFTER = timedelta(seconds=15 + 30 + 60)
 
@@ -30,8 +33,9 @@ def sent(monkeypatch) -> list[int]:
     ids: list[int] = []
     lock = threading.Lock()
 
-    def send_task(name: str, args: list) -> None:
-        assert name == "cronsvc.execute_batch"
+    def send_task(name: str, args: list = ()) -> None:
+        if name != task_names.EXECUTE_BATCH:
+            return  # the alerts' task, after a run counted as a failure
         with lock:
             ids.extend(args[0])
 
@@ -160,13 +164,38 @@ def test_a_run_whose_worker_died_is_finished_as_failed_and_not_sent_again(
 
     assert (report.requeued, report.abandoned) == (0, 1)
     running.refresh_from_db()
-    assert (running.status, running.failure_reason) == (Status.FAILED, "internal")
+    assert (running.status, running.failure_reason) == (Status.FAILED, "worker_lost")
     assert running.finished_at == NOW
     assert "not sent again" in running.error
     assert sent == []
     # Even if its message comes back, nothing is sent.
     worker.run_batch([running.id])
     assert target.requests == []
+
+
+def test_runs_abandoned_by_a_killed_worker_make_the_job_failing_then_disabled_once_each(
+    alice, sent, settings, mailoutbox, django_capture_on_commit_callbacks
+):
+    settings.AUTO_DISABLE_AFTER = 2
+    job = make_job(alice)
+    started = NOW - ABANDONED_AFTER - timedelta(minutes=5)
+    for minute in range(3):
+        slot = started + timedelta(minutes=minute)
+        execution(job, slot=slot, status=Status.RUNNING, started_at=slot, enqueued_at=slot)
+
+    assert sweep(django_capture_on_commit_callbacks).abandoned == 3
+    assert sweep(django_capture_on_commit_callbacks).abandoned == 0
+    delivery.deliver_pending()
+
+    job.refresh_from_db()
+    assert (job.failing, job.enabled, job.consecutive_failures) == (True, False, 3)
+    changes = list(job.health_changes.values_list("kind", "failures_in_a_row"))
+    assert changes == [(Kind.FAILING, 1), (Kind.DISABLED, 2)]
+    assert [message.subject for message in mailoutbox] == [
+        "Failing: Ping",
+        "Disabled: Ping",
+    ]
+    assert "The worker stopped while running this execution" in mailoutbox[0].body
 
 
 def test_a_run_still_within_its_time_is_left_running(

@@ -10,7 +10,7 @@ from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
-from jobs.engine import tick
+from jobs.engine import health, tick
 from jobs.models import Execution, Job
 
 # Ten seconds before a minute: with the default 15 s horizon, 12:00:00 is due.
@@ -191,9 +191,9 @@ def test_pausing_and_resuming_within_the_horizon_does_not_run_a_slot_twice(
     (claimed,) = job.executions.all()
 
     clock.shift(2)
-    job.set_enabled(False)
+    health.set_enabled(job, False)
     clock.shift(2)
-    job.set_enabled(True)
+    health.set_enabled(job, True)
     # Resuming put the same slot back in front of the dispatcher.
     assert reloaded(job).next_run_at == SLOT
 

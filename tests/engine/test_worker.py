@@ -12,7 +12,7 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import User
-from jobs.engine import worker
+from jobs.engine import health, worker
 from jobs.models import Execution, Job
 from jobs.outbound import http
 from tests.target import Target
@@ -157,7 +157,7 @@ def test_only_pending_executions_are_run(alice, target):
 def test_a_paused_jobs_queued_run_is_skipped(alice, target):
     job = make_job(alice, target.url("/ok"))
     execution = pending(job)
-    job.set_enabled(False)
+    health.set_enabled(job, False)
 
     worker.run_batch([execution.id])
 

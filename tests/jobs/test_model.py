@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
+from jobs.engine import health
 from jobs.models import Job
 from tests.conftest import NOON, make_job
 
@@ -46,11 +47,11 @@ def test_changing_the_timezone_moves_the_next_run(alice, clock):
 def test_pausing_clears_the_next_run_and_resuming_sets_it_from_now(alice, clock):
     job = make_job(alice, schedule="*/5 * * * *")
 
-    job.set_enabled(False)
+    health.set_enabled(job, False)
     assert reloaded(job).next_run_at is None
 
     clock.shift(timedelta(hours=2, minutes=1))
-    job.set_enabled(True)
+    health.set_enabled(job, True)
     assert reloaded(job).next_run_at == datetime(2026, 5, 12, 12, 5, tzinfo=UTC)
 
 

@@ -23,7 +23,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from accounts.models import User
 from alerts import delivery
-from jobs.engine import recovery, run_now, tick, worker
+from jobs.engine import health, recovery, run_now, tick, worker
 from jobs.models import Execution, HealthChange, Job
 from ops import metrics
 from ops.models import Heartbeat
@@ -136,7 +136,7 @@ def test_finished_executions_move_the_counters_and_histograms(alice, target: Tar
 def test_a_dispatch_tick_counts_the_jobs_it_claimed(alice, scrape):
     for _ in range(2):
         make_job(alice, "http://127.0.0.1:9/")
-    make_job(alice, "http://127.0.0.1:9/").set_enabled(False)
+    health.set_enabled(make_job(alice, "http://127.0.0.1:9/"), False)
     Job.objects.filter(enabled=True).update(next_run_at=timezone.now())
     before = scrape()
 
@@ -218,7 +218,7 @@ def test_recovery_sweep_actions_are_counted(alice, scrape):
     lost.refresh_from_db()
     abandoned.refresh_from_db()
     assert lost.status == Status.PENDING and lost.enqueued_at >= now
-    assert (abandoned.status, abandoned.failure_reason) == (Status.FAILED, "internal")
+    assert (abandoned.status, abandoned.failure_reason) == (Status.FAILED, "worker_lost")
     for action in ("requeued", "abandoned"):
         moved = value(after, "cronsvc_recovery_actions_total", action=action) - value(
             before, "cronsvc_recovery_actions_total", action=action

@@ -120,7 +120,7 @@ def test_visitors_are_sent_to_the_admin_login(db, client):
 
 
 def test_alice_cannot_requeue(alice_client, alice):
-    execution = failed(make_job(alice), reason=Reason.INTERNAL, finished_ago=timedelta(hours=1))
+    execution = failed(make_job(alice), reason=Reason.WORKER_LOST, finished_ago=timedelta(hours=1))
 
     response = alice_client.post(REQUEUE)
 
@@ -249,11 +249,13 @@ def test_requeue_sends_executions_abandoned_by_a_dead_worker_once_more(
 ):
     job = make_job(alice)
     abandoned = [
-        failed(job, reason=Reason.INTERNAL, finished_ago=timedelta(minutes=n)) for n in (5, 60)
+        failed(job, reason=Reason.WORKER_LOST, finished_ago=timedelta(minutes=n)) for n in (5, 60)
     ]
-    too_old = failed(job, reason=Reason.INTERNAL, finished_ago=timedelta(days=1, minutes=1))
+    too_old = failed(job, reason=Reason.WORKER_LOST, finished_ago=timedelta(days=1, minutes=1))
     target_said_no = failed(job, reason=Reason.HTTP_STATUS, finished_ago=timedelta(minutes=3))
     timed_out = failed(job, reason=Reason.TIMEOUT, finished_ago=timedelta(minutes=4))
+    # Could not be built: sent again, it would fail the same way and count again.
+    unbuildable = failed(job, reason=Reason.INTERNAL, finished_ago=timedelta(minutes=6))
     assert "Re-queue 2 executions abandoned by a dead worker" in page_text(
         staff_client.get(OPERATOR)
     )
@@ -269,7 +271,7 @@ def test_requeue_sends_executions_abandoned_by_a_dead_worker_once_more(
         assert (execution.status, execution.failure_reason) == (Status.PENDING, "")
         assert (execution.started_at, execution.finished_at, execution.error) == (None, None, "")
         assert execution.enqueued_at == NOW
-    for execution in (too_old, target_said_no, timed_out):
+    for execution in (too_old, target_said_no, timed_out, unbuildable):
         status = execution.status
         execution.refresh_from_db()
         assert execution.status == status == Status.FAILED
@@ -278,7 +280,7 @@ def test_requeue_sends_executions_abandoned_by_a_dead_worker_once_more(
 
 
 def test_requeue_needs_a_post(staff_client, alice):
-    execution = failed(make_job(alice), reason=Reason.INTERNAL, finished_ago=timedelta(hours=1))
+    execution = failed(make_job(alice), reason=Reason.WORKER_LOST, finished_ago=timedelta(hours=1))
 
     assert staff_client.get(REQUEUE).status_code == 405
     execution.refresh_from_db()

@@ -13,7 +13,7 @@ import pytest
 from django.db import connection
 from playwright.sync_api import Page, expect
 
-from jobs.engine import run_now, worker
+from jobs.engine import health, run_now, worker
 from jobs.models import Execution, Job
 from tests.conftest import PASSWORD
 
@@ -60,7 +60,7 @@ def htmx_settled(page: Page) -> None:
 def no_broker(monkeypatch) -> None:
     # The test plays the worker itself; nothing needs to reach Celery.
     monkeypatch.setattr(run_now, "enqueue", lambda execution_ids: None)
-    monkeypatch.setattr(worker.celery_app, "send_task", lambda *args, **kwargs: None)
+    monkeypatch.setattr(health.celery_app, "send_task", lambda *args, **kwargs: None)
 
 
 def test_executions_appear_by_themselves_and_open_with_their_response(

@@ -1,0 +1,90 @@
+"""A job's health: the one place that moves it between ok, failing and disabled.
+
+Every finished execution that counts (a worker's result, or a run whose worker died)
+goes through `record`, and a member pausing, resuming or copying a job goes through
+`set_enabled` and `reset`. Each move is a HealthChange row written in the same
+transaction as its cause, with the streak as it stood at that moment; the alerts
+deliver them afterwards.
+"""
+
+import structlog
+from django.conf import settings
+from django.db import transaction
+
+from cronsvc import task_names
+from cronsvc.celery import app as celery_app
+from jobs.engine.rows import update_rows
+from jobs.models import Execution, HealthChange, Job
+
+log = structlog.get_logger(__name__)
+Kind = HealthChange.Kind
+HEALTH_FIELDS = ["consecutive_failures", "failing", "enabled", "next_run_at", "last_execution"]
+
+
+def record(executions: list[Execution]) -> list[HealthChange]:
+    """Count finished executions against their jobs, in the caller's transaction, and
+    write the changes they make. Jobs are locked in id order, so two batches touching
+    the same jobs cannot deadlock."""
+    by_job: dict[int, list[Execution]] = {}
+    for execution in sorted(executions, key=lambda e: e.scheduled_for):
+        by_job.setdefault(execution.job_id, []).append(execution)
+    jobs = list(Job.objects.select_for_update().filter(id__in=by_job).order_by("id"))
+    changes = []
+    for job in jobs:
+        for execution in by_job[job.id]:
+            changes += count(job, execution)
+            job.last_execution = execution
+    update_rows(jobs, HEALTH_FIELDS)
+    HealthChange.objects.bulk_create(changes)
+    for change in changes:
+        log.info(
+            "job.health", job_id=change.job_id, member_id=change.job.user_id, change=change.kind
+        )
+    if changes:
+        # Robust: the results are committed; the alerts' own schedule catches up.
+        transaction.on_commit(lambda: celery_app.send_task(task_names.DELIVER_ALERTS), robust=True)
+    return changes
+
+
+def count(job: Job, execution: Execution) -> list[HealthChange]:
+    """Count one result against the job; return the ok/failing/disabled moves it makes."""
+    if execution.status == Execution.Status.SUCCEEDED:
+        streak, job.consecutive_failures = job.consecutive_failures, 0
+        if not job.failing:
+            return []
+        job.failing = False
+        # The streak that just ended, for the recovery alert.
+        return [change(job, execution, Kind.RECOVERED, streak)]
+    job.consecutive_failures += 1
+    changes = []
+    if not job.failing and job.consecutive_failures >= job.failure_threshold:
+        job.failing = True
+        changes.append(change(job, execution, Kind.FAILING, job.consecutive_failures))
+    if job.enabled and job.consecutive_failures >= settings.AUTO_DISABLE_AFTER:
+        job.enabled, job.next_run_at = False, None
+        changes.append(change(job, execution, Kind.DISABLED, job.consecutive_failures))
+    return changes
+
+
+def change(job: Job, execution: Execution, kind: str, streak: int) -> HealthChange:
+    return HealthChange(job=job, execution=execution, kind=kind, failures_in_a_row=streak)
+
+
+def set_enabled(job: Job, enabled: bool) -> None:
+    """Pause or resume, as a member does. Resuming starts a fresh count, so a job resumed
+    after auto-disable is not disabled again by its next failure; `failing` stays, so
+    its first success still reports the recovery."""
+    job.enabled = enabled
+    fields = ["enabled", "updated_at"]
+    if enabled:
+        job.consecutive_failures = 0
+        fields.append("consecutive_failures")
+    job.save(update_fields=fields)
+
+
+def reset(job: Job) -> None:
+    """A copy of a job starts healthy, with no history: left failing, its first success
+    would announce a recovery from failures it never had (not saved here)."""
+    job.consecutive_failures = 0
+    job.failing = False
+    job.last_execution = None
