@@ -3,7 +3,6 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
@@ -39,24 +38,9 @@ JOB_FIELDS = {
     "created_at",
     "updated_at",
 }
-
-
-@pytest.fixture(autouse=True)
-def local_targets_and_fresh_throttles(settings) -> None:
-    # There is no internet here: jobs call the discard port on this machine.
-    settings.ALLOW_PRIVATE_TARGETS = True
-    # Throttle counts live in the cache and would leak from one test to the next.
-    cache.clear()
-
-
-@pytest.fixture
-def alice_job(alice) -> Job:
-    return make_job(alice)
-
-
-@pytest.fixture
-def alice_read_only_api(alice) -> APIClient:
-    return api_client_for(alice, read_only=True)
+# There is no internet here: jobs call the discard port on this machine. Throttle counts live
+# in the cache and would leak from one test to the next.
+pytestmark = pytest.mark.usefixtures("private_targets", "fresh_limits")
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import uuid
 from collections.abc import Callable
 from io import StringIO
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings
@@ -17,15 +16,7 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from cronsvc import celery_app
 from ops.models import Heartbeat
-
-
-def worker_database_url() -> str:
-    """The URL of the database pytest-django made, for processes started by the test."""
-    db = connection.settings_dict
-    credentials = quote(db["USER"])
-    if db["PASSWORD"]:
-        credentials += ":" + quote(db["PASSWORD"])
-    return f"postgres://{credentials}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+from tests.processes import database_url
 
 
 def wait_for(found: Callable[[], object], *, worker: subprocess.Popen, seconds: float) -> object:
@@ -65,7 +56,7 @@ def test_a_worker_records_its_heartbeat(transactional_db, tmp_path: Path):
             cwd=settings.BASE_DIR,
             env={
                 **os.environ,
-                "DATABASE_URL": worker_database_url(),
+                "DATABASE_URL": database_url(),
                 "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
             },
             stdout=output,
