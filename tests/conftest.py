@@ -14,13 +14,17 @@ import socket
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from functools import wraps
+from typing import TypeVar
 from urllib.parse import urlencode
 
 import pytest
 import time_machine
 from django.core.cache import cache
 from django.core.mail import EmailMultiAlternatives
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -32,6 +36,7 @@ from jobs.outbound import addresses, http
 from tests.target import Target
 
 PASSWORD = "correct horse battery staple"
+T = TypeVar("T")
 
 
 @pytest.fixture(autouse=True)
@@ -273,7 +278,7 @@ def fresh_limits() -> None:
     cache.clear()
 
 
-# The engine's messages
+# The engine's messages and threads
 
 
 class Sent(list):
@@ -298,6 +303,37 @@ def sent(monkeypatch) -> Sent:
 
     monkeypatch.setattr(tick.celery_app, "send_task", send_task)
     return messages
+
+
+def closing_connection(work: Callable[..., T]) -> Callable[..., T]:
+    """`work` for another thread: it closes the thread's own database connection after."""
+
+    @wraps(work)
+    def in_thread(*args, **kwargs) -> T:
+        try:
+            return work(*args, **kwargs)
+        finally:
+            connection.close()
+
+    return in_thread
+
+
+def race(racer: Callable[[], T], *, count: int = 2, seconds: float = 60) -> list[T]:
+    """Run `racer` in `count` threads let go at the same moment; what each returned.
+
+    What a racer raised is raised here, so it fails the test."""
+    start = threading.Barrier(count)
+
+    def at_the_start() -> T:
+        start.wait(timeout=10)
+        return racer()
+
+    pool = ThreadPoolExecutor(max_workers=count, thread_name_prefix="racer")
+    try:
+        racing = [pool.submit(closing_connection(at_the_start)) for _ in range(count)]
+        return [future.result(timeout=seconds) for future in racing]
+    finally:
+        pool.shutdown(wait=False)
 
 
 # Outbound requests

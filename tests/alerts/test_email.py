@@ -12,14 +12,13 @@ import pytest
 import time_machine
 from django.conf import settings as django_settings
 from django.core import mail
-from django.db import connection
 from django.utils import timezone
 
 from alerts import delivery
 from jobs.engine import worker
 from jobs.models import Execution, HealthChange, Job
 from jobs.outbound import http
-from tests.conftest import frozen_at, html_text, make_job
+from tests.conftest import frozen_at, html_text, make_job, race
 
 # A Tuesday, 10:00 in Berlin (CET).
 NOW = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
@@ -540,17 +539,8 @@ def test_two_notifiers_at_once_send_each_email_once(alice, monkeypatch):
         return changes
 
     monkeypatch.setattr(delivery, "claim", claim)
-    reports = []
 
-    def notifier() -> None:
-        reports.append(delivery.deliver_pending())
-        connection.close()
-
-    threads = [threading.Thread(target=notifier) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    reports = race(delivery.deliver_pending, seconds=30)
 
     assert sorted(subjects()) == sorted(f"Failing: Job {number}" for number in range(10))
     assert sum(report.sent for report in reports) == 10

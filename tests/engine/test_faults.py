@@ -5,11 +5,11 @@ In each, nothing is lost, nothing runs twice in one slot and nothing stays `runn
 
 import threading
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from functools import partial
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
@@ -18,8 +18,10 @@ from jobs.models import Execution, Job
 from jobs.outbound import http
 from tests.conftest import (
     arrivals_by_execution,
+    closing_connection,
     make_job,
     many_jobs,
+    race,
     redirect,
     seconds_from_now,
 )
@@ -155,21 +157,8 @@ def test_two_ticks_racing_record_and_queue_each_slot_once(transactional_db, alic
     settings.DISPATCH_BATCH_SIZE = 20
     now = timezone.now()
     due_jobs(alice, 400, next_run_at=seconds_from_now(5))
-    claimed: list[int] = []
-    start = threading.Barrier(2)
 
-    def race() -> None:
-        try:
-            start.wait(timeout=10)
-            claimed.append(tick.tick(now=now))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=race) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    claimed = race(lambda: tick.tick(now=now))
 
     assert sum(claimed) == 400
     assert Execution.objects.count() == 400
@@ -188,28 +177,21 @@ def test_a_tick_beside_one_holding_its_batch_takes_only_the_other_jobs(
 
     def plan_slowly(job: Job, now: datetime) -> list[Execution]:
         # The first tick stops inside its transaction, its ten jobs locked.
-        if threading.current_thread().name == "first tick" and not holding.is_set():
+        if threading.current_thread().name.startswith("first tick") and not holding.is_set():
             holding.set()
             release.wait(timeout=30)
         return plan(job, now)
 
     monkeypatch.setattr(tick, "plan", plan_slowly)
-    results: list[int] = []
 
-    def first_tick() -> None:
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="first tick") as pool:
+        first = pool.submit(closing_connection(tick.tick))
         try:
-            results.append(tick.tick())
+            assert holding.wait(timeout=30)
+            second = tick.tick()
         finally:
-            connection.close()
-
-    first = threading.Thread(target=first_tick, name="first tick")
-    first.start()
-    try:
-        assert holding.wait(timeout=30)
-        second = tick.tick()
-    finally:
-        release.set()
-        first.join(timeout=30)
+            release.set()
+            results = [first.result(timeout=30)]
 
     # SKIP LOCKED: the second tick neither waited for the first nor took its jobs.
     assert (results, second) == ([10], 20)

@@ -1,15 +1,13 @@
 """jobs/engine/recovery.py: lost messages are sent again, runs whose worker died are finished."""
 
-import threading
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
 import pytest
-from django.db import connection
 
 from jobs.engine import recovery, tasks, worker
 from jobs.models import Execution, Job
-from tests.conftest import make_job
+from tests.conftest import make_job, race
 
 NOW = datetime(2026, 5, 12, 12, 0, tzinfo=UTC)
 Status = Execution.Status
@@ -189,21 +187,8 @@ def test_two_sweeps_at_once_queue_each_lost_execution_once(transactional_db, ali
             status=Status.RUNNING,
             started_at=NOW - timedelta(minutes=10),
         )
-    reports: list[recovery.SweepReport] = []
-    start = threading.Barrier(2)
 
-    def sweeper() -> None:
-        try:
-            start.wait(timeout=10)
-            reports.append(recovery.sweep(now=NOW))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=sweeper) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    reports = race(lambda: recovery.sweep(now=NOW), seconds=30)
 
     assert sum(report.requeued for report in reports) == 50
     assert sum(report.abandoned for report in reports) == 50

@@ -5,6 +5,7 @@ import base64
 import json
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from functools import partial
 
@@ -15,7 +16,7 @@ from django.utils import timezone
 from jobs.engine import worker
 from jobs.models import Execution, Job
 from jobs.outbound import http
-from tests.conftest import make_job
+from tests.conftest import closing_connection, make_job, race
 from tests.target import Target
 
 Status, Trigger = Execution.Status, Execution.Trigger
@@ -111,20 +112,8 @@ def test_two_workers_given_the_same_batch_at_once_send_each_request_once(
 ):
     executions = [pending(ping(alice, url=target.url("/ok"), title=f"Ping {n}")) for n in range(5)]
     ids = [e.id for e in executions]
-    start = threading.Barrier(2)
 
-    def race() -> None:
-        try:
-            start.wait(timeout=10)
-            worker.run_batch(ids)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=race) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    race(lambda: worker.run_batch(ids), seconds=30)
 
     assert sorted(execution_ids(target)) == ids
     assert set(Execution.objects.values_list("status", flat=True)) == {Status.SUCCEEDED}
@@ -287,33 +276,30 @@ def test_runs_of_one_job_claimed_by_two_workers_at_once_do_not_overlap(
 
     def skip_reason_slowly(execution: Execution, busy: set[int]) -> str:
         # The first claim stops after it found the job idle, before it commits.
-        if threading.current_thread().name == "first" and not holding.is_set():
+        if threading.current_thread().name.startswith("first") and not holding.is_set():
             holding.set()
             release.wait(timeout=30)
         return skip_reason(execution, busy)
 
     monkeypatch.setattr(worker, "skip_reason", skip_reason_slowly)
+    claim = closing_connection(worker.claim)
 
-    def claim(ids: list[int]) -> None:
+    with (
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="first") as first_pool,
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="second") as second_pool,
+    ):
+        first = first_pool.submit(claim, [manual.id])
         try:
-            worker.claim(ids)
+            assert holding.wait(timeout=30)
+            second = second_pool.submit(claim, [scheduled.id])
+            # The second claim either finishes, or waits for the first: no blind sleep.
+            deadline = time.monotonic() + 30
+            while not second.done() and not lock_waiters() and time.monotonic() < deadline:
+                time.sleep(0.05)
         finally:
-            connection.close()
-
-    first = threading.Thread(target=claim, args=([manual.id],), name="first")
-    second = threading.Thread(target=claim, args=([scheduled.id],), name="second")
-    first.start()
-    try:
-        assert holding.wait(timeout=30)
-        second.start()
-        # The second claim either finishes, or waits for the first: no blind sleep.
-        deadline = time.monotonic() + 30
-        while second.is_alive() and not lock_waiters() and time.monotonic() < deadline:
-            time.sleep(0.05)
-    finally:
-        release.set()
-        first.join(timeout=30)
-        second.join(timeout=30)
+            release.set()
+            first.result(timeout=30)
+        second.result(timeout=30)
 
     statuses = dict(Execution.objects.values_list("id", "status"))
     assert statuses == {manual.id: Status.RUNNING, scheduled.id: Status.SKIPPED}

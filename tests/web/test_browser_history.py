@@ -7,15 +7,14 @@ own as a worker would (Playwright's sync API keeps an event loop in the test's t
 then successes.
 """
 
-import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import connection
 from playwright.sync_api import Page, expect
 
 from jobs.engine import run_now, worker
 from jobs.models import Execution, Job
-from tests.conftest import log_in_as_alice
+from tests.conftest import closing_connection, log_in_as_alice
 
 pytestmark = pytest.mark.browser
 POLL_WAIT = 12_000  # ms: the page polls every 5 s
@@ -25,15 +24,9 @@ def run_once(job: Job) -> Execution:
     """Run now, then the batch a worker would run for it."""
     execution = run_now.run_now(job)
 
-    def play_worker() -> None:
-        try:
-            worker.run_batch([execution.id])
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=play_worker)
-    thread.start()
-    thread.join(timeout=30)
+    with ThreadPoolExecutor(max_workers=1) as worker_thread:
+        played = worker_thread.submit(closing_connection(worker.run_batch), [execution.id])
+        played.result(timeout=30)
     execution.refresh_from_db()
     assert execution.is_finished
     return execution
