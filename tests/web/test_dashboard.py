@@ -141,4 +141,5 @@ def test_the_number_of_queries_does_not_grow_with_the_jobs(
     with django_assert_max_num_queries(5):
         response = alice_client.get(DASHBOARD)
 
+    assert response.status_code == 200
     assert len(labelled_rows(response)) == count
