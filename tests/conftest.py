@@ -30,6 +30,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import ApiKey, User
+from cronsvc import task_names
 from jobs.engine import tick
 from jobs.models import Job
 from jobs.outbound import addresses, http
@@ -297,7 +298,7 @@ def sent(monkeypatch) -> Sent:
     lock = threading.Lock()  # the engine may send from several threads at once
 
     def send_task(name: str, args: list) -> None:
-        assert name == "cronsvc.execute_batch"
+        assert name == task_names.EXECUTE_BATCH
         with lock:
             messages.append(args[0])
 

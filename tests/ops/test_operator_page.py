@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from celery.signals import after_task_publish
 
+from cronsvc import task_names
 from jobs.models import Execution, Job
 from ops.models import Heartbeat
 from tests.conftest import frozen_at, html_text, make_job, page_text, table_rows
@@ -240,7 +241,7 @@ def test_requeue_sends_executions_abandoned_by_a_dead_worker_once_more(
         status = execution.status
         execution.refresh_from_db()
         assert execution.status == status == Status.FAILED
-    assert published == [("cronsvc.execute_batch", [sorted(e.id for e in abandoned)])]
+    assert published == [(task_names.EXECUTE_BATCH, [sorted(e.id for e in abandoned)])]
     assert "Re-queue 0 executions" in page_text(staff_client.get(OPERATOR))
 
 
