@@ -1,46 +1,43 @@
 """Personas and shared fixtures: alice owns jobs and a key, bob is another member,
-carol has signed up but not confirmed her email address yet."""
+carol has signed up but not confirmed her email address yet.
 
+Also the one copy of each helper that more than one test module uses: tests import them
+from here (`from tests.conftest import make_job`). A module that needs other defaults
+passes them at the call or binds them with functools.partial, and a module that needs
+another frozen moment says `clock = frozen_at(NOW)`; neither defines its own copy."""
+
+import asyncio
 import html
+import ipaddress
 import re
-from collections.abc import Callable
-from datetime import UTC, datetime
+import socket
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from functools import wraps
+from typing import TypeVar
+from urllib.parse import urlencode
 
 import pytest
 import time_machine
 from django.core.cache import cache
 from django.core.mail import EmailMultiAlternatives
+from django.db import connection
+from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import ApiKey, User
+from cronsvc import task_names
+from jobs.engine import tick
 from jobs.models import Job
+from jobs.outbound import addresses, http
 from tests.target import Target
 
 PASSWORD = "correct horse battery staple"
-
-
-# A Tuesday, 12:00 in Berlin (CEST): the fixed "now" of the `clock` fixture.
-NOON = datetime(2026, 5, 12, 10, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def clock():
-    """Time stands at NOON (modules with another moment define their own `clock`)."""
-    with time_machine.travel(NOON, tick=False) as traveller:
-        yield traveller
-
-
-def make_job(user: User, **fields) -> Job:
-    """alice's usual job: a daily report at 09:00 Berlin time, on a local address."""
-    fields = {
-        "title": "Nightly report",
-        "url": "http://127.0.0.1:9/report",
-        "schedule": "0 9 * * *",
-        "timezone": "Europe/Berlin",
-        **fields,
-    }
-    return Job.objects.create(user=user, **fields)
+T = TypeVar("T")
 
 
 @pytest.fixture(autouse=True)
@@ -62,6 +59,9 @@ def fresh_rate_limits() -> None:
 def fast_password_hashing(settings) -> None:
     # PBKDF2 spends a quarter of a second per password on purpose; the tests check hundreds.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+# Members, their keys and clients
 
 
 def make_member(email: str, *, verified: bool = True, **fields) -> User:
@@ -114,8 +114,20 @@ def alice_api(alice_key) -> APIClient:
 
 
 @pytest.fixture
+def alice_read_only_api(alice) -> APIClient:
+    return api_client_for(alice, read_only=True)
+
+
+@pytest.fixture
 def bob_api(bob) -> APIClient:
     return api_client_for(bob)
+
+
+@pytest.fixture
+def staff_client(staff) -> Client:
+    client = Client()
+    client.force_login(staff)
+    return client
 
 
 @pytest.fixture
@@ -142,11 +154,261 @@ def emailed_link() -> Callable[[EmailMultiAlternatives], str]:
     return find
 
 
+# Time
+
+# A Tuesday, 12:00 in Berlin (CEST): the fixed "now" of the `clock` fixture.
+NOON = datetime(2026, 5, 12, 10, 0, tzinfo=UTC)
+
+
+def frozen_at(moment: datetime):
+    """A `clock` fixture that holds time still at `moment` (and can be shifted by the test).
+
+    A module that needs another moment than NOON says `clock = frozen_at(NOW)`."""
+
+    @pytest.fixture
+    def clock() -> Iterator[time_machine.Traveller]:
+        with time_machine.travel(moment, tick=False) as traveller:
+            yield traveller
+
+    return clock
+
+
+clock = frozen_at(NOON)
+
+
+def seconds_from_now(seconds: int) -> datetime:
+    return timezone.now().replace(microsecond=0) + timedelta(seconds=seconds)
+
+
+# Jobs
+
+
+def make_job(user: User, **fields) -> Job:
+    """alice's usual job: a daily report at 09:00 Berlin time, on a local address.
+
+    Any field can be given; a module whose jobs differ names the difference at the call or
+    in a `functools.partial` of this."""
+    fields = {
+        "title": "Nightly report",
+        "url": "http://127.0.0.1:9/report",
+        "schedule": "0 9 * * *",
+        "timezone": "Europe/Berlin",
+        **fields,
+    }
+    return Job.objects.create(user=user, **fields)
+
+
+def many_jobs(user: User, count: int, **fields) -> list[Job]:
+    """`count` jobs "Job 0", "Job 1", … in one statement: no save(), so no next_run_at unless
+    given."""
+    fields = {"url": "http://127.0.0.1:9/", "schedule": "* * * * *", **fields}
+    return Job.objects.bulk_create(
+        (Job(user=user, title=f"Job {n}", **fields) for n in range(count)), batch_size=5000
+    )
+
+
+def reloaded(job: Job) -> Job:
+    return Job.objects.get(pk=job.pk)
+
+
+@pytest.fixture
+def alice_job(alice) -> Job:
+    return make_job(alice)
+
+
+# Pages
+
+
+def html_text(markup: str) -> str:
+    """Markup as a reader sees it: scripts and tags left out, entities decoded, white space
+    collapsed."""
+    markup = re.sub(r"<script.*?</script>", " ", markup, flags=re.DOTALL)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", markup)).split())
+
+
+def page_text(response) -> str:
+    assert response.status_code == 200
+    return html_text(response.content.decode())
+
+
+def markup_of(page) -> str:
+    """A page's markup: given as it is, or the content of a response."""
+    return page if isinstance(page, str) else page.content.decode()
+
+
+def table_rows(page) -> list[list[str]]:
+    """The text of each cell of each row of the table body in a page (markup or response)."""
+    (body,) = re.findall(r"<tbody>(.*?)</tbody>", markup_of(page), re.DOTALL)
+    return [
+        [html_text(cell) for cell in re.findall(r"<td>(.*?)</td>", row, re.DOTALL)]
+        for row in re.findall(r"<tr>(.*?)</tr>", body, re.DOTALL)
+    ]
+
+
+def labelled_rows(page) -> list[dict[str, str]]:
+    """Each row of the table as the member reads it: the text under each column heading."""
+    markup = markup_of(page)
+    headings = [html_text(th) for th in re.findall(r"<th[^>]*>(.*?)</th>", markup, re.DOTALL)]
+    return [dict(zip(headings, row, strict=True)) for row in table_rows(markup)]
+
+
+# Settings
+
+
+@pytest.fixture
+def private_targets(settings) -> None:
+    # The local target listens on 127.0.0.1, which only this setting lets jobs call.
+    settings.ALLOW_PRIVATE_TARGETS = True
+
+
+@pytest.fixture
+def private_targets_refused(settings) -> None:
+    settings.ALLOW_PRIVATE_TARGETS = False
+
+
+@pytest.fixture
+def engine_settings(settings, private_targets) -> None:
+    """The engine's settings at the values the engine tests count with, whatever the
+    environment says."""
+    settings.DISPATCH_HORIZON_SECONDS = 15
+    settings.DISPATCH_BATCH_SIZE = 1000
+    settings.EXECUTIONS_PER_MESSAGE = 200
+    settings.MISSED_AFTER_SECONDS = 60
+    settings.REQUEUE_AFTER_SECONDS = 60
+    settings.MANUAL_RUNS_PER_MINUTE = 10
+    settings.AUTO_DISABLE_AFTER = 25
+
+
+@pytest.fixture
+def fresh_limits() -> None:
+    # Rate limits (the API's throttle, test runs) count in the cache, which outlives a test.
+    cache.clear()
+
+
+# The engine's messages and threads
+
+
+class Sent(list):
+    """The Celery messages the engine would have sent: each a list of execution ids.
+    `alerts` counts the calls for the alerts' task (a health change was written)."""
+
+    alerts = 0
+
+    @property
+    def ids(self) -> list[int]:
+        """The execution ids of all the messages, in the order they were sent."""
+        return [id_ for message in self for id_ in message]
+
+
+@pytest.fixture
+def sent(monkeypatch) -> Sent:
+    """What the engine sends to the workers, kept here instead of sent."""
+    messages = Sent()
+    lock = threading.Lock()  # the engine may send from several threads at once
+
+    def send_task(name: str, args: list = ()) -> None:
+        with lock:
+            if name == task_names.DELIVER_ALERTS:
+                messages.alerts += 1
+                return
+            assert name == task_names.EXECUTE_BATCH
+            messages.append(args[0])
+
+    monkeypatch.setattr(tick.celery_app, "send_task", send_task)
+    return messages
+
+
+def closing_connection(work: Callable[..., T]) -> Callable[..., T]:
+    """`work` for another thread: it closes the thread's own database connection after."""
+
+    @wraps(work)
+    def in_thread(*args, **kwargs) -> T:
+        try:
+            return work(*args, **kwargs)
+        finally:
+            connection.close()
+
+    return in_thread
+
+
+def race(racer: Callable[[], T], *, count: int = 2, seconds: float = 60) -> list[T]:
+    """Run `racer` in `count` threads let go at the same moment; what each returned.
+
+    What a racer raised is raised here, so it fails the test."""
+    start = threading.Barrier(count)
+
+    def at_the_start() -> T:
+        start.wait(timeout=10)
+        return racer()
+
+    pool = ThreadPoolExecutor(max_workers=count, thread_name_prefix="racer")
+    try:
+        racing = [pool.submit(closing_connection(at_the_start)) for _ in range(count)]
+        return [future.result(timeout=seconds) for future in racing]
+    finally:
+        pool.shutdown(wait=False)
+
+
+# Outbound requests
+
+EXECUTION_ID = "4242"
+
+
+def send(url: str, **fields: object) -> http.Outcome:
+    """One request through a fresh Client, the way the engine sends a batch of one."""
+    fields = {"execution_id": EXECUTION_ID, "method": "GET", **fields}
+
+    async def run() -> http.Outcome:
+        async with http.Client() as client:
+            return await client.send(http.Request(url=url, **fields))
+
+    return asyncio.run(run())
+
+
+def redirect(target: Target, to: str, status: int = 302) -> str:
+    """The target's address that redirects to `to`."""
+    return target.url("/redirect?" + urlencode({"to": to, "status": status}))
+
+
+def arrivals_by_execution(target: Target) -> Counter[int]:
+    """How many requests arrived for each execution id."""
+    return Counter(int(arrival.headers[http.EXECUTION_HEADER]) for arrival in target.requests)
+
+
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    """A port bound here but not listening: connecting to it is refused at once."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
+
+
+def free_port() -> int:
+    """A local port nothing listens on, for a server to listen on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 @pytest.fixture
 def target():
     """A local HTTP server on 127.0.0.1 that records requests and connections (tests/target.py)."""
     with Target() as server:
         yield server
+
+
+@pytest.fixture
+def public_target(monkeypatch, target) -> Iterator[Target]:
+    """A second target, on 127.0.0.2 and the target's port, that the SSRF guard is told is
+    a public server (everything else stays internal)."""
+    public = ipaddress.ip_address("127.0.0.2")
+    is_internal = addresses.is_internal
+    monkeypatch.setattr(http, "is_internal", lambda ip: ip != public and is_internal(ip))
+    with Target(host=str(public), port=target.port) as server:
+        yield server
+
+
+# Browser
 
 
 @pytest.fixture(scope="module")
@@ -181,3 +443,13 @@ def page(browser):
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+def log_in_as_alice(page, live_server: object) -> None:
+    from playwright.sync_api import expect  # only the browser tests load Playwright
+
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Email").fill("alice@example.org")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("main").get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Your jobs")).to_be_visible()

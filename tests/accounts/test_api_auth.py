@@ -8,8 +8,6 @@ from rest_framework.response import Response
 from rest_framework.test import APIClient
 from rest_framework.views import APIView
 
-from accounts.models import ApiKey
-
 
 class WhoAmI(APIView):
     def get(self, request: Request) -> Response:
@@ -118,9 +116,8 @@ def test_an_unknown_key_is_refused(alice_key, alice, value):
     assert key.last_used_at is None
 
 
-def test_a_read_only_key_may_get_but_not_post(alice):
-    _, plain = ApiKey.issue(user=alice, name="dashboard", read_only=True)
-    client = with_header(f"Bearer {plain}")
+def test_a_read_only_key_may_get_but_not_post(alice_read_only_api):
+    client = alice_read_only_api
 
     assert client.get("/whoami/").json() == {"email": "alice@example.org"}
     response = client.post("/whoami/")

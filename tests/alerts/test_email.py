@@ -3,54 +3,39 @@ changes the engine writes, once each, even when the notifier dies or SMTP is dow
 
 import html
 import re
-import socket
 import threading
 from datetime import UTC, datetime, timedelta
 from email.message import Message
+from functools import partial
 
 import pytest
 import time_machine
 from django.conf import settings as django_settings
 from django.core import mail
-from django.db import connection
 from django.utils import timezone
 
-from accounts.models import User
 from alerts import delivery, email_message
 from jobs import masking
 from jobs.engine import health, worker
 from jobs.models import Execution, HealthChange, Job
 from jobs.outbound import http
+from tests.conftest import frozen_at, html_text, make_job, race
 
 # A Tuesday, 10:00 in Berlin (CET).
 NOW = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 SCRIPT = "<script>alert(1)</script>"
 Delivery, Kind = HealthChange.Delivery, HealthChange.Kind
 LOCMEM = "django.core.mail.backends.locmem.EmailBackend"
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
-
-
-def make_job(user: User, **fields: object) -> Job:
-    return Job.objects.create(
-        **{
-            "user": user,
-            "title": "Nightly report",
-            "url": "https://example.com/report?token=secret",
-            "schedule": "* * * * *",
-            "timezone": "Europe/Berlin",
-            **fields,
-        }
-    )
+clock = frozen_at(NOW)
+# Its URL's query must not reach an email.
+minutely_report = partial(
+    make_job, url="https://example.com/report?token=secret", schedule="* * * * *"
+)
 
 
 @pytest.fixture
 def job(alice) -> Job:
-    return make_job(alice)
+    return minutely_report(alice)
 
 
 def run(job: Job, clock: time_machine.Traveller, status: int, body: str = "OK") -> Execution:
@@ -82,10 +67,6 @@ def html_part(message: mail.EmailMultiAlternatives) -> str:
     (alternative,) = message.alternatives
     assert alternative.mimetype == "text/html"
     return alternative.content
-
-
-def html_text(message: mail.EmailMultiAlternatives) -> str:
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", html_part(message))).split())
 
 
 def hrefs(message: mail.EmailMultiAlternatives) -> set[str]:
@@ -122,7 +103,7 @@ def assert_describes(message: mail.EmailMultiAlternatives, job: Job, execution: 
         result = f"Succeeded, HTTP {execution.http_status}"
     else:
         result = f"Failed ({execution.get_failure_reason_display()}), HTTP {execution.http_status}"
-    for part in (text, html_text(message)):
+    for part in (text, html_text(html_part(message))):
         assert "Nightly report" in part
         assert "GET https://example.com/report" in part
         assert result in part
@@ -174,7 +155,7 @@ def test_a_job_walks_through_failing_recovered_failing_and_disabled_once_each(jo
     assert_describes(disabled, job, streak[-1])
     assert "is working again" in recovered.body
     assert "has been disabled after 25 failures in a row" in disabled.body
-    assert "has been disabled after 25 failures in a row" in html_text(disabled)
+    assert "has been disabled after 25 failures in a row" in html_text(html_part(disabled))
     job.refresh_from_db()
     assert (job.enabled, job.failing, job.consecutive_failures) == (False, True, 25)
     assert set(HealthChange.objects.values_list("delivery", flat=True)) == {Delivery.SENT}
@@ -263,14 +244,6 @@ def test_a_notifier_killed_between_sending_and_marking_resends_once_with_the_sam
     assert mime(first)["Message-ID"] == mime(second)["Message-ID"]
     assert mime(first)["Message-ID"] == f"<health-change-{change.id}@localhost>"
     assert HealthChange.objects.get().delivery == Delivery.SENT
-
-
-@pytest.fixture
-def closed_port():
-    """A port bound here but not listening: connecting to it is refused at once."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        yield sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -375,7 +348,7 @@ def test_a_later_change_of_a_job_whose_email_failed_in_the_same_run_waits_too(
 
 
 def test_other_jobs_emails_go_while_one_waits(alice, clock, settings, smtp_down):
-    waiting, other = make_job(alice, title="Waiting"), make_job(alice, title="Other")
+    waiting, other = minutely_report(alice, title="Waiting"), minutely_report(alice, title="Other")
     fail(waiting, clock)
     delivery.deliver_pending()
     HealthChange.objects.update(retry_after=timezone.now() + timedelta(hours=1))
@@ -390,7 +363,7 @@ def test_other_jobs_emails_go_while_one_waits(alice, clock, settings, smtp_down)
 def test_a_message_that_cannot_be_built_waits_with_backoff_instead_of_holding_the_batch(
     alice, clock, monkeypatch
 ):
-    broken, fine = make_job(alice, title="Broken"), make_job(alice, title="Fine")
+    broken, fine = minutely_report(alice, title="Broken"), minutely_report(alice, title="Fine")
     fail(broken, clock)
     fail(fine, clock)
     real_message = email_message.message
@@ -412,7 +385,7 @@ def test_a_message_that_cannot_be_built_waits_with_backoff_instead_of_holding_th
 
 
 def test_a_title_with_a_line_break_still_makes_a_one_line_subject(alice, clock):
-    job = make_job(alice, title="Nightly\nreport")  # the API does not refuse one
+    job = minutely_report(alice, title="Nightly\nreport")  # the API does not refuse one
     fail(job, clock)
 
     delivery.deliver_pending()
@@ -471,7 +444,7 @@ def test_no_disabled_email_when_it_is_turned_off(job, clock):
 
 
 def test_an_unverified_member_gets_no_email(carol, clock):
-    job = make_job(carol)
+    job = minutely_report(carol)
     fail(job, clock)
 
     report = delivery.deliver_pending()
@@ -493,7 +466,7 @@ def test_the_notification_address_is_used_when_the_member_set_one(alice, job, cl
 
 
 def test_only_the_owner_is_emailed(alice, bob, job, clock):
-    make_job(bob, title="Bob's job")
+    minutely_report(bob, title="Bob's job")
     fail(job, clock)
 
     delivery.deliver_pending()
@@ -502,7 +475,7 @@ def test_only_the_owner_is_emailed(alice, bob, job, clock):
 
 
 def test_with_a_threshold_of_three_the_failure_email_comes_on_the_third_failure(alice, clock):
-    job = make_job(alice, failure_threshold=3)
+    job = minutely_report(alice, failure_threshold=3)
     fail(job, clock, 2)
     delivery.deliver_pending()
     assert mail.outbox == []
@@ -533,7 +506,7 @@ def test_the_failure_emails_streak_is_the_jobs_count_at_the_change(alice, clock)
 
 
 def test_a_success_before_the_threshold_sends_nothing(alice, clock):
-    job = make_job(alice, failure_threshold=3)
+    job = minutely_report(alice, failure_threshold=3)
     fail(job, clock, 2)
     run(job, clock, 200)
     fail(job, clock, 2)
@@ -566,7 +539,7 @@ def test_credentials_in_the_url_are_left_out_as_well():
 def test_two_notifiers_at_once_send_each_email_once(alice, monkeypatch):
     """Both notifiers claim before either sends: the claim gives each change to one."""
     monkeypatch.setattr(health.celery_app, "send_task", lambda *args, **kwargs: None)
-    jobs = [make_job(alice, title=f"Job {number}") for number in range(10)]
+    jobs = [minutely_report(alice, title=f"Job {number}") for number in range(10)]
     with time_machine.travel(NOW, tick=False) as clock:
         for job in jobs:
             fail(job, clock)
@@ -582,17 +555,8 @@ def test_two_notifiers_at_once_send_each_email_once(alice, monkeypatch):
         return changes
 
     monkeypatch.setattr(delivery, "claim", claim)
-    reports = []
 
-    def notifier() -> None:
-        reports.append(delivery.deliver_pending())
-        connection.close()
-
-    threads = [threading.Thread(target=notifier) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    reports = race(delivery.deliver_pending, seconds=30)
 
     assert sorted(subjects()) == sorted(f"Failing: Job {number}" for number in range(10))
     assert sum(report.sent for report in reports) == 10

@@ -1,7 +1,6 @@
 """A failure email end to end through a real SMTP server (aiosmtpd on 127.0.0.1), read back
 the way a mail client reads it."""
 
-import socket
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -16,6 +15,7 @@ from alerts.unsubscribe import link_path
 from jobs.engine import worker
 from jobs.models import Execution, HealthChange, Job
 from jobs.outbound import http
+from tests.conftest import free_port, make_job
 
 NOW = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 
@@ -31,16 +31,10 @@ class Inbox:
         return "250 OK"
 
 
-def free_port() -> int:
-    # The Controller checks it started by connecting to its port, so port 0 will not do.
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def inbox(settings):
     handler = Inbox()
+    # The Controller checks it started by connecting to its port, so port 0 will not do.
     controller = Controller(handler, hostname="127.0.0.1", port=free_port())
     controller.start()
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
@@ -56,13 +50,7 @@ def inbox(settings):
 @pytest.fixture
 def failing_job(alice) -> Job:
     """Alice's job after one failed execution, with its health change waiting to be emailed."""
-    job = Job.objects.create(
-        user=alice,
-        title="Nightly report",
-        url="https://example.com/report?token=secret",
-        schedule="0 9 * * *",
-        timezone="Europe/Berlin",
-    )
+    job = make_job(alice, url="https://example.com/report?token=secret")
     with time_machine.travel(NOW, tick=False):
         execution = Execution.objects.create(
             job=job, scheduled_for=NOW, status=Execution.Status.RUNNING, started_at=NOW

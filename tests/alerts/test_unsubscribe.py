@@ -7,14 +7,9 @@ from django.test import Client
 
 from alerts import unsubscribe
 from jobs.models import Job
+from tests.conftest import make_job
 
 NOTIFY_FIELDS = ("notify_on_failure", "notify_on_recovery", "notify_on_disable")
-
-
-def make_job(user: object, title: str = "Nightly report") -> Job:
-    return Job.objects.create(
-        user=user, title=title, url="https://example.com/report", schedule="0 9 * * *"
-    )
 
 
 def toggles(job: Job) -> tuple[bool, bool, bool]:
@@ -46,7 +41,7 @@ def test_opening_the_link_asks_first_and_changes_nothing(mail_app, alice):
 
 
 def test_a_one_click_post_turns_off_all_three_emails_of_that_job_only(mail_app, alice):
-    job, other = make_job(alice), make_job(alice, "Other job")
+    job, other = make_job(alice), make_job(alice, title="Other job")
 
     response = mail_app.post(link(job), {"List-Unsubscribe": "One-Click"})
 
@@ -89,7 +84,7 @@ def test_another_member_signed_in_does_not_see_the_job_page(client, alice, bob):
 
 @pytest.mark.parametrize("method", ["get", "post"])
 def test_a_tampered_token_is_refused(mail_app, alice, method):
-    job, other = make_job(alice), make_job(alice, "Other job")
+    job, other = make_job(alice), make_job(alice, title="Other job")
     # The signature of one job's token with the id of another.
     token = link(job).split("/")[-2]
     other_token = link(other).split("/")[-2]

@@ -4,18 +4,12 @@ The table is tests/bad_job_inputs.py, shared with the job form's tests.
 """
 
 import pytest
-from django.core.cache import cache
 
 from jobs.models import Job
 from tests.bad_job_inputs import BAD_JOB_INPUTS, GOOD_JOB, BadJobInput, case_id
 
 JOBS = "/api/v1/jobs/"
-
-
-@pytest.fixture(autouse=True)
-def internal_targets_refused(settings) -> None:
-    settings.ALLOW_PRIVATE_TARGETS = False
-    cache.clear()  # throttle counts
+pytestmark = pytest.mark.usefixtures("private_targets_refused", "fresh_limits")
 
 
 def assert_refused_beside(response, case: BadJobInput) -> None:

@@ -5,11 +5,9 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.core.cache import cache
-from rest_framework.test import APIClient
 
-from accounts.models import ApiKey, User
 from jobs.models import Execution, Job
+from tests.conftest import make_job
 
 EXECUTION_FIELDS = {
     "id",
@@ -29,22 +27,7 @@ EXECUTION_FIELDS = {
     "error",
 }
 SLOT = datetime(2026, 5, 12, 10, 0, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def fresh_throttles() -> None:
-    cache.clear()
-
-
-def make_job(user: User, title: str = "Nightly report") -> Job:
-    return Job.objects.create(
-        user=user, title=title, url="http://127.0.0.1:9/report", schedule="*/5 * * * *"
-    )
-
-
-@pytest.fixture
-def alice_job(alice) -> Job:
-    return make_job(alice)
+pytestmark = pytest.mark.usefixtures("fresh_limits")
 
 
 @pytest.fixture
@@ -161,12 +144,8 @@ def test_a_response_body_comes_back_as_the_same_json_string(alice_api, finished)
     assert b'"response_body":"<script>alert(1)</script>"' in response.content
 
 
-def test_a_read_only_key_can_read_executions(alice, finished):
-    _, plain = ApiKey.issue(user=alice, name="dashboard", read_only=True)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {plain}")
-
-    assert client.get(f"/api/v1/executions/{finished.pk}/").status_code == 200
+def test_a_read_only_key_can_read_executions(alice_read_only_api, finished):
+    assert alice_read_only_api.get(f"/api/v1/executions/{finished.pk}/").status_code == 200
 
 
 def test_there_is_no_list_of_all_executions(alice_api, finished):

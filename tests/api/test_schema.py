@@ -7,7 +7,6 @@ from io import StringIO
 import pytest
 import yaml
 from django.contrib.staticfiles import finders
-from django.core.cache import cache
 from django.core.management import call_command
 from drf_spectacular.validation import validate_schema
 
@@ -26,11 +25,7 @@ CONTRACT = {
     ("get", "/api/v1/jobs/{id}/executions/"),
     ("get", "/api/v1/executions/{id}/"),
 }
-
-
-@pytest.fixture(autouse=True)
-def fresh_throttles() -> None:
-    cache.clear()
+pytestmark = pytest.mark.usefixtures("fresh_limits")
 
 
 @pytest.fixture

@@ -3,63 +3,36 @@
 In each, nothing is lost, nothing runs twice in one slot and nothing stays `running`.
 """
 
-import ipaddress
 import threading
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
-from urllib.parse import quote
+from functools import partial
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from accounts.models import User
 from jobs.engine import recovery, tick, worker
 from jobs.models import Execution, Job
-from jobs.outbound import addresses, http
+from jobs.outbound import http
+from tests.conftest import (
+    arrivals_by_execution,
+    closing_connection,
+    make_job,
+    many_jobs,
+    race,
+    redirect,
+    seconds_from_now,
+)
 from tests.processes import Engine, flush_broker, queued_messages
-from tests.target import Target
 
 Status = Execution.Status
 FINISHED = [Status.SUCCEEDED, Status.FAILED, Status.SKIPPED]
 YEARLY = "0 0 1 1 *"  # nothing runs unless a test moves next_run_at
 MINUTE = timedelta(minutes=1)
-
-
-@pytest.fixture(autouse=True)
-def private_targets(settings) -> None:
-    settings.ALLOW_PRIVATE_TARGETS = True
-    settings.DISPATCH_HORIZON_SECONDS = 15
-    settings.MISSED_AFTER_SECONDS = 60
-    settings.REQUEUE_AFTER_SECONDS = 60
-
-
-@pytest.fixture
-def sent(monkeypatch) -> list[int]:
-    """Execution ids the engine sends to the workers, instead of sending them."""
-    ids: list[int] = []
-    lock = threading.Lock()
-
-    def send_task(name: str, args: list) -> None:
-        with lock:
-            ids.extend(args[0])
-
-    monkeypatch.setattr(tick.celery_app, "send_task", send_task)
-    return ids
-
-
-def make_job(user: User, url: str, **fields) -> Job:
-    fields = {"title": "Ping", "schedule": YEARLY, "timeout_seconds": 10, **fields}
-    return Job.objects.create(user=user, url=url, **fields)
-
-
-def seconds_from_now(seconds: int) -> datetime:
-    return timezone.now().replace(microsecond=0) + timedelta(seconds=seconds)
-
-
-def arrivals_by_execution(target: Target) -> Counter[int]:
-    return Counter(int(arrival.headers[http.EXECUTION_HEADER]) for arrival in target.requests)
+pytestmark = pytest.mark.usefixtures("engine_settings")
+ping = partial(make_job, title="Ping", schedule=YEARLY, timeout_seconds=10, timezone="UTC")
 
 
 def statuses(ids: list[int]) -> set[str]:
@@ -75,9 +48,9 @@ def test_a_worker_killed_mid_batch_leaves_nothing_running_and_sends_nothing_twic
 ):
     flush_broker()
     for n in range(5):
-        make_job(alice, target.url("/slow/20"), title=f"Slow {n}", timeout_seconds=30)
+        ping(alice, url=target.url("/slow/20"), title=f"Slow {n}", timeout_seconds=30)
     Job.objects.update(next_run_at=seconds_from_now(1))
-    sentinel_job = make_job(alice, target.url("/ok"), title="Sentinel")
+    sentinel_job = ping(alice, url=target.url("/ok"), title="Sentinel")
 
     with Engine(tmp_path) as engine:
         engine.start_worker()
@@ -124,7 +97,7 @@ def test_executions_lost_with_the_queue_are_sent_again_by_the_sweep_and_run_once
 ):
     flush_broker()
     for n in range(5):
-        make_job(alice, target.url("/ok"), title=f"Ping {n}")
+        ping(alice, url=target.url("/ok"), title=f"Ping {n}")
     Job.objects.update(next_run_at=seconds_from_now(1))
     assert tick.tick() == 5
     assert queued_messages() == 1
@@ -151,16 +124,17 @@ def test_executions_lost_with_the_queue_are_sent_again_by_the_sweep_and_run_once
 
 
 def test_with_the_broker_unreachable_the_tick_records_everything_and_the_sweep_sends_it(
-    transactional_db, alice, monkeypatch, settings
+    transactional_db, alice, monkeypatch, settings, sent
 ):
     settings.DISPATCH_BATCH_SIZE = 2
     for n in range(5):
-        make_job(alice, "http://127.0.0.1:9/", title=f"Ping {n}")
+        ping(alice, url="http://127.0.0.1:9/", title=f"Ping {n}")
     Job.objects.update(next_run_at=seconds_from_now(5))
 
     def unreachable(name: str, args: list) -> None:
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
+    recording = tick.celery_app.send_task  # the `sent` fixture's stand-in
     monkeypatch.setattr(tick.celery_app, "send_task", unreachable)
 
     # Every batch is claimed and recorded, though none of them could be sent.
@@ -168,48 +142,28 @@ def test_with_the_broker_unreachable_the_tick_records_everything_and_the_sweep_s
     assert set(Execution.objects.values_list("status", flat=True)) == {Status.PENDING}
     assert not Job.objects.filter(next_run_at__lte=timezone.now() + MINUTE).exists()
 
-    sent: list[int] = []
-    monkeypatch.setattr(tick.celery_app, "send_task", lambda name, args: sent.extend(args[0]))
+    monkeypatch.setattr(tick.celery_app, "send_task", recording)
     assert recovery.sweep(now=timezone.now() + 2 * MINUTE).requeued == 5
-    assert sorted(sent) == sorted(Execution.objects.values_list("id", flat=True))
+    assert sorted(sent.ids) == sorted(Execution.objects.values_list("id", flat=True))
 
 
 # Two dispatchers at the same time.
 
-
-def due_jobs(user: User, count: int, slot: datetime) -> None:
-    Job.objects.bulk_create(
-        # Off the minute grid, yearly: the slot after this one is never inside the horizon.
-        Job(user=user, title=f"Job {n}", url="http://127.0.0.1:9/", schedule=YEARLY)
-        for n in range(count)
-    )
-    Job.objects.update(next_run_at=slot)
+# Off the minute grid, yearly: the slot after the one they are due in is never inside the horizon.
+due_jobs = partial(many_jobs, url="http://127.0.0.1:9/", schedule=YEARLY)
 
 
 def test_two_ticks_racing_record_and_queue_each_slot_once(transactional_db, alice, sent, settings):
     settings.DISPATCH_BATCH_SIZE = 20
     now = timezone.now()
-    due_jobs(alice, 400, seconds_from_now(5))
-    claimed: list[int] = []
-    start = threading.Barrier(2)
+    due_jobs(alice, 400, next_run_at=seconds_from_now(5))
 
-    def race() -> None:
-        try:
-            start.wait(timeout=10)
-            claimed.append(tick.tick(now=now))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=race) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    claimed = race(lambda: tick.tick(now=now))
 
     assert sum(claimed) == 400
     assert Execution.objects.count() == 400
     assert Execution.objects.values("job").distinct().count() == 400
-    assert sorted(sent) == sorted(Execution.objects.values_list("id", flat=True))
+    assert sorted(sent.ids) == sorted(Execution.objects.values_list("id", flat=True))
 
 
 def test_a_tick_beside_one_holding_its_batch_takes_only_the_other_jobs(
@@ -217,39 +171,32 @@ def test_a_tick_beside_one_holding_its_batch_takes_only_the_other_jobs(
 ):
     settings.DISPATCH_BATCH_SIZE = 10
     slot = seconds_from_now(5)
-    due_jobs(alice, 30, slot)
+    due_jobs(alice, 30, next_run_at=slot)
     holding, release = threading.Event(), threading.Event()
     plan = tick.plan
 
     def plan_slowly(job: Job, now: datetime) -> list[Execution]:
         # The first tick stops inside its transaction, its ten jobs locked.
-        if threading.current_thread().name == "first tick" and not holding.is_set():
+        if threading.current_thread().name.startswith("first tick") and not holding.is_set():
             holding.set()
             release.wait(timeout=30)
         return plan(job, now)
 
     monkeypatch.setattr(tick, "plan", plan_slowly)
-    results: list[int] = []
 
-    def first_tick() -> None:
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="first tick") as pool:
+        first = pool.submit(closing_connection(tick.tick))
         try:
-            results.append(tick.tick())
+            assert holding.wait(timeout=30)
+            second = tick.tick()
         finally:
-            connection.close()
-
-    first = threading.Thread(target=first_tick, name="first tick")
-    first.start()
-    try:
-        assert holding.wait(timeout=30)
-        second = tick.tick()
-    finally:
-        release.set()
-        first.join(timeout=30)
+            release.set()
+            results = [first.result(timeout=30)]
 
     # SKIP LOCKED: the second tick neither waited for the first nor took its jobs.
     assert (results, second) == ([10], 20)
     assert Execution.objects.count() == 30
-    assert len(set(sent)) == 30
+    assert len(set(sent.ids)) == 30
 
 
 # Beat (or every worker) stopped for three minutes.
@@ -260,21 +207,21 @@ def test_after_three_minutes_without_ticks_each_job_runs_once_and_the_rest_is_mi
 ):
     start = timezone.now().replace(second=0, microsecond=0) - 10 * MINUTE
     jobs = [
-        make_job(alice, target.url("/ok"), title=f"Every minute {n}", schedule="* * * * *")
+        ping(alice, url=target.url("/ok"), title=f"Every minute {n}", schedule="* * * * *")
         for n in range(3)
     ]
     Job.objects.update(next_run_at=start)
     with django_capture_on_commit_callbacks(execute=True):
         tick.tick(now=start - timedelta(seconds=10))
-    worker.run_batch(sent)
+    worker.run_batch(sent.ids)
 
     # Three and a half minutes later beat is back.
     back = start + timedelta(minutes=3, seconds=30)
     with django_capture_on_commit_callbacks(execute=True):
         assert tick.tick(now=back) == 3
         assert tick.tick(now=back + timedelta(seconds=1)) == 0
-    worker.run_batch(sent)
-    worker.run_batch(sent)  # a duplicate message changes nothing
+    worker.run_batch(sent.ids)
+    worker.run_batch(sent.ids)  # a duplicate message changes nothing
 
     for job in jobs:
         rows = list(job.executions.order_by("scheduled_for"))
@@ -292,7 +239,7 @@ def test_after_three_minutes_without_ticks_each_job_runs_once_and_the_rest_is_mi
 
 
 def test_a_target_that_hangs_is_given_up_on_at_the_timeout(alice, target):
-    job = make_job(alice, target.url("/hang"), timeout_seconds=1)
+    job = ping(alice, url=target.url("/hang"), timeout_seconds=1)
     execution = Execution.objects.create(job=job, scheduled_for=timezone.now())
 
     worker.run_batch([execution.id])
@@ -308,7 +255,7 @@ def test_a_target_that_hangs_is_given_up_on_at_the_timeout(alice, target):
 
 def test_a_10_mb_response_is_recorded_truncated_and_not_read_to_the_end(alice, target):
     size = 10 * 1024 * 1024
-    job = make_job(alice, target.url(f"/big/{size}"))
+    job = ping(alice, url=target.url(f"/big/{size}"))
     execution = Execution.objects.create(job=job, scheduled_for=timezone.now())
 
     worker.run_batch([execution.id])
@@ -323,20 +270,9 @@ def test_a_10_mb_response_is_recorded_truncated_and_not_read_to_the_end(alice, t
     assert not arrival.finished
 
 
-@pytest.fixture
-def public_target(monkeypatch):
-    """A second target on 127.0.0.2, which the SSRF guard is told is a public address."""
-    public = ipaddress.ip_address("127.0.0.2")
-    is_internal = addresses.is_internal
-    monkeypatch.setattr(http, "is_internal", lambda ip: ip != public and is_internal(ip))
-    with Target(host="127.0.0.2") as server:
-        yield server
-
-
 def test_a_redirect_to_loopback_is_blocked(alice, target, public_target, settings):
     settings.ALLOW_PRIVATE_TARGETS = False
-    to = quote(target.url("/ok"), safe="")
-    job = make_job(alice, public_target.url(f"/redirect?to={to}"))
+    job = ping(alice, url=redirect(public_target, target.url("/ok")))
     execution = Execution.objects.create(job=job, scheduled_for=timezone.now())
 
     worker.run_batch([execution.id])
@@ -350,7 +286,7 @@ def test_a_redirect_to_loopback_is_blocked(alice, target, public_target, setting
 
 def test_loopback_itself_is_blocked_without_a_connection(alice, target, settings):
     settings.ALLOW_PRIVATE_TARGETS = False
-    job = make_job(alice, target.url("/ok"))
+    job = ping(alice, url=target.url("/ok"))
     execution = Execution.objects.create(job=job, scheduled_for=timezone.now())
 
     worker.run_batch([execution.id])
@@ -361,7 +297,7 @@ def test_loopback_itself_is_blocked_without_a_connection(alice, target, settings
 
 
 def test_a_refused_connection_is_recorded_as_such(alice, target):
-    job = make_job(alice, "http://127.0.0.1:9/")  # the discard port: nothing listens
+    job = ping(alice, url="http://127.0.0.1:9/")  # the discard port: nothing listens
     execution = Execution.objects.create(job=job, scheduled_for=timezone.now())
 
     worker.run_batch([execution.id])

@@ -1,23 +1,22 @@
 """Invariant 5: results move a job between ok, failing and disabled, one HealthChange a move."""
 
 from datetime import timedelta
+from functools import partial
 
 import pytest
 from django.utils import timezone
 
-from accounts.models import User
 from alerts import delivery
 from jobs.engine import worker
 from jobs.models import Execution, HealthChange, Job
+from tests.conftest import make_job, reloaded
 from tests.target import Target
 
 Kind = HealthChange.Kind
-
-
-@pytest.fixture(autouse=True)
-def engine_settings(settings) -> None:
-    settings.ALLOW_PRIVATE_TARGETS = True
-    settings.AUTO_DISABLE_AFTER = 25
+pytestmark = pytest.mark.usefixtures("engine_settings")  # disabled after 25 failures
+backup = partial(
+    make_job, title="Backup", url="http://127.0.0.1:9/", schedule="* * * * *", timezone="UTC"
+)
 
 
 class Runs:
@@ -45,19 +44,9 @@ class Runs:
         return list(new.order_by("id").values_list("kind", flat=True))
 
 
-def make_job(user: User, **fields) -> Job:
-    return Job.objects.create(
-        user=user, title="Backup", url="http://127.0.0.1:9/", schedule="* * * * *", **fields
-    )
-
-
 @pytest.fixture
 def runs(alice, target) -> Runs:
-    return Runs(make_job(alice), target)
-
-
-def reloaded(job: Job) -> Job:
-    return Job.objects.get(pk=job.pk)
+    return Runs(backup(alice), target)
 
 
 def test_each_health_transition_is_recorded_once(runs):
@@ -104,13 +93,13 @@ def test_a_disabled_jobs_queued_slot_is_skipped_and_changes_nothing(runs):
 
 
 def test_a_timeout_counts_as_a_failure(alice, target):
-    runs = Runs(make_job(alice, timeout_seconds=1), target)
+    runs = Runs(backup(alice, timeout_seconds=1), target)
 
     assert runs.changes_made_by("/hang") == [Kind.FAILING]
 
 
 def test_with_a_threshold_a_job_is_failing_only_after_that_many_failures(alice, target):
-    runs = Runs(make_job(alice, failure_threshold=3), target)
+    runs = Runs(backup(alice, failure_threshold=3), target)
 
     assert runs.changes_made_by("/status/500") == []
     assert runs.changes_made_by("/status/500") == []

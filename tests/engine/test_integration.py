@@ -3,44 +3,31 @@
 import base64
 import json
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import datetime
+from functools import partial
 
 import pytest
-from django.utils import timezone
 
-from accounts.models import User
 from jobs.models import Execution, HealthChange, Job
 from jobs.outbound import http
+from tests.conftest import arrivals_by_execution, make_job, seconds_from_now
 from tests.processes import Engine, flush_broker
-from tests.target import Target
 
 pytestmark = pytest.mark.slow
 Status = Execution.Status
 FINISHED = [Status.SUCCEEDED, Status.FAILED, Status.SKIPPED]
 # Once a year: nothing runs unless a test moves next_run_at (cron slots are whole minutes).
 YEARLY = "0 0 1 1 *"
-
-
-def make_job(user: User, url: str, **fields) -> Job:
-    fields = {"title": "Nightly report", "schedule": YEARLY, "timeout_seconds": 10, **fields}
-    return Job.objects.create(user=user, url=url, **fields)
-
-
-def seconds_from_now(seconds: int) -> datetime:
-    return timezone.now().replace(microsecond=0) + timedelta(seconds=seconds)
-
-
-def arrivals_by_execution(target: Target) -> Counter[int]:
-    return Counter(int(arrival.headers[http.EXECUTION_HEADER]) for arrival in target.requests)
+yearly_report = partial(make_job, schedule=YEARLY, timeout_seconds=10, timezone="UTC")
 
 
 def test_a_job_due_in_a_few_seconds_is_called_once_and_recorded(
     transactional_db, alice, target, tmp_path
 ):
     flush_broker()  # nothing left over from another run
-    job = make_job(
+    job = yearly_report(
         alice,
-        target.url("/echo?source=cronsvc"),
+        url=target.url("/echo?source=cronsvc"),
         method="POST",
         headers={"X-Token": "abc123", "Content-Type": "application/json"},
         body='{"report": "nightly"}',
@@ -90,8 +77,8 @@ def test_jobs_due_on_the_same_second_each_run_once_and_failures_are_recorded(
     transactional_db, alice, target, tmp_path
 ):
     flush_broker()
-    good = [make_job(alice, target.url("/ok"), title=f"Good {n}") for n in range(20)]
-    bad = make_job(alice, target.url("/status/500"), title="Bad")
+    good = [yearly_report(alice, url=target.url("/ok"), title=f"Good {n}") for n in range(20)]
+    bad = yearly_report(alice, url=target.url("/status/500"), title="Bad")
 
     # Small messages, so the batch is spread over several and both threads of the worker.
     with Engine(tmp_path, EXECUTIONS_PER_MESSAGE="6") as engine:

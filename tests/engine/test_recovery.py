@@ -1,50 +1,24 @@
 """jobs/engine/recovery.py: lost messages are sent again, runs whose worker died are finished."""
 
-import threading
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import pytest
-from django.db import connection
 
-from accounts.models import User
 from alerts import delivery
-from cronsvc import task_names
-from jobs.engine import recovery, tasks, tick, worker
+from jobs.engine import recovery, tasks, worker
 from jobs.models import Execution, HealthChange, Job
+from tests.conftest import make_job, race
 
 NOW = datetime(2026, 5, 12, 12, 0, tzinfo=UTC)
 Status = Execution.Status
 Kind = HealthChange.Kind
 # DISPATCH_HORIZON_SECONDS + the longest timeout + a margin (jobs/engine/recovery.py).
 ABANDONED_AFTER = timedelta(seconds=15 + 30 + 60)
-
-
-@pytest.fixture(autouse=True)
-def engine_settings(settings) -> None:
-    settings.REQUEUE_AFTER_SECONDS = 60
-    settings.DISPATCH_HORIZON_SECONDS = 15
-    settings.EXECUTIONS_PER_MESSAGE = 200
-    settings.ALLOW_PRIVATE_TARGETS = True
-
-
-@pytest.fixture
-def sent(monkeypatch) -> list[int]:
-    """Execution ids sent to the workers, in order, instead of sending them."""
-    ids: list[int] = []
-    lock = threading.Lock()
-
-    def send_task(name: str, args: list = ()) -> None:
-        if name != task_names.EXECUTE_BATCH:
-            return  # the alerts' task, after a run counted as a failure
-        with lock:
-            ids.extend(args[0])
-
-    monkeypatch.setattr(tick.celery_app, "send_task", send_task)
-    return ids
-
-
-def make_job(user: User, title: str = "Ping", url: str = "http://127.0.0.1:9/") -> Job:
-    return Job.objects.create(user=user, title=title, url=url, schedule="* * * * *")
+pytestmark = pytest.mark.usefixtures("engine_settings")
+ping = partial(
+    make_job, title="Ping", url="http://127.0.0.1:9/", schedule="* * * * *", timezone="UTC"
+)
 
 
 def execution(job: Job, *, slot: datetime = NOW, **fields) -> Execution:
@@ -65,69 +39,69 @@ def sweep(django_capture_on_commit_callbacks, now: datetime = NOW) -> recovery.S
 def test_a_pending_execution_whose_message_was_lost_is_queued_again(
     alice, sent, django_capture_on_commit_callbacks
 ):
-    pending = lost(make_job(alice))
+    pending = lost(ping(alice))
 
     report = sweep(django_capture_on_commit_callbacks)
 
     assert (report.requeued, report.abandoned) == (1, 0)
-    assert sent == [pending.id]
+    assert sent.ids == [pending.id]
     pending.refresh_from_db()
     assert (pending.status, pending.enqueued_at) == (Status.PENDING, NOW)
 
 
 def test_it_is_queued_only_after_the_sweep_commits(alice, sent, django_capture_on_commit_callbacks):
-    pending = lost(make_job(alice))
+    pending = lost(ping(alice))
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         recovery.sweep(now=NOW)
 
-    assert sent == []
+    assert sent.ids == []
     callbacks[0]()
-    assert sent == [pending.id]
+    assert sent.ids == [pending.id]
 
 
 def test_a_recently_queued_execution_is_left_alone(alice, sent, django_capture_on_commit_callbacks):
     queued_at = NOW - timedelta(seconds=59)
-    pending = execution(make_job(alice), enqueued_at=queued_at)
+    pending = execution(ping(alice), enqueued_at=queued_at)
 
     assert sweep(django_capture_on_commit_callbacks).requeued == 0
 
-    assert sent == []
+    assert sent.ids == []
     pending.refresh_from_db()
     assert pending.enqueued_at == queued_at
 
 
 def test_a_lost_execution_is_queued_again_once(alice, sent, django_capture_on_commit_callbacks):
-    pending = lost(make_job(alice))
+    pending = lost(ping(alice))
 
     sweep(django_capture_on_commit_callbacks)
     # The next sweep, half a minute later: the new message may simply not be picked up yet.
     report = sweep(django_capture_on_commit_callbacks, NOW + timedelta(seconds=30))
 
     assert report.requeued == 0
-    assert sent == [pending.id]
+    assert sent.ids == [pending.id]
 
 
 def test_lost_executions_go_earliest_slot_first_in_shared_messages(
     alice, sent, django_capture_on_commit_callbacks
 ):
-    jobs = [make_job(alice, f"Ping {n}") for n in range(3)]
+    jobs = [ping(alice, title=f"Ping {n}") for n in range(3)]
     later, earlier, middle = (lost(job, minutes=m) for job, m in zip(jobs, [2, 0, 1], strict=True))
 
     assert sweep(django_capture_on_commit_callbacks).requeued == 3
 
-    assert sent == [earlier.id, middle.id, later.id]
+    assert sent.ids == [earlier.id, middle.id, later.id]
 
 
 def test_a_requeued_execution_still_runs_only_once(
     alice, target, sent, django_capture_on_commit_callbacks
 ):
-    pending = lost(make_job(alice, url=target.url("/ok")))
+    pending = lost(ping(alice, url=target.url("/ok")))
     sweep(django_capture_on_commit_callbacks)
 
     # The original message was only late after all: both it and the new one arrive.
     worker.run_batch([pending.id])
-    worker.run_batch(sent)
+    worker.run_batch(sent.ids)
 
     assert len(target.requests) == 1
     pending.refresh_from_db()
@@ -135,7 +109,7 @@ def test_a_requeued_execution_still_runs_only_once(
 
 
 def test_finished_executions_are_not_touched(alice, sent, django_capture_on_commit_callbacks):
-    job = make_job(alice)
+    job = ping(alice)
     long_ago = NOW - timedelta(hours=1)
     for minutes, status in enumerate([Status.SUCCEEDED, Status.FAILED, Status.SKIPPED]):
         execution(
@@ -150,13 +124,13 @@ def test_finished_executions_are_not_touched(alice, sent, django_capture_on_comm
     report = sweep(django_capture_on_commit_callbacks)
 
     assert (report.requeued, report.abandoned) == (0, 0)
-    assert sent == []
+    assert sent.ids == []
 
 
 def test_a_run_whose_worker_died_is_finished_as_failed_and_not_sent_again(
     alice, target, sent, django_capture_on_commit_callbacks
 ):
-    job = make_job(alice, url=target.url("/ok"))
+    job = ping(alice, url=target.url("/ok"))
     started = NOW - ABANDONED_AFTER - timedelta(seconds=1)
     running = execution(job, status=Status.RUNNING, started_at=started, enqueued_at=started)
 
@@ -167,7 +141,7 @@ def test_a_run_whose_worker_died_is_finished_as_failed_and_not_sent_again(
     assert (running.status, running.failure_reason) == (Status.FAILED, "worker_lost")
     assert running.finished_at == NOW
     assert "not sent again" in running.error
-    assert sent == []
+    assert sent.ids == []
     # Even if its message comes back, nothing is sent.
     worker.run_batch([running.id])
     assert target.requests == []
@@ -177,7 +151,7 @@ def test_runs_abandoned_by_a_killed_worker_make_the_job_failing_then_disabled_on
     alice, sent, settings, mailoutbox, django_capture_on_commit_callbacks
 ):
     settings.AUTO_DISABLE_AFTER = 2
-    job = make_job(alice)
+    job = ping(alice)
     started = NOW - ABANDONED_AFTER - timedelta(minutes=5)
     for minute in range(3):
         slot = started + timedelta(minutes=minute)
@@ -185,6 +159,7 @@ def test_runs_abandoned_by_a_killed_worker_make_the_job_failing_then_disabled_on
 
     assert sweep(django_capture_on_commit_callbacks).abandoned == 3
     assert sweep(django_capture_on_commit_callbacks).abandoned == 0
+    assert sent.alerts == 1
     delivery.deliver_pending()
 
     job.refresh_from_db()
@@ -203,7 +178,7 @@ def test_a_run_still_within_its_time_is_left_running(
 ):
     # Claimed ahead of its second, then up to the longest timeout: not abandoned yet.
     started = NOW - ABANDONED_AFTER + timedelta(seconds=1)
-    running = execution(make_job(alice), status=Status.RUNNING, started_at=started)
+    running = execution(ping(alice), status=Status.RUNNING, started_at=started)
 
     assert sweep(django_capture_on_commit_callbacks).abandoned == 0
 
@@ -212,7 +187,7 @@ def test_a_run_still_within_its_time_is_left_running(
 
 
 def test_sweeping_twice_changes_nothing_more(alice, sent, django_capture_on_commit_callbacks):
-    job = make_job(alice)
+    job = ping(alice)
     lost(job)
     started = NOW - timedelta(minutes=10)
     abandoned = execution(
@@ -225,13 +200,13 @@ def test_sweeping_twice_changes_nothing_more(alice, sent, django_capture_on_comm
     report = sweep(django_capture_on_commit_callbacks, NOW + timedelta(seconds=1))
 
     assert (report.requeued, report.abandoned) == (0, 0)
-    assert len(sent) == 1
+    assert len(sent.ids) == 1
     abandoned.refresh_from_db()
     assert abandoned.finished_at == finished_at
 
 
 def test_two_sweeps_at_once_queue_each_lost_execution_once(transactional_db, alice, sent):
-    job_ids = [make_job(alice, f"Ping {n}").id for n in range(50)]
+    job_ids = [ping(alice, title=f"Ping {n}").id for n in range(50)]
     for job in Job.objects.filter(id__in=job_ids):
         lost(job)
         execution(
@@ -240,34 +215,21 @@ def test_two_sweeps_at_once_queue_each_lost_execution_once(transactional_db, ali
             status=Status.RUNNING,
             started_at=NOW - timedelta(minutes=10),
         )
-    reports: list[recovery.SweepReport] = []
-    start = threading.Barrier(2)
 
-    def sweeper() -> None:
-        try:
-            start.wait(timeout=10)
-            reports.append(recovery.sweep(now=NOW))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=sweeper) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    reports = race(lambda: recovery.sweep(now=NOW), seconds=30)
 
     assert sum(report.requeued for report in reports) == 50
     assert sum(report.abandoned for report in reports) == 50
-    assert sorted(sent) == sorted(
+    assert sorted(sent.ids) == sorted(
         Execution.objects.filter(status=Status.PENDING).values_list("id", flat=True)
     )
-    assert len(set(sent)) == 50
+    assert len(set(sent.ids)) == 50
 
 
 def test_the_celery_task_runs_the_sweep(alice, sent, django_capture_on_commit_callbacks):
-    pending = execution(make_job(alice), enqueued_at=datetime(2020, 1, 1, tzinfo=UTC))
+    pending = execution(ping(alice), enqueued_at=datetime(2020, 1, 1, tzinfo=UTC))
 
     with django_capture_on_commit_callbacks(execute=True):
         tasks.recover()
 
-    assert sent == [pending.id]
+    assert sent.ids == [pending.id]

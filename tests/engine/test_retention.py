@@ -1,22 +1,16 @@
 """jobs/engine/retention.py: history older than RETENTION_DAYS goes, each job's latest 100 stay."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+from functools import partial
 
 import pytest
-import time_machine
 
-from accounts.models import User
 from jobs.engine import retention
 from jobs.models import Execution, Job
+from tests.conftest import NOON, make_job
 
-NOW = datetime(2026, 5, 12, 10, 0, tzinfo=UTC)
+NOW = NOON  # where the `clock` fixture holds time
 KEEP = 100
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
 
 
 @pytest.fixture(autouse=True)
@@ -25,10 +19,13 @@ def thirty_days(settings) -> None:
     settings.KEEP_EXECUTIONS_PER_JOB = KEEP
 
 
-def make_job(user: User, title: str = "Heartbeat ping") -> Job:
-    return Job.objects.create(
-        user=user, title=title, url="http://127.0.0.1:9/ping", schedule="0 * * * *"
-    )
+heartbeat_ping = partial(
+    make_job,
+    title="Heartbeat ping",
+    url="http://127.0.0.1:9/ping",
+    schedule="0 * * * *",
+    timezone="UTC",
+)
 
 
 def add_history(job: Job, *, count: int, newest: datetime, **fields) -> list[Execution]:
@@ -48,7 +45,7 @@ def days_ago(days: int) -> datetime:
 
 
 def test_it_prunes_executions_older_than_the_retention_period(alice, clock):
-    job = make_job(alice)
+    job = heartbeat_ping(alice)
     add_history(job, count=200, newest=days_ago(31))
     recent = add_history(job, count=KEEP, newest=days_ago(1))
 
@@ -58,7 +55,7 @@ def test_it_prunes_executions_older_than_the_retention_period(alice, clock):
 
 
 def test_the_newest_100_of_a_job_stay_however_old(alice, clock):
-    job = make_job(alice)
+    job = heartbeat_ping(alice)
     old = add_history(job, count=150, newest=days_ago(40))
 
     assert retention.prune() == 50
@@ -69,7 +66,7 @@ def test_the_newest_100_of_a_job_stay_however_old(alice, clock):
 
 def test_old_executions_beyond_the_newest_100_go_even_with_recent_ones(alice, clock):
     # 60 recent and 60 old: the 100 newest are the 60 recent and the 40 newest old ones.
-    job = make_job(alice)
+    job = heartbeat_ping(alice)
     recent = add_history(job, count=60, newest=days_ago(1))
     old = add_history(job, count=60, newest=days_ago(31))
 
@@ -80,7 +77,7 @@ def test_old_executions_beyond_the_newest_100_go_even_with_recent_ones(alice, cl
 
 
 def test_a_job_with_more_than_100_recent_executions_loses_all_its_old_ones(alice, clock):
-    job = make_job(alice)
+    job = heartbeat_ping(alice)
     add_history(job, count=KEEP + 20, newest=days_ago(1))
     add_history(job, count=30, newest=days_ago(45))
 
@@ -91,7 +88,7 @@ def test_a_job_with_more_than_100_recent_executions_loses_all_its_old_ones(alice
 
 
 def test_each_job_keeps_its_own_newest_100(alice, bob, clock):
-    busy, quiet = make_job(alice, "Busy"), make_job(bob, "Quiet")
+    busy, quiet = heartbeat_ping(alice, title="Busy"), heartbeat_ping(bob, title="Quiet")
     add_history(busy, count=KEEP + 10, newest=days_ago(35))
     add_history(quiet, count=5, newest=days_ago(300))
 
@@ -104,7 +101,7 @@ def test_each_job_keeps_its_own_newest_100(alice, bob, clock):
 def test_a_jobs_last_execution_survives_pruning(alice, clock):
     # Paused for months: its last result is far older than the retention period, and
     # newer rows (skipped slots) push it out of the newest hundred.
-    job = make_job(alice)
+    job = heartbeat_ping(alice)
     (last,) = add_history(job, count=1, newest=days_ago(120))
     add_history(job, count=KEEP + 5, newest=days_ago(40), status=Execution.Status.SKIPPED)
     Job.objects.filter(id=job.id).update(last_execution=last)
@@ -118,7 +115,7 @@ def test_a_jobs_last_execution_survives_pruning(alice, clock):
 
 def test_pruning_works_in_batches_until_nothing_is_left(alice, clock, monkeypatch):
     monkeypatch.setattr(retention, "PRUNE_BATCH", 7)
-    job = make_job(alice)
+    job = heartbeat_ping(alice)
     add_history(job, count=KEEP + 30, newest=days_ago(31))
 
     assert retention.prune() == 30

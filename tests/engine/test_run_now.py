@@ -2,50 +2,23 @@
 per minute."""
 
 from datetime import UTC, datetime
+from functools import partial
 
 import pytest
-import time_machine
-from django.core.cache import cache
 from kombu.exceptions import OperationalError
 
-from accounts.models import User
 from jobs.engine import run_now, tick, worker
 from jobs.models import Execution, Job
+from tests.conftest import frozen_at, make_job
 
 NOW = datetime(2026, 5, 12, 10, 0, 30, tzinfo=UTC)
 Status, Trigger = Execution.Status, Execution.Trigger
-
-
-@pytest.fixture(autouse=True)
-def engine_settings(settings) -> None:
-    settings.MANUAL_RUNS_PER_MINUTE = 10
-    settings.ALLOW_PRIVATE_TARGETS = True
-    # The API's own throttle counts live in the cache.
-    cache.clear()
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def sent(monkeypatch) -> list[list[int]]:
-    messages: list[list[int]] = []
-
-    def send_task(name: str, args: list) -> None:
-        assert name == "cronsvc.execute_batch"
-        messages.append(args[0])
-
-    monkeypatch.setattr(tick.celery_app, "send_task", send_task)
-    return messages
-
-
-def make_job(user: User, title: str = "Rebuild site", **fields) -> Job:
-    return Job.objects.create(
-        user=user, title=title, url="http://127.0.0.1:9/", schedule="0 3 * * *", **fields
-    )
+# The API's own throttle counts live in the cache.
+pytestmark = pytest.mark.usefixtures("engine_settings", "fresh_limits")
+clock = frozen_at(NOW)
+rebuild_site = partial(
+    make_job, title="Rebuild site", url="http://127.0.0.1:9/", schedule="0 3 * * *", timezone="UTC"
+)
 
 
 def run(path: str) -> str:
@@ -55,7 +28,7 @@ def run(path: str) -> str:
 def test_it_records_a_pending_manual_execution_and_queues_it_after_commit(
     alice, clock, sent, django_capture_on_commit_callbacks
 ):
-    job = make_job(alice)
+    job = rebuild_site(alice)
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         execution = run_now.run_now(job)
@@ -69,7 +42,7 @@ def test_it_records_a_pending_manual_execution_and_queues_it_after_commit(
 
 
 def test_a_manual_run_leaves_the_schedule_alone(alice, clock):
-    job = make_job(alice)
+    job = rebuild_site(alice)
     next_run_at = job.next_run_at
 
     run_now.run_now(job)
@@ -79,7 +52,7 @@ def test_a_manual_run_leaves_the_schedule_alone(alice, clock):
 
 
 def test_a_manual_run_is_sent_at_once(alice, target):
-    job = make_job(alice)
+    job = rebuild_site(alice)
     Job.objects.filter(id=job.id).update(url=target.url("/ok"))
     job.refresh_from_db()
 
@@ -94,7 +67,7 @@ def test_a_manual_run_is_sent_at_once(alice, target):
 
 def test_more_manual_runs_a_minute_than_allowed_are_refused(alice, bob, clock, settings):
     settings.MANUAL_RUNS_PER_MINUTE = 3
-    first, second = make_job(alice), make_job(alice, "Second")
+    first, second = rebuild_site(alice), rebuild_site(alice, title="Second")
     for job in (first, second, first):
         clock.shift(1)
         run_now.run_now(job)
@@ -104,12 +77,12 @@ def test_more_manual_runs_a_minute_than_allowed_are_refused(alice, bob, clock, s
 
     assert Execution.objects.filter(trigger=Trigger.MANUAL).count() == 3
     # The limit is alice's: bob's runs are counted apart.
-    run_now.run_now(make_job(bob, "Bob's job"))
+    run_now.run_now(rebuild_site(bob, title="Bob's job"))
 
 
 def test_the_limit_frees_up_after_a_minute(alice, clock, settings):
     settings.MANUAL_RUNS_PER_MINUTE = 2
-    job = make_job(alice)
+    job = rebuild_site(alice)
     run_now.run_now(job)
     clock.shift(1)
     run_now.run_now(job)
@@ -125,7 +98,7 @@ def test_the_limit_frees_up_after_a_minute(alice, clock, settings):
 
 def test_scheduled_runs_do_not_count_against_the_limit(alice, clock, settings):
     settings.MANUAL_RUNS_PER_MINUTE = 1
-    job = make_job(alice)
+    job = rebuild_site(alice)
     Execution.objects.create(job=job, scheduled_for=NOW.replace(second=0))
 
     run_now.run_now(job)
@@ -134,7 +107,7 @@ def test_scheduled_runs_do_not_count_against_the_limit(alice, clock, settings):
 
 
 def test_the_api_accepts_a_run_with_202_and_the_execution(alice_api, alice, clock, sent):
-    job = make_job(alice)
+    job = rebuild_site(alice)
 
     response = alice_api.post(run(job.id))
 
@@ -146,7 +119,7 @@ def test_the_api_accepts_a_run_with_202_and_the_execution(alice_api, alice, cloc
 
 
 def test_the_api_answers_429_past_the_limit(alice_api, alice, clock, sent):
-    job = make_job(alice)
+    job = rebuild_site(alice)
     for _ in range(10):
         clock.shift(1)
         assert alice_api.post(run(job.id)).status_code == 202
@@ -159,7 +132,7 @@ def test_the_api_answers_429_past_the_limit(alice_api, alice, clock, sent):
 
 
 def test_bob_cannot_run_alices_job(bob_api, alice, clock, sent):
-    job = make_job(alice)
+    job = rebuild_site(alice)
 
     response = bob_api.post(run(job.id))
 
@@ -174,7 +147,7 @@ def test_with_the_broker_away_the_run_is_still_accepted_for_the_sweep_to_send(
         raise OperationalError("Connection refused.")
 
     monkeypatch.setattr(tick.celery_app, "send_task", unreachable)
-    job = make_job(alice)
+    job = rebuild_site(alice)
 
     response = alice_api.post(run(job.id))
 

@@ -2,67 +2,35 @@
 
 from contextlib import AbstractContextManager as ContextManager
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import NamedTuple
 
 import pytest
-import time_machine
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from accounts.models import User
 from jobs.engine import health, tick
 from jobs.models import Execution, Job
+from tests.conftest import frozen_at, make_job, many_jobs, reloaded
 
 # Ten seconds before a minute: with the default 15 s horizon, 12:00:00 is due.
 NOW = datetime(2026, 5, 12, 11, 59, 50, tzinfo=UTC)
 SLOT = datetime(2026, 5, 12, 12, 0, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
 Status, Trigger = Execution.Status, Execution.Trigger
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture(autouse=True)
-def engine_settings(settings) -> None:
-    settings.DISPATCH_HORIZON_SECONDS = 15
-    settings.DISPATCH_BATCH_SIZE = 1000
-    settings.MISSED_AFTER_SECONDS = 60
-    settings.EXECUTIONS_PER_MESSAGE = 200
-
-
-@pytest.fixture
-def sent(monkeypatch) -> list[list[int]]:
-    """The execution ids of each Celery message the tick sends, instead of sending it."""
-    messages: list[list[int]] = []
-
-    def send_task(name: str, args: list) -> None:
-        assert name == "cronsvc.execute_batch"
-        messages.append(args[0])
-
-    monkeypatch.setattr(tick.celery_app, "send_task", send_task)
-    return messages
-
-
-def make_job(user: User, **fields) -> Job:
-    fields = {
-        "title": "Minutely ping",
-        "url": "http://127.0.0.1:9/ping",
-        "schedule": "* * * * *",
-        **fields,
-    }
-    return Job.objects.create(user=user, **fields)
-
-
-def reloaded(job: Job) -> Job:
-    return Job.objects.get(pk=job.pk)
+pytestmark = pytest.mark.usefixtures("engine_settings")
+clock = frozen_at(NOW)
+minutely_ping = partial(
+    make_job,
+    title="Minutely ping",
+    url="http://127.0.0.1:9/ping",
+    schedule="* * * * *",
+    timezone="UTC",
+)
 
 
 def test_it_claims_a_job_due_within_the_horizon(alice, clock):
-    job = make_job(alice)
+    job = minutely_ping(alice)
     assert job.next_run_at == SLOT
 
     assert tick.tick(now=NOW) == 1
@@ -75,7 +43,7 @@ def test_it_claims_a_job_due_within_the_horizon(alice, clock):
 
 
 def test_a_job_due_beyond_the_horizon_waits_for_a_later_tick(alice, clock):
-    job = make_job(alice, schedule="5 12 * * *")
+    job = minutely_ping(alice, schedule="5 12 * * *")
 
     assert tick.tick(now=NOW) == 0
 
@@ -84,7 +52,7 @@ def test_a_job_due_beyond_the_horizon_waits_for_a_later_tick(alice, clock):
 
 
 def test_a_second_tick_in_the_same_minute_claims_nothing_new(alice, clock):
-    job = make_job(alice)
+    job = minutely_ping(alice)
     tick.tick(now=NOW)
 
     assert tick.tick(now=NOW + timedelta(seconds=5)) == 0
@@ -95,7 +63,7 @@ def test_a_second_tick_in_the_same_minute_claims_nothing_new(alice, clock):
 def test_executions_are_queued_only_after_the_commit(
     alice, clock, sent, django_capture_on_commit_callbacks
 ):
-    make_job(alice)
+    minutely_ping(alice)
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         tick.tick(now=NOW)
@@ -111,7 +79,7 @@ def test_executions_go_many_to_a_message_earliest_slot_first(
     alice, clock, sent, settings, django_capture_on_commit_callbacks
 ):
     settings.EXECUTIONS_PER_MESSAGE = 2
-    jobs = [make_job(alice, title=f"Ping {n}") for n in range(4)]
+    jobs = [minutely_ping(alice, title=f"Ping {n}") for n in range(4)]
     # One job fires a few seconds earlier than the others.
     early = SLOT - timedelta(seconds=3)
     Job.objects.filter(id=jobs[3].id).update(next_run_at=early)
@@ -127,10 +95,10 @@ def test_executions_go_many_to_a_message_earliest_slot_first(
 
 
 def test_paused_and_expired_jobs_are_not_claimed(alice, clock):
-    paused = make_job(alice, title="Paused", enabled=False)
-    expired = make_job(alice, title="Expired", expires_at=NOW - timedelta(days=1))
+    paused = minutely_ping(alice, title="Paused", enabled=False)
+    expired = minutely_ping(alice, title="Expired", expires_at=NOW - timedelta(days=1))
     # Paused after its next run was set: the row still has a time, but is not enabled.
-    paused_later = make_job(alice, title="Paused later")
+    paused_later = minutely_ping(alice, title="Paused later")
     Job.objects.filter(id=paused_later.id).update(enabled=False)
 
     assert tick.tick(now=NOW) == 0
@@ -140,7 +108,7 @@ def test_paused_and_expired_jobs_are_not_claimed(alice, clock):
 
 
 def test_a_job_expiring_before_its_next_slot_is_not_scheduled_again(alice, clock):
-    job = make_job(alice, expires_at=SLOT + timedelta(seconds=30))
+    job = minutely_ping(alice, expires_at=SLOT + timedelta(seconds=30))
 
     tick.tick(now=NOW)
 
@@ -151,7 +119,7 @@ def test_a_job_expiring_before_its_next_slot_is_not_scheduled_again(alice, clock
 def test_it_claims_in_batches_until_no_due_job_is_left(alice, clock, settings):
     settings.DISPATCH_BATCH_SIZE = 3
     for n in range(7):
-        make_job(alice, title=f"Ping {n}")
+        minutely_ping(alice, title=f"Ping {n}")
 
     assert tick.tick(now=NOW) == 7
 
@@ -160,7 +128,7 @@ def test_it_claims_in_batches_until_no_due_job_is_left(alice, clock, settings):
 
 
 def test_a_slot_found_late_but_within_a_minute_still_runs_as_scheduled(alice, clock):
-    job = make_job(alice)
+    job = minutely_ping(alice)
 
     tick.tick(now=SLOT + timedelta(seconds=40))
 
@@ -173,7 +141,7 @@ def test_a_slot_found_late_but_within_a_minute_still_runs_as_scheduled(alice, cl
 
 
 def test_a_second_execution_for_the_same_slot_is_refused_by_the_database(alice, clock):
-    job = make_job(alice)
+    job = minutely_ping(alice)
     Execution.objects.create(job=job, scheduled_for=SLOT)
 
     with pytest.raises(IntegrityError), transaction.atomic():
@@ -185,7 +153,7 @@ def test_a_second_execution_for_the_same_slot_is_refused_by_the_database(alice, 
 def test_pausing_and_resuming_within_the_horizon_does_not_run_a_slot_twice(
     alice, clock, sent, django_capture_on_commit_callbacks
 ):
-    job = make_job(alice)
+    job = minutely_ping(alice)
     with django_capture_on_commit_callbacks(execute=True):
         tick.tick(now=NOW)
     (claimed,) = job.executions.all()
@@ -210,7 +178,7 @@ def test_pausing_and_resuming_within_the_horizon_does_not_run_a_slot_twice(
 
 
 def test_after_three_minutes_without_ticks_one_catch_up_runs_and_the_rest_are_missed(alice, clock):
-    job = make_job(alice)
+    job = minutely_ping(alice)
     tick.tick(now=NOW)  # claims 12:00; then beat stops
 
     later = datetime(2026, 5, 12, 12, 3, 30, tzinfo=UTC)
@@ -228,7 +196,7 @@ def test_after_three_minutes_without_ticks_one_catch_up_runs_and_the_rest_are_mi
 
 
 def test_a_single_missed_slot_is_caught_up_without_a_missed_row(alice, clock):
-    job = make_job(alice, schedule="0 * * * *")  # hourly, at 12:00
+    job = minutely_ping(alice, schedule="0 * * * *")  # hourly, at 12:00
     later = SLOT + timedelta(minutes=5)
 
     tick.tick(now=later)
@@ -239,7 +207,7 @@ def test_a_single_missed_slot_is_caught_up_without_a_missed_row(alice, clock):
 
 
 def test_missed_slots_stop_at_the_jobs_expiry(alice, clock):
-    job = make_job(alice, expires_at=SLOT + timedelta(minutes=1, seconds=30))
+    job = minutely_ping(alice, expires_at=SLOT + timedelta(minutes=1, seconds=30))
     tick.tick(now=NOW)
 
     tick.tick(now=SLOT + timedelta(minutes=10))
@@ -281,22 +249,6 @@ def job_table_counters() -> tuple[int, int, int]:
         return cursor.fetchone()
 
 
-def register_jobs(user: User, count: int, next_run_at: datetime) -> None:
-    Job.objects.bulk_create(
-        (
-            Job(
-                user=user,
-                title=f"Job {n}",
-                url="http://127.0.0.1:9/ping",
-                schedule="* * * * *",
-                next_run_at=next_run_at,
-            )
-            for n in range(count)
-        ),
-        batch_size=5000,
-    )
-
-
 def due_query_plan(now: datetime) -> str:
     horizon = now + timedelta(seconds=15)
     with transaction.atomic():
@@ -312,11 +264,11 @@ def test_a_tick_among_100000_jobs_costs_what_it_costs_among_100(
     alice, clock, django_assert_max_num_queries
 ):
     assert connection.vendor == "postgresql"
-    register_jobs(alice, 100, next_run_at=SLOT)
+    many_jobs(alice, 100, url="http://127.0.0.1:9/ping", next_run_at=SLOT)
     small = tick_cost(NOW, CaptureQueriesContext(connection))
 
     # The same 100 are due a minute later; 99,900 more wait a year.
-    register_jobs(alice, 99_900, next_run_at=SLOT + timedelta(days=365))
+    many_jobs(alice, 99_900, url="http://127.0.0.1:9/ping", next_run_at=SLOT + timedelta(days=365))
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE jobs_job")
     large = tick_cost(NOW + MINUTE, django_assert_max_num_queries(small.queries))

@@ -5,30 +5,24 @@ import base64
 import json
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from functools import partial
 
 import pytest
 from django.db import connection
 from django.utils import timezone
 
-from accounts.models import User
 from jobs.engine import health, worker
 from jobs.models import Execution, Job
 from jobs.outbound import http
+from tests.conftest import closing_connection, make_job, race
 from tests.target import Target
 
 Status, Trigger = Execution.Status, Execution.Trigger
-
-
-@pytest.fixture(autouse=True)
-def private_targets(settings) -> None:
-    # The target runs on 127.0.0.1; tests/test_engine_faults.py covers the guard.
-    settings.ALLOW_PRIVATE_TARGETS = True
-
-
-def make_job(user: User, url: str, **fields) -> Job:
-    fields = {"title": "Ping", "schedule": "* * * * *", "timeout_seconds": 5, **fields}
-    return Job.objects.create(user=user, url=url, **fields)
+# The target runs on 127.0.0.1; tests/engine/test_faults.py covers the guard.
+pytestmark = pytest.mark.usefixtures("private_targets")
+ping = partial(make_job, title="Ping", schedule="* * * * *", timeout_seconds=5, timezone="UTC")
 
 
 def pending(job: Job, *, seconds_ago: float = 1, **fields) -> Execution:
@@ -43,9 +37,9 @@ def execution_ids(target: Target) -> list[int]:
 
 
 def test_it_sends_the_jobs_request_and_records_the_response(alice, target):
-    job = make_job(
+    job = ping(
         alice,
-        target.url("/echo?from=cronsvc"),
+        url=target.url("/echo?from=cronsvc"),
         method="POST",
         headers={"X-Token": "abc123", "Content-Type": "application/json"},
         body='{"report": "nightly"}',
@@ -81,7 +75,7 @@ def test_it_sends_the_jobs_request_and_records_the_response(alice, target):
 
 
 def test_a_status_outside_2xx_is_a_failure_with_its_reason(alice, target):
-    execution = pending(make_job(alice, target.url("/status/503")))
+    execution = pending(ping(alice, url=target.url("/status/503")))
 
     worker.run_batch([execution.id])
 
@@ -93,7 +87,7 @@ def test_a_status_outside_2xx_is_a_failure_with_its_reason(alice, target):
 
 
 def test_an_expected_status_outside_2xx_is_a_success(alice, target):
-    job = make_job(alice, target.url("/status/418"), expected_statuses=[418])
+    job = ping(alice, url=target.url("/status/418"), expected_statuses=[418])
     execution = pending(job)
 
     worker.run_batch([execution.id])
@@ -103,7 +97,7 @@ def test_an_expected_status_outside_2xx_is_a_success(alice, target):
 
 
 def test_running_the_same_batch_twice_sends_one_request_per_execution(alice, target):
-    executions = [pending(make_job(alice, target.url("/ok"), title=f"Ping {n}")) for n in range(3)]
+    executions = [pending(ping(alice, url=target.url("/ok"), title=f"Ping {n}")) for n in range(3)]
     ids = [e.id for e in executions]
 
     worker.run_batch(ids)
@@ -116,29 +110,17 @@ def test_running_the_same_batch_twice_sends_one_request_per_execution(alice, tar
 def test_two_workers_given_the_same_batch_at_once_send_each_request_once(
     transactional_db, alice, target
 ):
-    executions = [pending(make_job(alice, target.url("/ok"), title=f"Ping {n}")) for n in range(5)]
+    executions = [pending(ping(alice, url=target.url("/ok"), title=f"Ping {n}")) for n in range(5)]
     ids = [e.id for e in executions]
-    start = threading.Barrier(2)
 
-    def race() -> None:
-        try:
-            start.wait(timeout=10)
-            worker.run_batch(ids)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=race) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    race(lambda: worker.run_batch(ids), seconds=30)
 
     assert sorted(execution_ids(target)) == ids
     assert set(Execution.objects.values_list("status", flat=True)) == {Status.SUCCEEDED}
 
 
 def test_only_pending_executions_are_run(alice, target):
-    job = make_job(alice, target.url("/ok"))
+    job = ping(alice, url=target.url("/ok"))
     running = pending(job, seconds_ago=120, status=Status.RUNNING)
     finished = pending(job, seconds_ago=60, status=Status.SUCCEEDED)
     missed = pending(job, seconds_ago=180, status=Status.MISSED)
@@ -155,7 +137,7 @@ def test_only_pending_executions_are_run(alice, target):
 
 
 def test_a_paused_jobs_queued_run_is_skipped(alice, target):
-    job = make_job(alice, target.url("/ok"))
+    job = ping(alice, url=target.url("/ok"))
     execution = pending(job)
     health.set_enabled(job, False)
 
@@ -169,7 +151,7 @@ def test_a_paused_jobs_queued_run_is_skipped(alice, target):
 
 
 def test_a_manual_run_of_a_paused_job_goes_ahead(alice, target):
-    job = make_job(alice, target.url("/ok"), enabled=False)
+    job = ping(alice, url=target.url("/ok"), enabled=False)
     execution = pending(job, trigger=Trigger.MANUAL)
 
     worker.run_batch([execution.id])
@@ -183,7 +165,7 @@ def test_a_manual_run_of_a_paused_job_goes_ahead(alice, target):
 
 
 def test_a_slot_that_comes_while_the_previous_run_is_running_is_skipped(alice, target):
-    job = make_job(alice, target.url("/ok"))
+    job = ping(alice, url=target.url("/ok"))
     previous = pending(job, seconds_ago=60, status=Status.RUNNING, started_at=timezone.now())
     execution = pending(job)
 
@@ -198,7 +180,7 @@ def test_a_slot_that_comes_while_the_previous_run_is_running_is_skipped(alice, t
 
 
 def test_two_runs_of_one_job_in_a_batch_do_not_overlap(alice, target):
-    job = make_job(alice, target.url("/ok"))
+    job = ping(alice, url=target.url("/ok"))
     catch_up = pending(job, seconds_ago=60, trigger=Trigger.CATCH_UP)
     manual = pending(job, trigger=Trigger.MANUAL)
 
@@ -210,7 +192,7 @@ def test_two_runs_of_one_job_in_a_batch_do_not_overlap(alice, target):
 
 
 def test_it_fires_no_earlier_than_the_scheduled_second(alice, target):
-    job = make_job(alice, target.url("/ok"))
+    job = ping(alice, url=target.url("/ok"))
     # Claimed ahead, as the dispatcher does: the slot is a second or two away.
     execution = pending(job, seconds_ago=-2)
 
@@ -226,7 +208,7 @@ def test_it_fires_no_earlier_than_the_scheduled_second(alice, target):
 
 def test_a_batch_fires_its_requests_side_by_side(alice, target):
     # Five requests the target answers after a second each.
-    jobs = [make_job(alice, target.url("/slow/1"), title=f"Slow {n}") for n in range(5)]
+    jobs = [ping(alice, url=target.url("/slow/1"), title=f"Slow {n}") for n in range(5)]
     ids = [pending(job).id for job in jobs]
 
     worker.run_batch(ids)
@@ -239,10 +221,10 @@ def test_a_batch_fires_its_requests_side_by_side(alice, target):
 
 
 def test_a_request_that_cannot_be_built_fails_alone(alice, target, settings):
-    broken = make_job(alice, target.url("/ok"), title="Broken", auth_username="alice")
+    broken = ping(alice, url=target.url("/ok"), title="Broken", auth_username="alice")
     # Its password was encrypted with a key the service no longer has.
     Job.objects.filter(id=broken.id).update(auth_password_encrypted="not-a-fernet-token")
-    fine = make_job(alice, target.url("/ok"), title="Fine")
+    fine = ping(alice, url=target.url("/ok"), title="Fine")
     broken_run, fine_run = pending(broken), pending(fine)
 
     worker.run_batch([broken_run.id, fine_run.id])
@@ -264,7 +246,7 @@ def test_running_an_empty_or_unknown_batch_does_nothing(db, target):
 
 def test_a_run_found_weeks_late_is_still_recorded(alice, target):
     # E.g. a lost message re-sent by the recovery sweep after a long outage.
-    execution = pending(make_job(alice, target.url("/ok")), seconds_ago=40 * 24 * 3600)
+    execution = pending(ping(alice, url=target.url("/ok")), seconds_ago=40 * 24 * 3600)
 
     worker.run_batch([execution.id])
 
@@ -287,40 +269,37 @@ def test_runs_of_one_job_claimed_by_two_workers_at_once_do_not_overlap(
     transactional_db, alice, monkeypatch
 ):
     # A manual run and the job's slot arrive in two messages, at two workers, together.
-    job = make_job(alice, "http://127.0.0.1:9/")
+    job = ping(alice, url="http://127.0.0.1:9/")
     manual, scheduled = pending(job, trigger=Trigger.MANUAL), pending(job, seconds_ago=2)
     holding, release = threading.Event(), threading.Event()
     skip_reason = worker.skip_reason
 
     def skip_reason_slowly(execution: Execution, busy: set[int]) -> str:
         # The first claim stops after it found the job idle, before it commits.
-        if threading.current_thread().name == "first" and not holding.is_set():
+        if threading.current_thread().name.startswith("first") and not holding.is_set():
             holding.set()
             release.wait(timeout=30)
         return skip_reason(execution, busy)
 
     monkeypatch.setattr(worker, "skip_reason", skip_reason_slowly)
+    claim = closing_connection(worker.claim)
 
-    def claim(ids: list[int]) -> None:
+    with (
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="first") as first_pool,
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="second") as second_pool,
+    ):
+        first = first_pool.submit(claim, [manual.id])
         try:
-            worker.claim(ids)
+            assert holding.wait(timeout=30)
+            second = second_pool.submit(claim, [scheduled.id])
+            # The second claim either finishes, or waits for the first: no blind sleep.
+            deadline = time.monotonic() + 30
+            while not second.done() and not lock_waiters() and time.monotonic() < deadline:
+                time.sleep(0.05)
         finally:
-            connection.close()
-
-    first = threading.Thread(target=claim, args=([manual.id],), name="first")
-    second = threading.Thread(target=claim, args=([scheduled.id],), name="second")
-    first.start()
-    try:
-        assert holding.wait(timeout=30)
-        second.start()
-        # The second claim either finishes, or waits for the first: no blind sleep.
-        deadline = time.monotonic() + 30
-        while second.is_alive() and not lock_waiters() and time.monotonic() < deadline:
-            time.sleep(0.05)
-    finally:
-        release.set()
-        first.join(timeout=30)
-        second.join(timeout=30)
+            release.set()
+            first.result(timeout=30)
+        second.result(timeout=30)
 
     statuses = dict(Execution.objects.values_list("id", "status"))
     assert statuses == {manual.id: Status.RUNNING, scheduled.id: Status.SKIPPED}

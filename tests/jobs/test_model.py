@@ -4,11 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 from jobs.engine import health
 from jobs.models import Job
-from tests.conftest import NOON, make_job
-
-
-def reloaded(job: Job) -> Job:
-    return Job.objects.get(pk=job.pk)
+from tests.conftest import NOON, make_job, reloaded
 
 
 def test_the_next_run_is_set_when_a_job_is_created(alice, clock):

@@ -1,31 +1,20 @@
 """manage.py rotate_encryption_keys: stored credentials move to the first key, so the old
 key can be removed. (cronsvc.crypto forgets its cached keys whenever the setting changes.)"""
 
+from functools import partial
 from io import StringIO
 
 import pytest
 from cryptography.fernet import Fernet, InvalidToken
 from django.core.management import call_command
 
-from accounts.models import User
 from jobs.models import Job
+from tests.conftest import make_job
 
 KEY_A = Fernet.generate_key().decode()
 KEY_B = Fernet.generate_key().decode()
 PASSWORD = "hunter2 but longer"
-
-
-def make_job(user: User, *, password: str = "") -> Job:
-    job = Job(
-        user=user,
-        title="Backup",
-        url="https://example.org/",
-        schedule="@daily",
-        auth_username="backup" if password else "",
-    )
-    job.auth_password = password
-    job.save()
-    return job
+backup = partial(make_job, title="Backup", url="https://example.org/", schedule="@daily")
 
 
 def stored_token(job: Job) -> str:
@@ -40,7 +29,7 @@ def rotate() -> str:
 
 def test_after_rotating_the_new_key_alone_reads_the_password(alice, settings):
     settings.FIELD_ENCRYPTION_KEYS = [KEY_A]
-    job = make_job(alice, password=PASSWORD)
+    job = backup(alice, auth_username="backup", auth_password=PASSWORD)
     token_under_a = stored_token(job)
     assert Fernet(KEY_A).decrypt(token_under_a.encode()).decode() == PASSWORD
     settings.FIELD_ENCRYPTION_KEYS = [KEY_B, KEY_A]
@@ -59,8 +48,8 @@ def test_after_rotating_the_new_key_alone_reads_the_password(alice, settings):
 
 def test_it_leaves_jobs_without_a_password_alone(alice, bob, settings):
     settings.FIELD_ENCRYPTION_KEYS = [KEY_A]
-    with_password = make_job(alice, password=PASSWORD)
-    without = make_job(bob)
+    with_password = backup(alice, auth_username="backup", auth_password=PASSWORD)
+    without = backup(bob)
     settings.FIELD_ENCRYPTION_KEYS = [KEY_B, KEY_A]
 
     assert rotate().strip() == "Re-encrypted the credentials of 1 job(s)."
@@ -72,7 +61,7 @@ def test_it_leaves_jobs_without_a_password_alone(alice, bob, settings):
 
 def test_rotating_twice_changes_nothing_a_reader_sees(alice, settings):
     settings.FIELD_ENCRYPTION_KEYS = [KEY_A]
-    job = make_job(alice, password=PASSWORD)
+    job = backup(alice, auth_username="backup", auth_password=PASSWORD)
     settings.FIELD_ENCRYPTION_KEYS = [KEY_B, KEY_A]
 
     rotate()
@@ -84,7 +73,7 @@ def test_rotating_twice_changes_nothing_a_reader_sees(alice, settings):
 
 def test_rotating_does_not_move_the_next_run(alice, settings):
     settings.FIELD_ENCRYPTION_KEYS = [KEY_A]
-    job = make_job(alice, password=PASSWORD)
+    job = backup(alice, auth_username="backup", auth_password=PASSWORD)
     Job.objects.filter(id=job.id).update(next_run_at=job.next_run_at.replace(year=2031))
     before = Job.objects.get(id=job.id)
     settings.FIELD_ENCRYPTION_KEYS = [KEY_B, KEY_A]

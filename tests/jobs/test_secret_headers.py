@@ -7,11 +7,7 @@ from jobs.engine import run_now, worker
 from jobs.models import Job
 
 TOKEN = "tok_live_5ecret"
-
-
-@pytest.fixture(autouse=True)
-def private_targets(settings) -> None:
-    settings.ALLOW_PRIVATE_TARGETS = True
+pytestmark = pytest.mark.usefixtures("private_targets")
 
 
 def stored_column(job: Job) -> str:

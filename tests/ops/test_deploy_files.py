@@ -17,7 +17,8 @@ from alerts import delivery
 from jobs.engine import recovery, tick
 from jobs.models import Job
 from ops.models import Heartbeat
-from tests.ops.test_metrics import TOKEN, closed_port, fetch, make_job, run_manually
+from tests.conftest import make_job
+from tests.ops.test_metrics import TOKEN, fetch, run_manually
 
 BASE_DIR = Path(django_settings.BASE_DIR)
 DASHBOARD = BASE_DIR / "deploy" / "grafana-dashboard.json"
@@ -83,16 +84,17 @@ class Served:
 
 
 @pytest.fixture
-def served(alice, target, settings, monkeypatch, tmp_path) -> Served:
+def served(alice, target, private_targets, settings, monkeypatch, tmp_path, closed_port) -> Served:
     """A scrape after one of everything the metrics count, so every label value exists."""
-    settings.ALLOW_PRIVATE_TARGETS = True
     settings.METRICS_TOKEN = TOKEN
-    run_manually(make_job(alice, target.url("/ok")), make_job(alice, target.url("/status/500")))
+    run_manually(
+        make_job(alice, url=target.url("/ok")), make_job(alice, url=target.url("/status/500"))
+    )
     Job.objects.update(next_run_at=timezone.now())
     assert tick.tick() == 2
     # The failure email cannot go out: `emails_total{result="failed"}`.
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", closed_port(), 5
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", closed_port, 5
     assert delivery.deliver_pending().failed == 1
     recovery.sweep()
     Heartbeat.record("beat", timezone.now())

@@ -4,20 +4,13 @@
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
-import time_machine
-
 from cronsvc import celery_app
 from ops.models import Heartbeat
+from tests.conftest import frozen_at
 
 NOW = datetime(2030, 3, 14, 12, 30, tzinfo=UTC)
 WORKER = "worker:celery@host-1"
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
+clock = frozen_at(NOW)
 
 
 def test_it_is_healthy_with_fresh_heartbeats(db, client, clock):

@@ -7,7 +7,6 @@ import uuid
 from collections.abc import Callable
 from io import StringIO
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings
@@ -15,17 +14,9 @@ from django.core.management import call_command
 from django.db import connection
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-from cronsvc import celery_app
+from cronsvc import celery_app, task_names
 from ops.models import Heartbeat
-
-
-def worker_database_url() -> str:
-    """The URL of the database pytest-django made, for processes started by the test."""
-    db = connection.settings_dict
-    credentials = quote(db["USER"])
-    if db["PASSWORD"]:
-        credentials += ":" + quote(db["PASSWORD"])
-    return f"postgres://{credentials}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+from tests.processes import database_url
 
 
 def wait_for(found: Callable[[], object], *, worker: subprocess.Popen, seconds: float) -> object:
@@ -65,7 +56,7 @@ def test_a_worker_records_its_heartbeat(transactional_db, tmp_path: Path):
             cwd=settings.BASE_DIR,
             env={
                 **os.environ,
-                "DATABASE_URL": worker_database_url(),
+                "DATABASE_URL": database_url(),
                 "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
             },
             stdout=output,
@@ -73,7 +64,7 @@ def test_a_worker_records_its_heartbeat(transactional_db, tmp_path: Path):
         )
     try:
         sent_at_least_at = time.time()
-        celery_app.send_task("cronsvc.heartbeat")
+        celery_app.send_task(task_names.HEARTBEAT)
 
         heartbeat = wait_for(
             lambda: Heartbeat.objects.filter(process=f"worker:{hostname}").first(),
@@ -103,12 +94,12 @@ def test_setup_schedules_creates_the_heartbeat_task_once(db):
     assert "heartbeat: already there" in setup_schedules()
 
     task = PeriodicTask.objects.get(name="heartbeat")
-    assert task.task == "cronsvc.heartbeat"
+    assert task.task == task_names.HEARTBEAT
     assert task.enabled
     assert task.interval.every == settings.HEARTBEAT_SECONDS
     assert task.interval.period == IntervalSchedule.SECONDS
     # One more on the execution workers' queue, so they prove they are alive too.
-    queues = PeriodicTask.objects.filter(task="cronsvc.heartbeat").values_list("queue", flat=True)
+    queues = PeriodicTask.objects.filter(task=task_names.HEARTBEAT).values_list("queue", flat=True)
     assert sorted(queues, key=str) == sorted([None, settings.EXECUTIONS_QUEUE], key=str)
 
 

@@ -12,7 +12,8 @@ from django.conf import settings as django_settings
 
 from accounts.models import User
 from jobs.engine import run_now, worker
-from jobs.models import Execution, Job
+from jobs.models import Execution
+from tests.conftest import make_job
 from tests.target import Target
 
 SETTINGS_FILE = Path(django_settings.BASE_DIR) / "cronsvc" / "settings.py"
@@ -34,19 +35,11 @@ def json_formatter(monkeypatch) -> logging.Formatter:
     return configured_formatter(monkeypatch, "json")
 
 
-@pytest.fixture(autouse=True)
-def engine_settings(settings) -> None:
-    settings.ALLOW_PRIVATE_TARGETS = True
-
-
-def make_job(user: User, url: str) -> Job:
-    return Job.objects.create(
-        user=user, title="Backup", url=url, schedule="* * * * *", timezone="UTC"
-    )
+pytestmark = pytest.mark.usefixtures("engine_settings")
 
 
 def run_failing(alice: User, target: Target) -> Execution:
-    execution = run_now.run_now(make_job(alice, target.url("/status/500")))
+    execution = run_now.run_now(make_job(alice, url=target.url("/status/500")))
     worker.run_batch([execution.id])
     return execution
 
@@ -82,7 +75,7 @@ def test_a_health_change_line_carries_the_job_and_member(alice, target, caplog, 
 
 def test_a_succeeding_execution_logs_no_failure(alice, target, caplog, json_formatter):
     with caplog.at_level(logging.INFO):
-        execution = run_now.run_now(make_job(alice, target.url("/ok")))
+        execution = run_now.run_now(make_job(alice, url=target.url("/ok")))
         worker.run_batch([execution.id])
 
     assert lines(caplog, json_formatter, "execution.failed") == []

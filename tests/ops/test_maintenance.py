@@ -4,6 +4,7 @@ each job gets one catch-up run and the slots before it are recorded as missed.""
 import html
 import re
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from io import StringIO
 
 import pytest
@@ -12,10 +13,10 @@ from django.core.management import call_command
 from django.test import Client
 from django_celery_beat.models import PeriodicTask
 
-from accounts.models import User
 from jobs.engine import tick, worker
 from jobs.models import Execution, Job
 from ops import maintenance
+from tests.conftest import frozen_at, make_job
 
 MAINTENANCE = "/operator/maintenance/"
 OPERATOR = "/operator/"
@@ -24,31 +25,16 @@ START = datetime(2030, 3, 14, 12, 0, 30, tzinfo=UTC)
 TICK = timedelta(seconds=5)
 Status = Execution.Status
 Trigger = Execution.Trigger
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(START, tick=False) as traveller:
-        yield traveller
+clock = frozen_at(START)
+# Before the other fixtures: staff_client logs in on the virtual clock, or the session would
+# have expired long before it.
+pytestmark = pytest.mark.usefixtures("clock")
+every_minute = partial(make_job, schedule="* * * * *")
 
 
 @pytest.fixture
 def schedules(db) -> None:
     call_command("setup_schedules", stdout=StringIO())
-
-
-@pytest.fixture
-def staff_client(clock, staff, schedules) -> Client:
-    # Logged in on the virtual clock, or the session would have expired long before it.
-    client = Client()
-    client.force_login(staff)
-    return client
-
-
-def every_minute(user: User) -> Job:
-    return Job.objects.create(
-        user=user, title="Ping", url="https://example.org/", schedule="* * * * *", timezone="UTC"
-    )
 
 
 def dispatching_state(client: Client) -> str:
@@ -74,7 +60,9 @@ def tick_for(clock: time_machine.Traveller, duration: timedelta) -> list[int]:
     return claimed
 
 
-def test_paused_dispatching_claims_nothing_and_resuming_catches_up_once(staff_client, alice, clock):
+def test_paused_dispatching_claims_nothing_and_resuming_catches_up_once(
+    schedules, staff_client, alice, clock
+):
     job = every_minute(alice)
     assert job.next_run_at == datetime(2030, 3, 14, 12, 1, tzinfo=UTC)
     assert dispatching_state(staff_client) == "Running."
@@ -115,7 +103,7 @@ def test_paused_dispatching_claims_nothing_and_resuming_catches_up_once(staff_cl
 
 
 def test_a_longer_pause_is_one_catch_up_run_and_one_missed_row_counting_the_rest(
-    staff_client, alice, bob, clock
+    schedules, staff_client, alice, bob, clock
 ):
     jobs = [every_minute(alice), every_minute(bob)]
     switch(staff_client, paused=True)
@@ -135,8 +123,9 @@ def test_a_longer_pause_is_one_catch_up_run_and_one_missed_row_counting_the_rest
         assert job.next_run_at == datetime(2030, 3, 14, 12, 11, tzinfo=UTC)
 
 
-def test_executions_queued_before_the_pause_still_run(staff_client, alice, clock, target, settings):
-    settings.ALLOW_PRIVATE_TARGETS = True
+def test_executions_queued_before_the_pause_still_run(
+    schedules, staff_client, alice, clock, target, private_targets
+):
     job = every_minute(alice)
     Job.objects.filter(id=job.id).update(url=target.url("/ok"))
     clock.shift(timedelta(seconds=20))  # 12:00:50: the 12:01 slot is within the horizon

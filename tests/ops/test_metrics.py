@@ -21,12 +21,12 @@ from django.test import Client
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
-from accounts.models import User
 from alerts import delivery
 from jobs.engine import health, recovery, run_now, tick, worker
 from jobs.models import Execution, HealthChange, Job
 from ops import metrics
 from ops.models import Heartbeat
+from tests.conftest import make_job
 from tests.target import Target
 
 Status = Execution.Status
@@ -80,15 +80,7 @@ def scrape(settings, monkeypatch, tmp_path) -> Callable[[], Samples]:
     return lambda: parse(fetch(monkeypatch, tmp_path))
 
 
-@pytest.fixture(autouse=True)
-def engine_settings(settings) -> None:
-    settings.ALLOW_PRIVATE_TARGETS = True
-
-
-def make_job(user: User, url: str, **fields) -> Job:
-    return Job.objects.create(
-        user=user, title="Backup", url=url, schedule="* * * * *", timezone="UTC", **fields
-    )
+pytestmark = pytest.mark.usefixtures("engine_settings")
 
 
 def run_manually(*jobs: Job) -> list[Execution]:
@@ -98,16 +90,9 @@ def run_manually(*jobs: Job) -> list[Execution]:
     return [Execution.objects.get(id=e.id) for e in executions]
 
 
-def closed_port() -> int:
-    """A local port nothing listens on: connecting to it is refused at once."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def test_finished_executions_move_the_counters_and_histograms(alice, target: Target, scrape):
-    ok_job = make_job(alice, target.url("/ok"))
-    failing_job = make_job(alice, target.url("/status/500"))
+    ok_job = make_job(alice, url=target.url("/ok"))
+    failing_job = make_job(alice, url=target.url("/status/500"))
     before = scrape()
 
     succeeded, failed = run_manually(ok_job, failing_job)
@@ -135,8 +120,8 @@ def test_finished_executions_move_the_counters_and_histograms(alice, target: Tar
 
 def test_a_dispatch_tick_counts_the_jobs_it_claimed(alice, scrape):
     for _ in range(2):
-        make_job(alice, "http://127.0.0.1:9/")
-    health.set_enabled(make_job(alice, "http://127.0.0.1:9/"), False)
+        make_job(alice)
+    health.set_enabled(make_job(alice), False)
     Job.objects.filter(enabled=True).update(next_run_at=timezone.now())
     before = scrape()
 
@@ -157,7 +142,7 @@ def test_a_dispatch_tick_counts_the_jobs_it_claimed(alice, scrape):
 
 
 def test_notification_emails_are_counted_as_sent(alice, target: Target, scrape, mailoutbox):
-    run_manually(make_job(alice, target.url("/status/500")))
+    run_manually(make_job(alice, url=target.url("/status/500")))
     before = scrape()
 
     report = delivery.deliver_pending()
@@ -176,11 +161,11 @@ def test_notification_emails_are_counted_as_sent(alice, target: Target, scrape, 
 
 
 def test_notification_emails_the_smtp_server_refuses_are_counted_as_failed(
-    alice, target: Target, scrape, settings
+    alice, target: Target, scrape, settings, closed_port
 ):
-    run_manually(make_job(alice, target.url("/status/500")))
+    run_manually(make_job(alice, url=target.url("/status/500")))
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", closed_port(), 5
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", closed_port, 5
     before = scrape()
 
     report = delivery.deliver_pending()
@@ -196,7 +181,7 @@ def test_notification_emails_the_smtp_server_refuses_are_counted_as_failed(
 
 
 def test_recovery_sweep_actions_are_counted(alice, scrape):
-    job = make_job(alice, "http://127.0.0.1:9/")
+    job = make_job(alice)
     now = timezone.now()
     # A message the broker lost: pending, sent ten minutes ago.
     lost = Execution.objects.create(
@@ -231,10 +216,10 @@ NOW = datetime(2030, 3, 14, 12, 30, 20, tzinfo=UTC)
 
 @time_machine.travel(NOW, tick=False)
 def test_gauges_are_read_from_the_database_at_scrape_time(alice, bob, scrape):
-    on_time = make_job(alice, "http://127.0.0.1:9/")
-    stale = make_job(alice, "http://127.0.0.1:9/")
-    just_due = make_job(bob, "http://127.0.0.1:9/")
-    make_job(bob, "http://127.0.0.1:9/", enabled=False)
+    on_time = make_job(alice)
+    stale = make_job(alice)
+    just_due = make_job(bob)
+    make_job(bob, enabled=False)
     Job.objects.filter(id=stale.id).update(next_run_at=NOW - timedelta(minutes=3))
     Job.objects.filter(id=just_due.id).update(next_run_at=NOW - timedelta(minutes=1))
     for minutes_ago, status in [(1, Status.SUCCEEDED), (2, Status.SUCCEEDED), (3, Status.FAILED)]:

@@ -1,19 +1,17 @@
 """The operator page (/operator/, staff only): states, lateness, stale jobs, recent errors,
 heartbeats, and the re-queue button. The maintenance switch has tests/test_maintenance.py."""
 
-import html
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import time_machine
 from celery.signals import after_task_publish
-from django.test import Client
 
-from accounts.models import User
+from cronsvc import task_names
 from jobs.models import Execution, Job
 from ops.models import Heartbeat
+from tests.conftest import frozen_at, html_text, make_job, page_text, table_rows
 
 OPERATOR = "/operator/"
 REQUEUE = "/operator/requeue/"
@@ -21,34 +19,8 @@ NOW = datetime(2030, 3, 14, 12, 30, 20, tzinfo=UTC)
 WORKER = "worker:celery@host-1"
 Status = Execution.Status
 Reason = Execution.Reason
-
-
-@pytest.fixture(autouse=True)
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def staff_client(staff) -> Client:
-    client = Client()
-    client.force_login(staff)
-    return client
-
-
-def make_job(user: User, title: str = "Backup") -> Job:
-    return Job.objects.create(
-        user=user, title=title, url="https://example.org/", schedule="* * * * *", timezone="UTC"
-    )
-
-
-def text_of(markup: str) -> str:
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", markup)).split())
-
-
-def page_text(response) -> str:
-    assert response.status_code == 200
-    return text_of(response.content.decode())
+clock = frozen_at(NOW)
+pytestmark = pytest.mark.usefixtures("clock")
 
 
 def section(response, heading: str) -> str:
@@ -56,18 +28,14 @@ def section(response, heading: str) -> str:
     page = response.content.decode()
     match = re.search(rf"<h2>{re.escape(heading)}</h2>(.*?)(?=<h2>|</main>)", page, re.DOTALL)
     assert match, heading
-    return text_of(match.group(1))
+    return html_text(match.group(1))
 
 
-def table_rows(response, heading: str) -> list[list[str]]:
+def table_under(response, heading: str) -> list[list[str]]:
     page = response.content.decode()
     match = re.search(rf"<h2>{re.escape(heading)}</h2>\s*<table>(.*?)</table>", page, re.DOTALL)
     assert match, heading
-    (body,) = re.findall(r"<tbody>(.*?)</tbody>", match.group(1), re.DOTALL)
-    return [
-        [text_of(cell) for cell in re.findall(r"<td>(.*?)</td>", row, re.DOTALL)]
-        for row in re.findall(r"<tr>(.*?)</tr>", body, re.DOTALL)
-    ]
+    return table_rows(match.group(1))
 
 
 def failed(job: Job, *, reason: str, finished_ago: timedelta, error: str = "") -> Execution:
@@ -144,7 +112,7 @@ def test_it_counts_executions_by_state_in_the_last_hour_and_day(staff_client, al
             job=job, scheduled_for=NOW - timedelta(minutes=minutes_ago), status=status
         )
 
-    rows = table_rows(staff_client.get(OPERATOR), "Executions by state")
+    rows = table_under(staff_client.get(OPERATOR), "Executions by state")
 
     assert rows == [
         ["pending", "0", "0"],
@@ -190,7 +158,7 @@ def test_it_lists_jobs_well_past_their_next_run(staff_client, alice, bob):
     Job.objects.filter(id=stale.id).update(next_run_at=NOW - timedelta(minutes=3))
     Job.objects.filter(id=just_due.id).update(next_run_at=NOW - timedelta(minutes=1))
 
-    rows = table_rows(staff_client.get(OPERATOR), "Stale jobs")
+    rows = table_under(staff_client.get(OPERATOR), "Stale jobs")
 
     assert rows == [
         [f"Nightly export (#{stale.id})", "alice@example.org", "2030-03-14 12:27:20 UTC"]
@@ -215,7 +183,7 @@ def test_recent_errors_leave_out_the_targets_own_statuses(staff_client, alice):
         error="The worker stopped while running this execution.",
     )
 
-    rows = table_rows(staff_client.get(OPERATOR), "Recent errors")
+    rows = table_under(staff_client.get(OPERATOR), "Recent errors")
 
     assert [row[1:] for row in rows] == [
         [f"Nightly export (#{job.id})", "dns", "No such host."],
@@ -275,7 +243,7 @@ def test_requeue_sends_executions_abandoned_by_a_dead_worker_once_more(
         status = execution.status
         execution.refresh_from_db()
         assert execution.status == status == Status.FAILED
-    assert published == [("cronsvc.execute_batch", [sorted(e.id for e in abandoned)])]
+    assert published == [(task_names.EXECUTE_BATCH, [sorted(e.id for e in abandoned)])]
     assert "Re-queue 0 executions" in page_text(staff_client.get(OPERATOR))
 
 

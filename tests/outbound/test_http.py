@@ -9,48 +9,26 @@ that off and checks the refusals.
 import asyncio
 import base64
 import json
-import socket
 import socketserver
 import ssl
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from urllib.parse import urlencode
 
 import aiohttp.connector
 import pytest
 
 from jobs.outbound.http import CAPTURE_LIMIT, Client, Outcome, Request
+from tests.conftest import EXECUTION_ID, redirect, send
 from tests.target import Target, self_signed_tls
 
-EXECUTION_ID = "4242"
-
-
-@pytest.fixture(autouse=True)
-def private_targets_allowed(settings) -> None:
-    # The target listens on 127.0.0.1, which only this setting lets through.
-    settings.ALLOW_PRIVATE_TARGETS = True
-
-
-def send(url: str, **fields: object) -> Outcome:
-    """One request through a fresh Client, the way the engine sends a batch of one."""
-    fields.setdefault("method", "GET")
-
-    async def run() -> Outcome:
-        async with Client() as client:
-            return await client.send(Request(execution_id=EXECUTION_ID, url=url, **fields))
-
-    return asyncio.run(run())
+pytestmark = pytest.mark.usefixtures("private_targets")
 
 
 def echoed(outcome: Outcome) -> dict:
     assert outcome.http_status == 200, outcome.error
     return json.loads(outcome.response_body)
-
-
-def redirect(target: Target, to: str, status: int = 302) -> str:
-    return target.url("/redirect?" + urlencode({"to": to, "status": status}))
 
 
 def redirect_chain(target: Target, hops: int, end: str = "/ok") -> str:
@@ -82,12 +60,6 @@ def raw_target(answer: bytes) -> Iterator[str]:
             yield f"http://127.0.0.1:{server.server_address[1]}/"
         finally:
             server.shutdown()
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # What arrives
@@ -462,8 +434,8 @@ def test_a_small_body_is_kept_whole(target):
 # Failures before a response
 
 
-def test_a_closed_port_is_a_connect_failure():
-    outcome = send(f"http://127.0.0.1:{closed_port()}/", timeout=5)
+def test_a_closed_port_is_a_connect_failure(closed_port):
+    outcome = send(f"http://127.0.0.1:{closed_port}/", timeout=5)
 
     assert outcome.failure_reason == "connect"
     assert outcome.error.startswith("Could not connect:")

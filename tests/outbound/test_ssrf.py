@@ -9,18 +9,14 @@ fails, without connecting, any that would leave this machine. If the seam ever s
 blocking one of them, its test fails here (within the 2 s timeout), and no packet goes out.
 """
 
-import asyncio
 import ipaddress
 import socket
 from asyncio.selector_events import BaseSelectorEventLoop
-from urllib.parse import urlencode
+from functools import partial
 
 import pytest
 
-import jobs.outbound.http
-from jobs.outbound.addresses import is_internal
-from jobs.outbound.http import Client, Outcome, Request
-from tests.target import Target
+from tests.conftest import redirect, send
 
 BLOCKED_URLS = [
     "http://127.0.0.1:{port}/",
@@ -100,22 +96,14 @@ def connect_attempts(monkeypatch) -> list[tuple[str, int]]:
     return attempts
 
 
-@pytest.fixture(autouse=True)
-def private_targets_refused(settings) -> None:
-    settings.ALLOW_PRIVATE_TARGETS = False
-
-
-def send(url: str) -> Outcome:
-    async def run() -> Outcome:
-        async with Client() as client:
-            return await client.send(Request(execution_id="1", method="GET", url=url, timeout=2))
-
-    return asyncio.run(run())
+pytestmark = pytest.mark.usefixtures("private_targets_refused")
+# A refusal that let the connection happen fails within 2 s, not the usual 30.
+send_briefly = partial(send, timeout=2)
 
 
 @pytest.mark.parametrize("url", BLOCKED_URLS)
 def test_an_internal_address_is_refused_without_connecting(target, connect_attempts, url: str):
-    outcome = send(url.format(port=target.port))
+    outcome = send_briefly(url.format(port=target.port))
 
     assert outcome.failure_reason == "blocked", outcome.error
     assert "internal address" in outcome.error
@@ -126,7 +114,7 @@ def test_an_internal_address_is_refused_without_connecting(target, connect_attem
 
 @pytest.mark.parametrize("host", ["2130706433", "0x7f.1", "localhost"])
 def test_the_refusal_names_the_address_the_host_stands_for(target, host: str):
-    outcome = send(f"http://{host}:{target.port}/")
+    outcome = send_briefly(f"http://{host}:{target.port}/")
 
     assert "127.0.0.1" in outcome.error
 
@@ -135,7 +123,7 @@ def test_the_refusal_names_the_address_the_host_stands_for(target, host: str):
 def test_with_private_targets_allowed_the_same_spellings_get_through(target, settings, url: str):
     settings.ALLOW_PRIVATE_TARGETS = True
 
-    outcome = send(url.format(port=target.port))
+    outcome = send_briefly(url.format(port=target.port))
 
     assert outcome.succeeded, outcome.error
     assert target.connections == 1
@@ -143,29 +131,12 @@ def test_with_private_targets_allowed_the_same_spellings_get_through(target, set
 
 # Redirect hops. The only server a sandboxed test can reach is on loopback, so one
 # loopback address, 127.0.0.2 (Linux routes all of 127/8 to lo), plays the public
-# internet: the seam's check is told it is public, and everything else stays internal.
-
-PUBLIC_STAND_IN = ipaddress.ip_address("127.0.0.2")
-
-
-@pytest.fixture
-def public(monkeypatch, target) -> Target:
-    """A target the seam takes for a public server, on 127.0.0.2 and the target's port."""
-
-    def is_internal_but_the_stand_in(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-        return ip != PUBLIC_STAND_IN and is_internal(ip)
-
-    monkeypatch.setattr(jobs.outbound.http, "is_internal", is_internal_but_the_stand_in)
-    with Target(host=str(PUBLIC_STAND_IN), port=target.port) as server:
-        yield server
+# internet: the seam's check is told it is public, and everything else stays internal
+# (the `public_target` fixture).
 
 
-def redirect(server: Target, to: str) -> str:
-    return server.url("/redirect?" + urlencode({"to": to}))
-
-
-def test_the_public_stand_in_is_reachable(public, target):
-    outcome = send(public.url("/ok"))
+def test_the_public_stand_in_is_reachable(public_target, target):
+    outcome = send_briefly(public_target.url("/ok"))
 
     assert outcome.succeeded, outcome.error
     assert target.connections == 0
@@ -184,48 +155,46 @@ def test_the_public_stand_in_is_reachable(public, target):
     ],
 )
 def test_a_redirect_to_an_internal_address_is_refused_before_connecting(
-    public, target, connect_attempts, hop: str
+    public_target, target, connect_attempts, hop: str
 ):
-    outcome = send(redirect(public, hop.format(port=target.port)))
+    outcome = send_briefly(redirect(public_target, hop.format(port=target.port)))
 
     assert outcome.failure_reason == "blocked", outcome.error
-    assert [arrival.path for arrival in public.requests] == ["/redirect"]
-    assert connect_attempts == [("127.0.0.2", public.port)]
+    assert [arrival.path for arrival in public_target.requests] == ["/redirect"]
+    assert connect_attempts == [("127.0.0.2", public_target.port)]
     assert target.connections == 0
+
+
+def resolve(monkeypatch: pytest.MonkeyPatch, name: str, *addresses: str) -> None:
+    """Make the system resolver answer `name` with these addresses, in this order."""
+    getaddrinfo = socket.getaddrinfo
+
+    def answers(host: str, *args: object, **kwargs: object) -> list:
+        if host != name:
+            return getaddrinfo(host, *args, **kwargs)
+        return [answer for address in addresses for answer in getaddrinfo(address, *args, **kwargs)]
+
+    monkeypatch.setattr(socket, "getaddrinfo", answers)
 
 
 def test_a_name_with_public_and_internal_addresses_is_reached_only_on_the_public_one(
-    public, target, monkeypatch
+    public_target, target, monkeypatch
 ):
     # A resolver answer mixing both is the DNS-rebinding shape: only the public
     # address may be used, whichever order they come in.
-    getaddrinfo = socket.getaddrinfo
+    resolve(monkeypatch, "mixed.test", "127.0.0.1", "127.0.0.2")
 
-    def two_answers(host: str, *args: object, **kwargs: object) -> list:
-        if host != "mixed.test":
-            return getaddrinfo(host, *args, **kwargs)
-        return getaddrinfo("127.0.0.1", *args, **kwargs) + getaddrinfo("127.0.0.2", *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", two_answers)
-
-    outcome = send(f"http://mixed.test:{target.port}/ok")
+    outcome = send_briefly(f"http://mixed.test:{target.port}/ok")
 
     assert outcome.succeeded, outcome.error
-    assert len(public.requests) == 1
+    assert len(public_target.requests) == 1
     assert target.connections == 0
 
 
-def test_a_name_with_only_internal_addresses_is_refused(public, target, monkeypatch):
-    getaddrinfo = socket.getaddrinfo
+def test_a_name_with_only_internal_addresses_is_refused(public_target, target, monkeypatch):
+    resolve(monkeypatch, "inside.test", "127.0.0.1", "10.0.0.1")
 
-    def internal_only(host: str, *args: object, **kwargs: object) -> list:
-        if host != "inside.test":
-            return getaddrinfo(host, *args, **kwargs)
-        return getaddrinfo("127.0.0.1", *args, **kwargs) + getaddrinfo("10.0.0.1", *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", internal_only)
-
-    outcome = send(f"http://inside.test:{target.port}/ok")
+    outcome = send_briefly(f"http://inside.test:{target.port}/ok")
 
     assert outcome.failure_reason == "blocked", outcome.error
     assert target.connections == 0

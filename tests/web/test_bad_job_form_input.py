@@ -11,6 +11,7 @@ from jobs.models import Job
 from tests.bad_job_inputs import BAD_JOB_INPUTS, GOOD_JOB, BadJobInput, case_id
 from tests.web.test_job_form import CREATE, field_error, job_form_data
 
+pytestmark = pytest.mark.usefixtures("private_targets_refused")
 # API values the form cannot even express, so there is nothing to refuse.
 NOT_ON_THE_FORM = {
     "headers=['a']": "the form's headers are lines of text, never a JSON list",
@@ -78,11 +79,6 @@ def form_case(case: BadJobInput) -> object:
     if name in NOT_ON_THE_FORM:
         return pytest.param(case, id=name, marks=pytest.mark.skip(reason=NOT_ON_THE_FORM[name]))
     return pytest.param(case._replace(message=FORM_MESSAGES.get(name, case.message)), id=name)
-
-
-@pytest.fixture(autouse=True)
-def private_targets_refused(settings) -> None:
-    settings.ALLOW_PRIVATE_TARGETS = False
 
 
 def test_the_shared_good_job_is_saved_through_the_form(alice_client):

@@ -7,41 +7,26 @@ own as a worker would (Playwright's sync API keeps an event loop in the test's t
 then successes.
 """
 
-import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import connection
 from playwright.sync_api import Page, expect
 
 from jobs.engine import health, run_now, worker
 from jobs.models import Execution, Job
-from tests.conftest import PASSWORD
+from tests.conftest import closing_connection, log_in_as_alice
 
 pytestmark = pytest.mark.browser
 POLL_WAIT = 12_000  # ms: the page polls every 5 s
-
-
-def log_in_as_alice(page: Page, live_server: object) -> None:
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Email").fill("alice@example.org")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("main").get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name="Your jobs")).to_be_visible()
 
 
 def run_once(job: Job) -> Execution:
     """Run now, then the batch a worker would run for it."""
     execution = run_now.run_now(job)
 
-    def play_worker() -> None:
-        try:
-            worker.run_batch([execution.id])
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=play_worker)
-    thread.start()
-    thread.join(timeout=30)
+    with ThreadPoolExecutor(max_workers=1) as worker_thread:
+        played = worker_thread.submit(closing_connection(worker.run_batch), [execution.id])
+        played.result(timeout=30)
     execution.refresh_from_db()
     assert execution.is_finished
     return execution
@@ -64,9 +49,8 @@ def no_broker(monkeypatch) -> None:
 
 
 def test_executions_appear_by_themselves_and_open_with_their_response(
-    page: Page, live_server, transactional_db, alice, settings, target, no_broker
+    page: Page, live_server, transactional_db, alice, private_targets, target, no_broker
 ):
-    settings.ALLOW_PRIVATE_TARGETS = True
     log_in_as_alice(page, live_server)
     page.get_by_role("button", name="Create your first job").click()
     page.get_by_label("Title").fill("Flaky endpoint")
@@ -111,9 +95,8 @@ def test_executions_appear_by_themselves_and_open_with_their_response(
 
 
 def test_the_status_filter_changes_the_table_without_a_reload(
-    page: Page, live_server, transactional_db, alice, settings, target, no_broker
+    page: Page, live_server, transactional_db, alice, private_targets, target, no_broker
 ):
-    settings.ALLOW_PRIVATE_TARGETS = True
     job = Job.objects.create(
         user=alice, title="Flaky endpoint", url=target.url("/flaky"), schedule="0 9 * * *"
     )

@@ -12,23 +12,14 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from jobs.models import Job
-from tests.conftest import PASSWORD
+from tests.conftest import log_in_as_alice
 
 pytestmark = pytest.mark.browser
 
 
-def log_in_as_alice(page: Page, live_server: object) -> None:
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Email").fill("alice@example.org")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("main").get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name="Your jobs")).to_be_visible()
-
-
 def test_alice_creates_edits_pauses_resumes_and_deletes_a_job(
-    page: Page, live_server, transactional_db, alice, settings
+    page: Page, live_server, transactional_db, alice, private_targets
 ):
-    settings.ALLOW_PRIVATE_TARGETS = True
     preview = page.locator("#schedule-preview")
     log_in_as_alice(page, live_server)
 
@@ -110,9 +101,8 @@ def test_the_preview_shows_a_mistake_in_a_custom_expression(
 
 
 def test_a_value_left_in_a_preset_the_member_moved_away_from_does_not_count(
-    page: Page, live_server, transactional_db, alice, settings
+    page: Page, live_server, transactional_db, alice, private_targets
 ):
-    settings.ALLOW_PRIVATE_TARGETS = True
     preview = page.locator("#schedule-preview")
     log_in_as_alice(page, live_server)
     page.goto(f"{live_server.url}/jobs/new/")

@@ -11,34 +11,14 @@ import time_machine
 from django.contrib.staticfiles import finders
 from django.utils import timezone
 
-from accounts.models import User
 from jobs.models import Execution, Job
 from jobs.web import history
+from tests.conftest import frozen_at, make_job
 
 # A Tuesday, 10:30 in Berlin (CET, UTC+1).
 NOW = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)
 Status = Execution.Status
-
-
-@pytest.fixture
-def now():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
-
-
-def make_job(user: User, title: str = "Nightly report") -> Job:
-    return Job.objects.create(
-        user=user,
-        title=title,
-        url="https://example.com/report",
-        schedule="*/5 * * * *",
-        timezone="Europe/Berlin",
-    )
-
-
-@pytest.fixture
-def job(alice) -> Job:
-    return make_job(alice)
+clock = frozen_at(NOW)
 
 
 def ran(job: Job, at: datetime, status: str = Status.SUCCEEDED, duration_ms: int | None = 100):
@@ -56,23 +36,25 @@ def week_chart(job: Job) -> dict:
 
 
 @pytest.fixture
-def runs(job, bob) -> None:
+def runs(alice_job, bob) -> None:
     """Alice's job over the last day and week, plus what the charts must leave out."""
-    ran(job, datetime(2026, 3, 10, 8, 5, tzinfo=UTC), duration_ms=100)  # 09:05 local
-    ran(job, datetime(2026, 3, 10, 8, 35, tzinfo=UTC), Status.FAILED, duration_ms=300)
-    ran(job, datetime(2026, 3, 10, 9, 10, tzinfo=UTC), duration_ms=50)  # 10:10, this hour
-    ran(job, datetime(2026, 3, 9, 9, 0, tzinfo=UTC), duration_ms=400)  # 25 h 30 min ago
-    ran(job, datetime(2026, 3, 2, 9, 0, tzinfo=UTC))  # 8 days ago: in neither chart
+    ran(alice_job, datetime(2026, 3, 10, 8, 5, tzinfo=UTC), duration_ms=100)  # 09:05 local
+    ran(alice_job, datetime(2026, 3, 10, 8, 35, tzinfo=UTC), Status.FAILED, duration_ms=300)
+    ran(alice_job, datetime(2026, 3, 10, 9, 10, tzinfo=UTC), duration_ms=50)  # 10:10, this hour
+    ran(alice_job, datetime(2026, 3, 9, 9, 0, tzinfo=UTC), duration_ms=400)  # 25 h 30 min ago
+    ran(alice_job, datetime(2026, 3, 2, 9, 0, tzinfo=UTC))  # 8 days ago: in neither chart
     # Not finished, so not outcomes.
-    ran(job, datetime(2026, 3, 10, 9, 15, tzinfo=UTC), Status.SKIPPED, duration_ms=None)
-    ran(job, datetime(2026, 3, 10, 9, 20, tzinfo=UTC), Status.MISSED, duration_ms=None)
-    ran(job, datetime(2026, 3, 10, 9, 25, tzinfo=UTC), Status.RUNNING, duration_ms=None)
+    ran(alice_job, datetime(2026, 3, 10, 9, 15, tzinfo=UTC), Status.SKIPPED, duration_ms=None)
+    ran(alice_job, datetime(2026, 3, 10, 9, 20, tzinfo=UTC), Status.MISSED, duration_ms=None)
+    ran(alice_job, datetime(2026, 3, 10, 9, 25, tzinfo=UTC), Status.RUNNING, duration_ms=None)
     # Another member's job.
     ran(make_job(bob), datetime(2026, 3, 10, 9, 5, tzinfo=UTC), Status.FAILED)
 
 
-def test_the_day_chart_has_25_hours_in_the_jobs_timezone_with_counts_and_durations(now, job, runs):
-    chart = day_chart(job)
+def test_the_day_chart_has_25_hours_in_the_jobs_timezone_with_counts_and_durations(
+    clock, alice_job, runs
+):
+    chart = day_chart(alice_job)
 
     assert chart["labels"] == [f"{hour:02d}:00" for hour in [*range(10, 24), *range(0, 11)]]
     assert chart["succeeded"] == [0] * 23 + [1, 1]
@@ -80,8 +62,8 @@ def test_the_day_chart_has_25_hours_in_the_jobs_timezone_with_counts_and_duratio
     assert chart["duration"] == [None] * 23 + [200, 50]
 
 
-def test_the_week_chart_has_8_days_with_counts_and_durations(now, job, runs):
-    chart = week_chart(job)
+def test_the_week_chart_has_8_days_with_counts_and_durations(clock, alice_job, runs):
+    chart = week_chart(alice_job)
 
     assert chart["labels"] == [
         "Tue 03 Mar",
@@ -125,8 +107,8 @@ def test_the_week_chart_steps_over_a_clock_change_by_calendar_days(alice):
     assert dict(zip(chart["labels"], chart["succeeded"], strict=True))["Mon 30 Mar"] == 1
 
 
-def test_the_charts_partial_holds_the_data_the_script_draws(alice_client, now, job, runs):
-    response = alice_client.get(f"/jobs/{job.id}/charts/")
+def test_the_charts_partial_holds_the_data_the_script_draws(alice_client, clock, alice_job, runs):
+    response = alice_client.get(f"/jobs/{alice_job.id}/charts/")
 
     assert response.status_code == 200
     content = response.content.decode()
@@ -140,29 +122,29 @@ def test_the_charts_partial_holds_the_data_the_script_draws(alice_client, now, j
         )
         for name in ("chart-day-data", "chart-week-data")
     )
-    assert day == day_chart(job)
-    assert week == week_chart(job)
+    assert day == day_chart(alice_job)
+    assert week == week_chart(alice_job)
     assert '<script src="/static/js/charts.js"></script>' in content
 
 
-def test_the_job_page_loads_chart_js_and_the_charts_partial(alice_client, job):
-    content = alice_client.get(f"/jobs/{job.id}/").content.decode()
+def test_the_job_page_loads_chart_js_and_the_charts_partial(alice_client, alice_job):
+    content = alice_client.get(f"/jobs/{alice_job.id}/").content.decode()
 
     assert '<script src="/static/chartjs/chart.umd.min.js" defer></script>' in content
-    assert f'hx-get="/jobs/{job.id}/charts/" hx-trigger="load, every 60s"' in content
+    assert f'hx-get="/jobs/{alice_job.id}/charts/" hx-trigger="load, every 60s"' in content
     # Served from the project (Chart.js from npm), not a CDN.
     assert finders.find("chartjs/chart.umd.min.js")
     assert finders.find("js/charts.js")
 
 
-def test_the_outcome_strip_is_the_last_twenty_finished_runs_oldest_first(now, job):
+def test_the_outcome_strip_is_the_last_twenty_finished_runs_oldest_first(clock, alice_job):
     start = NOW - timedelta(hours=2)
     for minute in range(25):
         status = Status.FAILED if minute % 5 == 0 else Status.SUCCEEDED
-        ran(job, start + timedelta(minutes=minute), status)
-    ran(job, start + timedelta(minutes=30), Status.PENDING)
+        ran(alice_job, start + timedelta(minutes=minute), status)
+    ran(alice_job, start + timedelta(minutes=30), Status.PENDING)
 
-    (strip,) = history.recent_outcomes([job]).values()
+    (strip,) = history.recent_outcomes([alice_job]).values()
 
     assert len(strip) == history.STRIP_LENGTH == 20
     assert [execution.scheduled_for for execution in strip] == [
@@ -171,23 +153,23 @@ def test_the_outcome_strip_is_the_last_twenty_finished_runs_oldest_first(now, jo
     assert [execution.status for execution in strip[:5]] == ["failed", *["succeeded"] * 4]
 
 
-def test_the_success_rate_counts_finished_runs_since_a_time(now, alice, job):
-    idle = make_job(alice, "Idle")
+def test_the_success_rate_counts_finished_runs_since_a_time(clock, alice, alice_job):
+    idle = make_job(alice, title="Idle")
     for minutes, status in enumerate(["succeeded", "succeeded", "succeeded", "failed"]):
-        ran(job, NOW - timedelta(minutes=minutes + 1), status)
-    ran(job, NOW - timedelta(days=8), Status.FAILED)  # before the window
-    ran(job, NOW - timedelta(minutes=10), Status.SKIPPED)
+        ran(alice_job, NOW - timedelta(minutes=minutes + 1), status)
+    ran(alice_job, NOW - timedelta(days=8), Status.FAILED)  # before the window
+    ran(alice_job, NOW - timedelta(minutes=10), Status.SKIPPED)
 
-    rates = history.success_rates([job, idle], since=NOW - timedelta(days=7))
+    rates = history.success_rates([alice_job, idle], since=NOW - timedelta(days=7))
 
-    assert rates == {job.id: 0.75, idle.id: None}
+    assert rates == {alice_job.id: 0.75, idle.id: None}
 
 
 @pytest.mark.parametrize("count", [1, 20])
 def test_strips_and_rates_take_one_query_each_for_any_number_of_jobs(
-    now, alice, count, django_assert_max_num_queries
+    clock, alice, count, django_assert_max_num_queries
 ):
-    jobs = [make_job(alice, f"Job {number}") for number in range(count)]
+    jobs = [make_job(alice, title=f"Job {number}") for number in range(count)]
     for job in jobs:
         for minutes in range(1, 4):
             ran(job, NOW - timedelta(minutes=minutes))
@@ -201,15 +183,17 @@ def test_strips_and_rates_take_one_query_each_for_any_number_of_jobs(
     assert rates == {job.id: 1.0 for job in jobs}
 
 
-def test_the_dashboard_shows_each_jobs_strip_and_success_rate(alice_client, alice, now, job):
-    idle = make_job(alice, "Idle")
+def test_the_dashboard_shows_each_jobs_strip_and_success_rate(
+    alice_client, alice, clock, alice_job
+):
+    idle = make_job(alice, title="Idle")
     for minutes, status in enumerate(["succeeded", "succeeded", "succeeded", "failed"]):
-        ran(job, NOW - timedelta(minutes=minutes + 1), status)
+        ran(alice_job, NOW - timedelta(minutes=minutes + 1), status)
 
     content = alice_client.get("/jobs/").content.decode()
 
     rows = dict(re.findall(r'<a href="/jobs/(\d+)/">.*?</a>(.*?)</tr>', content, re.DOTALL))
-    assert rows[str(job.id)].count('<span class="succeeded"') == 3
-    assert rows[str(job.id)].count('<span class="failed"') == 1
-    assert "75% ok" in rows[str(job.id)]
+    assert rows[str(alice_job.id)].count('<span class="succeeded"') == 3
+    assert rows[str(alice_job.id)].count('<span class="failed"') == 1
+    assert "75% ok" in rows[str(alice_job.id)]
     assert "% ok" not in rows[str(idle.id)]

@@ -1,44 +1,35 @@
 """One execution's page: the request as sent (secrets hidden), the response's headers and
 body (escaped), timings; only for the job's owner."""
 
-import html
-import re
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import pytest
 from django.utils import timezone
 
-from accounts.models import User
 from jobs.engine import worker
 from jobs.models import Execution, Job
+from tests.conftest import make_job, page_text
 
 SCRIPT = "<script>alert(1)</script>"
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
 SLOT = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 
 
-def make_job(user: User, **fields: object) -> Job:
-    job = Job(
-        **{
-            "user": user,
-            "title": "Nightly report",
-            "url": "https://example.com/report?page=2&token=abc123",
-            "schedule": "0 9 * * *",
-            "timezone": "Europe/Berlin",
-            "method": "POST",
-            "headers": {
-                "Authorization": "Bearer s3cr3t-bearer",
-                "X-Api-Key": "k3y-value",
-                "Accept": "application/json",
-            },
-            "body": '{"report": "nightly"}',
-            "auth_username": "reporter",
-            **fields,
-        }
-    )
-    job.auth_password = "hunter2-password"
-    job.save()
-    return job
+# A request full of secrets for the page to hide.
+secretive_job = partial(
+    make_job,
+    url="https://example.com/report?page=2&token=abc123",
+    method="POST",
+    headers={
+        "Authorization": "Bearer s3cr3t-bearer",
+        "X-Api-Key": "k3y-value",
+        "Accept": "application/json",
+    },
+    body='{"report": "nightly"}',
+    auth_username="reporter",
+    auth_password="hunter2-password",
+)
 
 
 def make_execution(job: Job, **fields: object) -> Execution:
@@ -61,14 +52,9 @@ def make_execution(job: Job, **fields: object) -> Execution:
     )
 
 
-def text(response: object) -> str:
-    page = re.sub(r"<script.*?</script>", " ", response.content.decode(), flags=re.DOTALL)
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
-
-
 @pytest.fixture
 def execution(alice) -> Execution:
-    return make_execution(make_job(alice))
+    return make_execution(secretive_job(alice))
 
 
 def test_it_needs_a_login(client, execution):
@@ -89,7 +75,7 @@ def test_a_missing_execution_is_404(alice_client, execution):
 
 
 def test_it_shows_the_outcome_and_timings_in_the_jobs_timezone(alice_client, execution):
-    page = text(alice_client.get(f"/jobs/executions/{execution.id}/"))
+    page = page_text(alice_client.get(f"/jobs/executions/{execution.id}/"))
 
     assert "Failed · 500 · HTTP 500" in page
     assert "Scheduled for Tue 10 Mar 2026, 10:00:00 CET" in page
@@ -102,7 +88,7 @@ def test_it_shows_the_outcome_and_timings_in_the_jobs_timezone(alice_client, exe
 
 def test_it_shows_the_request_with_secrets_hidden(alice_client, execution):
     response = alice_client.get(f"/jobs/executions/{execution.id}/")
-    page = text(response)
+    page = page_text(response)
 
     assert "POST https://example.com/report?page=2&token=•••••• " in page
     assert "Authorization: Basic reporter:••••••" in page
@@ -116,24 +102,24 @@ def test_it_shows_the_request_with_secrets_hidden(alice_client, execution):
 
 
 def test_headers_the_member_marked_secret_are_hidden_whatever_their_name(alice_client, alice):
-    job = make_job(alice)
+    job = secretive_job(alice)
     job.secret_headers = {"X-Custom": "very-private-value"}
     job.save()
     execution = make_execution(job)
 
     response = alice_client.get(f"/jobs/executions/{execution.id}/")
 
-    assert "X-Custom: ••••••" in text(response)
+    assert "X-Custom: ••••••" in page_text(response)
     assert "very-private-value" not in response.content.decode()
 
 
 def test_a_password_in_the_url_is_hidden(alice_client, alice):
-    job = make_job(alice, url="https://reporter:pa55word@example.com/report")
+    job = secretive_job(alice, url="https://reporter:pa55word@example.com/report")
     execution = make_execution(job)
 
     response = alice_client.get(f"/jobs/executions/{execution.id}/")
 
-    assert "POST https://reporter:••••••@example.com/report" in text(response)
+    assert "POST https://reporter:••••••@example.com/report" in page_text(response)
     assert "pa55word" not in response.content.decode()
 
 
@@ -144,20 +130,20 @@ def test_the_response_headers_and_body_are_escaped(alice_client, execution):
     assert ESCAPED in content
     assert SCRIPT not in content
     assert "X-Note: &lt;b&gt;bold&lt;/b&gt;" in content
-    assert "Content-Type: text/html" in text(response)
+    assert "Content-Type: text/html" in page_text(response)
 
 
 def test_a_truncated_body_says_so(alice_client, alice):
-    execution = make_execution(make_job(alice), response_truncated=True)
+    execution = make_execution(secretive_job(alice), response_truncated=True)
 
-    page = text(alice_client.get(f"/jobs/executions/{execution.id}/"))
+    page = page_text(alice_client.get(f"/jobs/executions/{execution.id}/"))
 
     assert "Body (the first 64 KiB; the rest was not read):" in page
 
 
 def test_an_error_without_a_response_is_shown(alice_client, alice):
     execution = make_execution(
-        make_job(alice),
+        secretive_job(alice),
         failure_reason=Execution.Reason.TIMEOUT,
         http_status=None,
         error="No response within 30 s.",
@@ -165,19 +151,16 @@ def test_an_error_without_a_response_is_shown(alice_client, alice):
         response_body="",
     )
 
-    page = text(alice_client.get(f"/jobs/executions/{execution.id}/"))
+    page = page_text(alice_client.get(f"/jobs/executions/{execution.id}/"))
 
     assert "No response within 30 s." in page
     assert "Body: (empty)" in page
 
 
 def test_a_real_response_from_the_target_is_escaped_on_the_page_and_unchanged_in_the_api(
-    alice_client, alice_api, alice, target, settings
+    alice_client, alice_api, alice, target, private_targets
 ):
-    settings.ALLOW_PRIVATE_TARGETS = True
-    job = Job.objects.create(
-        user=alice, title="Page", url=target.url("/html"), schedule="* * * * *"
-    )
+    job = make_job(alice, title="Page", url=target.url("/html"), schedule="* * * * *")
     execution = Execution.objects.create(job=job, scheduled_for=timezone.now())
 
     worker.run_batch([execution.id])

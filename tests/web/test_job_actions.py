@@ -1,29 +1,17 @@
 """What a member does to a job from its page: pause, resume, clone, run now, delete."""
 
-import re
 from datetime import UTC, datetime
+from functools import partial
 
 import pytest
-import time_machine
 from django.forms.models import model_to_dict
 
-from accounts.models import User
 from jobs.models import Execution, Job
+from tests.conftest import frozen_at, html_text, make_job, reloaded
 
 NOW = datetime(2026, 3, 10, 10, 2, 30, tzinfo=UTC)  # a Tuesday, 11:02:30 in Berlin
-
-
-def make_job(user: User, **fields: object) -> Job:
-    return Job.objects.create(
-        **{
-            "user": user,
-            "title": "Nightly report",
-            "url": "http://127.0.0.1:9/report",
-            "schedule": "*/15 * * * *",
-            "timezone": user.timezone,
-            **fields,
-        }
-    )
+clock = frozen_at(NOW)
+quarter_hourly_report = partial(make_job, schedule="*/15 * * * *")
 
 
 def followed_page(client: object, response: object) -> str:
@@ -32,7 +20,7 @@ def followed_page(client: object, response: object) -> str:
 
 def saved_state(job: Job) -> dict:
     """Everything stored about a job and its history, to show that nothing changed."""
-    fresh = Job.objects.get(pk=job.pk)
+    fresh = reloaded(job)
     return {
         **model_to_dict(fresh),
         "next_run_at": fresh.next_run_at,
@@ -43,14 +31,8 @@ def saved_state(job: Job) -> dict:
     }
 
 
-@pytest.fixture
-def now():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
-
-
-def test_pause_stops_the_job(alice_client, alice, now):
-    job = make_job(alice)
+def test_pause_stops_the_job(alice_client, alice, clock):
+    job = quarter_hourly_report(alice)
 
     response = alice_client.post(f"/jobs/{job.id}/pause/")
 
@@ -63,8 +45,8 @@ def test_pause_stops_the_job(alice_client, alice, now):
     assert "Paused: it does not run until you resume it." in page
 
 
-def test_resume_schedules_the_next_run_again(alice_client, alice, now):
-    job = make_job(alice, enabled=False)
+def test_resume_schedules_the_next_run_again(alice_client, alice, clock):
+    job = quarter_hourly_report(alice, enabled=False)
     assert job.next_run_at is None
 
     response = alice_client.post(f"/jobs/{job.id}/resume/")
@@ -76,10 +58,10 @@ def test_resume_schedules_the_next_run_again(alice_client, alice, now):
     assert "“Nightly report” is running again." in followed_page(alice_client, response)
 
 
-def test_resume_after_a_while_starts_from_now_not_from_the_old_slot(alice_client, alice, now):
-    job = make_job(alice)
+def test_resume_after_a_while_starts_from_now_not_from_the_old_slot(alice_client, alice, clock):
+    job = quarter_hourly_report(alice)
     alice_client.post(f"/jobs/{job.id}/pause/")
-    now.move_to(datetime(2026, 3, 12, 7, 50, tzinfo=UTC))
+    clock.move_to(datetime(2026, 3, 12, 7, 50, tzinfo=UTC))
 
     alice_client.post(f"/jobs/{job.id}/resume/")
 
@@ -87,8 +69,8 @@ def test_resume_after_a_while_starts_from_now_not_from_the_old_slot(alice_client
     assert job.next_run_at == datetime(2026, 3, 12, 8, 0, tzinfo=UTC)
 
 
-def test_resuming_a_job_disabled_for_failing_starts_a_fresh_count(alice_client, alice, now):
-    job = make_job(alice, enabled=False, consecutive_failures=25, failing=True)
+def test_resuming_a_job_disabled_for_failing_starts_a_fresh_count(alice_client, alice, clock):
+    job = quarter_hourly_report(alice, enabled=False, consecutive_failures=25, failing=True)
 
     alice_client.post(f"/jobs/{job.id}/resume/")
 
@@ -102,15 +84,15 @@ def test_resuming_a_job_disabled_for_failing_starts_a_fresh_count(alice_client, 
 
 @pytest.mark.parametrize("action", ["pause", "resume", "clone", "run"])
 def test_actions_need_a_post(alice_client, alice, action):
-    job = make_job(alice)
+    job = quarter_hourly_report(alice)
     before = saved_state(job)
 
     assert alice_client.get(f"/jobs/{job.id}/{action}/").status_code == 405
     assert saved_state(job) == before
 
 
-def test_clone_makes_a_paused_copy_and_opens_its_edit_page(alice_client, alice, now):
-    job = make_job(
+def test_clone_makes_a_paused_copy_and_opens_its_edit_page(alice_client, alice, clock):
+    job = quarter_hourly_report(
         alice,
         method="POST",
         headers={"X-Token": "abc"},
@@ -158,8 +140,8 @@ def test_clone_makes_a_paused_copy_and_opens_its_edit_page(alice_client, alice, 
     assert copy.last_execution is None
 
 
-def test_a_copy_of_a_failing_job_starts_with_a_clean_record(alice_client, alice, now):
-    job = make_job(alice, failing=True, consecutive_failures=4, failure_threshold=3)
+def test_a_copy_of_a_failing_job_starts_with_a_clean_record(alice_client, alice, clock):
+    job = quarter_hourly_report(alice, failing=True, consecutive_failures=4, failure_threshold=3)
 
     alice_client.post(f"/jobs/{job.id}/clone/")
 
@@ -168,8 +150,8 @@ def test_a_copy_of_a_failing_job_starts_with_a_clean_record(alice_client, alice,
     assert copy.failure_threshold == 3
 
 
-def test_clone_leaves_the_original_as_it_was(alice_client, alice, now):
-    job = make_job(alice)
+def test_clone_leaves_the_original_as_it_was(alice_client, alice, clock):
+    job = quarter_hourly_report(alice)
     before = saved_state(job)
 
     alice_client.post(f"/jobs/{job.id}/clone/")
@@ -177,8 +159,8 @@ def test_clone_leaves_the_original_as_it_was(alice_client, alice, now):
     assert {**saved_state(job), "jobs": 1} == {**before, "jobs": 1}
 
 
-def test_a_resumed_copy_runs_on_the_original_schedule(alice_client, alice, now):
-    job = make_job(alice)
+def test_a_resumed_copy_runs_on_the_original_schedule(alice_client, alice, clock):
+    job = quarter_hourly_report(alice)
     alice_client.post(f"/jobs/{job.id}/clone/")
     copy = Job.objects.exclude(pk=job.pk).get()
 
@@ -190,7 +172,7 @@ def test_a_resumed_copy_runs_on_the_original_schedule(alice_client, alice, now):
 
 def test_clone_respects_the_job_cap(alice_client, alice, settings):
     settings.MAX_JOBS_PER_MEMBER = 1
-    job = make_job(alice)
+    job = quarter_hourly_report(alice)
 
     response = alice_client.post(f"/jobs/{job.id}/clone/")
 
@@ -200,8 +182,8 @@ def test_clone_respects_the_job_cap(alice_client, alice, settings):
     assert Job.objects.count() == 1
 
 
-def test_run_now_records_a_pending_manual_execution(alice_client, alice, now):
-    job = make_job(alice)
+def test_run_now_records_a_pending_manual_execution(alice_client, alice, clock):
+    job = quarter_hourly_report(alice)
 
     response = alice_client.post(f"/jobs/{job.id}/run/")
 
@@ -210,17 +192,17 @@ def test_run_now_records_a_pending_manual_execution(alice_client, alice, now):
     execution = job.executions.get()
     assert (execution.trigger, execution.status) == ("manual", "pending")
     assert execution.scheduled_for == NOW
-    page = " ".join(re.sub(r"<[^>]+>", " ", followed_page(alice_client, response)).split())
+    page = html_text(followed_page(alice_client, response))
     assert "“Nightly report” is running now." in page
     assert "Tue 10 Mar, 11:02:30 Manual Pending" in page
 
 
-def test_run_now_is_limited_per_member_per_minute(alice_client, alice, now, settings):
+def test_run_now_is_limited_per_member_per_minute(alice_client, alice, clock, settings):
     settings.MANUAL_RUNS_PER_MINUTE = 2
-    jobs = [make_job(alice, title="One"), make_job(alice, title="Two")]
+    jobs = [quarter_hourly_report(alice, title="One"), quarter_hourly_report(alice, title="Two")]
     for job in jobs:
         alice_client.post(f"/jobs/{job.id}/run/")
-        now.shift(1)
+        clock.shift(1)
 
     response = alice_client.post(f"/jobs/{jobs[0].id}/run/")
 
@@ -228,13 +210,13 @@ def test_run_now_is_limited_per_member_per_minute(alice_client, alice, now, sett
         alice_client, response
     )
     assert Execution.objects.count() == 2
-    now.shift(60)
+    clock.shift(60)
     alice_client.post(f"/jobs/{jobs[0].id}/run/")
     assert Execution.objects.count() == 3
 
 
-def test_run_now_works_for_a_paused_job_and_leaves_it_paused(alice_client, alice, now):
-    job = make_job(alice, enabled=False)
+def test_run_now_works_for_a_paused_job_and_leaves_it_paused(alice_client, alice, clock):
+    job = quarter_hourly_report(alice, enabled=False)
 
     alice_client.post(f"/jobs/{job.id}/run/")
 
@@ -244,7 +226,7 @@ def test_run_now_works_for_a_paused_job_and_leaves_it_paused(alice_client, alice
 
 
 def test_an_unverified_member_cannot_run_a_job(client, carol):
-    job = make_job(carol)
+    job = quarter_hourly_report(carol)
     client.force_login(carol)
 
     response = client.post(f"/jobs/{job.id}/run/")
@@ -254,7 +236,7 @@ def test_an_unverified_member_cannot_run_a_job(client, carol):
 
 
 def test_delete_asks_first(alice_client, alice):
-    job = make_job(alice)
+    job = quarter_hourly_report(alice)
 
     response = alice_client.get(f"/jobs/{job.id}/delete/")
 
@@ -265,9 +247,9 @@ def test_delete_asks_first(alice_client, alice):
     assert Job.objects.filter(pk=job.pk).exists()
 
 
-def test_delete_removes_the_job_and_its_history(alice_client, alice, now):
-    job = make_job(alice)
-    other = make_job(alice, title="Hourly ping")
+def test_delete_removes_the_job_and_its_history(alice_client, alice, clock):
+    job = quarter_hourly_report(alice)
+    other = quarter_hourly_report(alice, title="Hourly ping")
     execution = Execution.objects.create(job=job, scheduled_for=NOW, status="succeeded")
     job.last_execution = execution
     job.save(update_fields=["last_execution"])
@@ -301,7 +283,7 @@ BOB_TRIES = [
 @pytest.mark.parametrize(("method", "action"), BOB_TRIES)
 @pytest.mark.parametrize("enabled", [True, False], ids=["active", "paused"])
 def test_bob_cannot_see_or_change_alices_job(client, alice, bob, method, action, enabled):
-    job = make_job(alice, enabled=enabled, auth_password="hunter2-but-longer")
+    job = quarter_hourly_report(alice, enabled=enabled, auth_password="hunter2-but-longer")
     Execution.objects.create(job=job, scheduled_for=NOW, status="succeeded")
     before = saved_state(job)
     client.force_login(bob)
@@ -316,7 +298,7 @@ def test_bob_cannot_see_or_change_alices_job(client, alice, bob, method, action,
 
 @pytest.mark.parametrize(("method", "action"), BOB_TRIES)
 def test_a_visitor_is_sent_to_log_in(client, alice, method, action):
-    job = make_job(alice)
+    job = quarter_hourly_report(alice)
     before = saved_state(job)
 
     response = getattr(client, method)(f"/jobs/{job.id}/{action}")

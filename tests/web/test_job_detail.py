@@ -1,61 +1,19 @@
 """A job's page: its schedule in words, the next runs and the latest executions."""
 
-import html
 import re
 from datetime import UTC, datetime, timedelta
 
-import pytest
-import time_machine
-
-from accounts.models import User
-from jobs.models import Execution, Job
+from jobs.models import Execution
+from tests.conftest import frozen_at, html_text, labelled_rows, make_job, page_text
 
 # The Friday before Berlin's clocks go forward (Sunday 29 March 2026, 02:00 → 03:00).
 NOW = datetime(2026, 3, 27, 12, 0, tzinfo=UTC)
-
-
-def make_job(user: User, **fields: object) -> Job:
-    return Job.objects.create(
-        **{
-            "user": user,
-            "title": "Nightly report",
-            "url": "http://127.0.0.1:9/report",
-            "schedule": "0 9 * * *",
-            "timezone": user.timezone,
-            **fields,
-        }
-    )
-
-
-def text(fragment: str) -> str:
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", fragment)).split())
+clock = frozen_at(NOW)
 
 
 def next_runs(response: object) -> list[str]:
     (runs,) = re.findall(r'<ol class="next-runs">(.*?)</ol>', response.content.decode(), re.DOTALL)
-    return [text(run) for run in re.findall(r"<li[^>]*>(.*?)</li>", runs, re.DOTALL)]
-
-
-def execution_rows(response: object) -> list[dict[str, str]]:
-    """Each execution row as the member reads it: the text under each column heading."""
-    page = response.content.decode()
-    headings = [text(th) for th in re.findall(r"<th[^>]*>(.*?)</th>", page, re.DOTALL)]
-    (body,) = re.findall(r"<tbody>(.*?)</tbody>", page, re.DOTALL)
-    rows = re.findall(r"<tr>(.*?)</tr>", body, re.DOTALL)
-    return [
-        dict(zip(headings, map(text, re.findall(r"<td>(.*?)</td>", row, re.DOTALL)), strict=True))
-        for row in rows
-    ]
-
-
-def page_text(response: object) -> str:
-    return text(response.content.decode())
-
-
-@pytest.fixture
-def now():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
+    return [html_text(run) for run in re.findall(r"<li[^>]*>(.*?)</li>", runs, re.DOTALL)]
 
 
 def test_it_needs_a_login(client, alice):
@@ -68,7 +26,7 @@ def test_it_needs_a_login(client, alice):
 
 
 def test_it_shows_the_schedule_in_words_and_the_next_three_runs_in_the_jobs_timezone(
-    alice_client, alice, now
+    alice_client, alice, clock
 ):
     job = make_job(alice)
 
@@ -83,7 +41,7 @@ def test_it_shows_the_schedule_in_words_and_the_next_three_runs_in_the_jobs_time
     ]
 
 
-def test_the_next_runs_follow_the_job_not_the_member(alice_client, alice, now):
+def test_the_next_runs_follow_the_job_not_the_member(alice_client, alice, clock):
     job = make_job(alice, schedule="*/20 * * * *", timezone="America/New_York")
 
     response = alice_client.get(f"/jobs/{job.id}/")
@@ -96,7 +54,7 @@ def test_the_next_runs_follow_the_job_not_the_member(alice_client, alice, now):
     ]
 
 
-def test_a_paused_job_says_it_is_paused_and_lists_no_runs(alice_client, alice, now):
+def test_a_paused_job_says_it_is_paused_and_lists_no_runs(alice_client, alice, clock):
     job = make_job(alice, enabled=False)
 
     response = alice_client.get(f"/jobs/{job.id}/")
@@ -106,7 +64,7 @@ def test_a_paused_job_says_it_is_paused_and_lists_no_runs(alice_client, alice, n
     assert "Resume" in page_text(response)
 
 
-def test_runs_after_the_expiry_are_not_listed(alice_client, alice, now):
+def test_runs_after_the_expiry_are_not_listed(alice_client, alice, clock):
     job = make_job(alice, expires_at=datetime(2026, 3, 29, 8, 0, tzinfo=UTC))
 
     response = alice_client.get(f"/jobs/{job.id}/")
@@ -115,13 +73,13 @@ def test_runs_after_the_expiry_are_not_listed(alice_client, alice, now):
     assert "Stops after 29 Mar 2026, 10:00 CEST." in page_text(response)
 
 
-def test_an_expired_job_says_it_has_no_more_runs(alice_client, alice, now):
+def test_an_expired_job_says_it_has_no_more_runs(alice_client, alice, clock):
     job = make_job(alice, expires_at=datetime(2026, 3, 27, 13, 0, tzinfo=UTC))
 
     assert next_runs(alice_client.get(f"/jobs/{job.id}/")) == ["none (expired)"]
 
 
-def test_it_lists_the_latest_executions_with_status_and_lateness(alice_client, alice, now):
+def test_it_lists_the_latest_executions_with_status_and_lateness(alice_client, alice, clock):
     job = make_job(alice)
     slot = datetime(2026, 3, 27, 8, 0, tzinfo=UTC)
     Execution.objects.create(
@@ -149,7 +107,7 @@ def test_it_lists_the_latest_executions_with_status_and_lateness(alice_client, a
     response = alice_client.get(f"/jobs/{job.id}/")
 
     shown = ["Scheduled for", "Trigger", "Status", "Reason", "Lateness", "Duration"]
-    assert [tuple(row[name] for name in shown) for row in execution_rows(response)] == [
+    assert [tuple(row[name] for name in shown) for row in labelled_rows(response)] == [
         ("Fri 27 Mar, 12:00:12", "Manual", "Pending", "", "", ""),
         ("Fri 27 Mar, 09:00:00", "Schedule", "Failed", "timeout", "1250 ms", "30000 ms"),
         ("Thu 26 Mar, 09:00:00", "Schedule", "Succeeded · 200", "", "85 ms", "412 ms"),
@@ -166,7 +124,7 @@ def test_it_shows_the_newest_executions_a_page_at_a_time(alice_client, alice):
 
     response = alice_client.get(f"/jobs/{job.id}/")
 
-    rows = execution_rows(response)
+    rows = labelled_rows(response)
     assert len(rows) == 25
     assert (rows[0]["Scheduled for"], rows[-1]["Scheduled for"]) == (
         "Mon 30 Mar, 10:00:00",

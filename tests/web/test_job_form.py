@@ -3,18 +3,21 @@
 import html
 import re
 from datetime import UTC, datetime
+from functools import partial
 from html.parser import HTMLParser
 
 import pytest
-import time_machine
 from django.test import Client
 
-from accounts.models import User
 from jobs.models import Job
+from tests.conftest import frozen_at, make_job
 
 CREATE = "/jobs/new/"
 NOW = datetime(2026, 3, 10, 10, 2, 30, tzinfo=UTC)  # a Tuesday, 11:02:30 in Berlin
 SAVED_PASSWORD = "hunter2-but-longer"
+pytestmark = pytest.mark.usefixtures("private_targets")
+clock = frozen_at(NOW)
+five_minute_report = partial(make_job, schedule="*/5 * * * *")
 
 
 class FormValues(HTMLParser):
@@ -120,33 +123,9 @@ def job_form_data(**changes: str) -> dict[str, str]:
     }
 
 
-def make_job(user: User, **fields: object) -> Job:
-    return Job.objects.create(
-        **{
-            "user": user,
-            "title": "Nightly report",
-            "url": "http://127.0.0.1:9/report",
-            "schedule": "*/5 * * * *",
-            "timezone": user.timezone,
-            **fields,
-        }
-    )
-
-
 def edit_page_values(client: Client, job: Job, **changes: str) -> dict[str, str]:
     """The edit page's form as the browser would send it, with the member's changes."""
     return {**values_on_page(client.get(f"/jobs/{job.id}/edit/").content.decode()), **changes}
-
-
-@pytest.fixture(autouse=True)
-def private_targets(settings) -> None:
-    settings.ALLOW_PRIVATE_TARGETS = True
-
-
-@pytest.fixture
-def now():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
 
 
 def test_the_create_page_needs_a_login(client, db):
@@ -163,7 +142,7 @@ def test_the_create_page_starts_every_5_minutes_in_the_members_timezone(alice_cl
     assert values_on_page(response.content.decode()) == job_form_data(title="", url="")
 
 
-def test_submitting_the_create_page_schedules_the_job(alice_client, alice, now):
+def test_submitting_the_create_page_schedules_the_job(alice_client, alice, clock):
     response = alice_client.post(CREATE, job_form_data())
 
     job = Job.objects.get()
@@ -228,7 +207,7 @@ def test_submitting_the_create_page_schedules_the_job(alice_client, alice, now):
     ],
 )
 def test_each_preset_saves_its_cron_expression_and_next_run(
-    alice_client, now, choice, expression, next_run
+    alice_client, clock, choice, expression, next_run
 ):
     response = alice_client.post(CREATE, job_form_data(**choice))
 
@@ -238,7 +217,7 @@ def test_each_preset_saves_its_cron_expression_and_next_run(
     assert job.next_run_at == next_run
 
 
-def test_the_job_runs_in_the_timezone_chosen_on_the_form(alice_client, now):
+def test_the_job_runs_in_the_timezone_chosen_on_the_form(alice_client, clock):
     alice_client.post(
         CREATE, job_form_data(preset="daily", at_time="06:30", timezone="America/New_York")
     )
@@ -248,7 +227,7 @@ def test_the_job_runs_in_the_timezone_chosen_on_the_form(alice_client, now):
     assert job.next_run_at == datetime(2026, 3, 10, 10, 30, tzinfo=UTC)
 
 
-def test_values_left_in_the_inputs_of_other_presets_do_not_count(alice_client, now):
+def test_values_left_in_the_inputs_of_other_presets_do_not_count(alice_client, clock):
     leftovers = {"every_n": "7", "at_minute": "75", "day_of_month": "0", "schedule": "nonsense"}
 
     response = alice_client.post(
@@ -347,13 +326,13 @@ def test_the_basic_auth_password_is_saved_encrypted(alice_client):
         ("UTC", datetime(2026, 4, 1, 12, 0, tzinfo=UTC)),
     ],
 )
-def test_the_expiry_is_a_time_in_the_jobs_timezone(alice_client, now, zone, expires_at):
+def test_the_expiry_is_a_time_in_the_jobs_timezone(alice_client, clock, zone, expires_at):
     alice_client.post(CREATE, job_form_data(timezone=zone, expires_at="2026-04-01T12:00"))
 
     assert Job.objects.get().expires_at == expires_at
 
 
-def test_a_job_that_expires_before_its_first_run_has_no_next_run(alice_client, now):
+def test_a_job_that_expires_before_its_first_run_has_no_next_run(alice_client, clock):
     alice_client.post(
         CREATE, job_form_data(preset="daily", at_time="12:00", expires_at="2026-03-10T11:30")
     )
@@ -384,8 +363,8 @@ def test_an_unverified_member_cannot_post_a_job(client, carol):
 
 def test_the_job_cap_is_a_form_error(alice_client, alice, settings):
     settings.MAX_JOBS_PER_MEMBER = 2
-    make_job(alice, title="One")
-    make_job(alice, title="Two")
+    five_minute_report(alice, title="One")
+    five_minute_report(alice, title="Two")
 
     response = alice_client.post(CREATE, job_form_data(title="Three"))
 
@@ -396,14 +375,14 @@ def test_the_job_cap_is_a_form_error(alice_client, alice, settings):
 
 def test_the_cap_counts_only_the_members_own_jobs(alice_client, bob, settings):
     settings.MAX_JOBS_PER_MEMBER = 1
-    make_job(bob)
+    five_minute_report(bob)
 
     assert alice_client.post(CREATE, job_form_data()).status_code == 302
 
 
 def test_a_member_at_the_cap_can_still_edit_a_job(alice_client, alice, settings):
     settings.MAX_JOBS_PER_MEMBER = 1
-    job = make_job(alice)
+    job = five_minute_report(alice)
 
     response = alice_client.post(f"/jobs/{job.id}/edit/", edit_page_values(alice_client, job))
 
@@ -428,7 +407,7 @@ def test_a_member_at_the_cap_can_still_edit_a_job(alice_client, alice, settings)
     ],
 )
 def test_the_edit_page_shows_the_current_preset(alice_client, alice, schedule, shown):
-    job = make_job(alice, schedule=schedule)
+    job = five_minute_report(alice, schedule=schedule)
 
     values = values_on_page(alice_client.get(f"/jobs/{job.id}/edit/").content.decode())
 
@@ -437,7 +416,7 @@ def test_the_edit_page_shows_the_current_preset(alice_client, alice, schedule, s
 
 
 def test_the_edit_page_shows_the_saved_request_settings(alice_client, alice):
-    job = make_job(
+    job = five_minute_report(
         alice,
         timezone="America/New_York",
         method="POST",
@@ -461,7 +440,7 @@ def test_the_edit_page_shows_the_saved_request_settings(alice_client, alice):
 
 
 def test_the_edit_page_never_shows_the_saved_password(alice_client, alice):
-    job = make_job(alice, auth_username="reports", auth_password=SAVED_PASSWORD)
+    job = five_minute_report(alice, auth_username="reports", auth_password=SAVED_PASSWORD)
 
     page = alice_client.get(f"/jobs/{job.id}/edit/").content.decode()
 
@@ -479,7 +458,7 @@ def test_a_form_error_does_not_send_a_typed_password_back(alice_client):
 
 
 def test_an_empty_password_on_edit_keeps_the_saved_one(alice_client, alice):
-    job = make_job(alice, auth_username="reports", auth_password=SAVED_PASSWORD)
+    job = five_minute_report(alice, auth_username="reports", auth_password=SAVED_PASSWORD)
 
     alice_client.post(f"/jobs/{job.id}/edit/", edit_page_values(alice_client, job, title="Renamed"))
 
@@ -489,7 +468,7 @@ def test_an_empty_password_on_edit_keeps_the_saved_one(alice_client, alice):
 
 
 def test_a_new_password_on_edit_replaces_the_saved_one(alice_client, alice):
-    job = make_job(alice, auth_username="reports", auth_password=SAVED_PASSWORD)
+    job = five_minute_report(alice, auth_username="reports", auth_password=SAVED_PASSWORD)
 
     alice_client.post(
         f"/jobs/{job.id}/edit/", edit_page_values(alice_client, job, auth_password="new one")
@@ -500,7 +479,7 @@ def test_a_new_password_on_edit_replaces_the_saved_one(alice_client, alice):
 
 
 def test_removing_the_saved_password_clears_it(alice_client, alice):
-    job = make_job(alice, auth_username="reports", auth_password=SAVED_PASSWORD)
+    job = five_minute_report(alice, auth_username="reports", auth_password=SAVED_PASSWORD)
 
     alice_client.post(
         f"/jobs/{job.id}/edit/", edit_page_values(alice_client, job, clear_auth_password="on")
@@ -514,12 +493,12 @@ def test_removing_the_saved_password_clears_it(alice_client, alice):
 
 @pytest.mark.parametrize("schedule", ["*/15 * * * *", "0 9 * * 7", "05 * * * *", "@hourly"])
 def test_saving_the_edit_page_unchanged_keeps_the_schedule_and_the_due_run(
-    alice_client, alice, now, schedule
+    alice_client, alice, clock, schedule
 ):
-    job = make_job(alice, schedule=schedule)
+    job = five_minute_report(alice, schedule=schedule)
     due = job.next_run_at
     # The slot is due and not yet dispatched: an edit of the title must not skip it.
-    now.move_to(due)
+    clock.move_to(due)
 
     response = alice_client.post(
         f"/jobs/{job.id}/edit/", edit_page_values(alice_client, job, title="Renamed")
@@ -532,8 +511,8 @@ def test_saving_the_edit_page_unchanged_keeps_the_schedule_and_the_due_run(
     assert "“Renamed” is saved." in alice_client.get(response.url).content.decode()
 
 
-def test_changing_the_schedule_on_edit_moves_the_next_run(alice_client, alice, now):
-    job = make_job(alice, schedule="*/5 * * * *")
+def test_changing_the_schedule_on_edit_moves_the_next_run(alice_client, alice, clock):
+    job = five_minute_report(alice, schedule="*/5 * * * *")
 
     alice_client.post(
         f"/jobs/{job.id}/edit/",
@@ -546,7 +525,7 @@ def test_changing_the_schedule_on_edit_moves_the_next_run(alice_client, alice, n
 
 
 def test_changing_the_timezone_on_edit_rereads_the_expiry(alice_client, alice):
-    job = make_job(alice, expires_at=datetime(2026, 4, 1, 10, 0, tzinfo=UTC))
+    job = five_minute_report(alice, expires_at=datetime(2026, 4, 1, 10, 0, tzinfo=UTC))
 
     alice_client.post(f"/jobs/{job.id}/edit/", edit_page_values(alice_client, job, timezone="UTC"))
 
@@ -555,7 +534,7 @@ def test_changing_the_timezone_on_edit_rereads_the_expiry(alice_client, alice):
 
 
 def test_an_edit_with_an_error_shows_it_and_changes_nothing(alice_client, alice):
-    job = make_job(alice)
+    job = five_minute_report(alice)
 
     response = alice_client.post(
         f"/jobs/{job.id}/edit/", edit_page_values(alice_client, job, title="", every_n="15")
@@ -568,7 +547,7 @@ def test_an_edit_with_an_error_shows_it_and_changes_nothing(alice_client, alice)
 
 
 def test_an_edit_with_an_error_keeps_the_saved_title_in_the_heading(alice_client, alice):
-    job = make_job(alice)
+    job = five_minute_report(alice)
 
     response = alice_client.post(
         f"/jobs/{job.id}/edit/", edit_page_values(alice_client, job, title="Renamed", url="nope")
@@ -581,7 +560,7 @@ def test_an_edit_with_an_error_keeps_the_saved_title_in_the_heading(alice_client
 
 
 def test_the_edit_page_needs_a_login(client, alice):
-    job = make_job(alice)
+    job = five_minute_report(alice)
 
     response = client.get(f"/jobs/{job.id}/edit/")
 

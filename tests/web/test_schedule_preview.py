@@ -1,39 +1,25 @@
 """The live preview beside the schedule fields: the expression, in words, and the next runs."""
 
-import html
-import re
 from datetime import UTC, datetime
 
 import pytest
-import time_machine
+
+from tests.conftest import frozen_at, page_text
+from tests.web.test_job_form import job_form_data
 
 PREVIEW = "/jobs/preview/"
 # The Friday before Berlin's clocks go forward (Sunday 29 March 2026, 02:00 → 03:00).
 NOW = datetime(2026, 3, 27, 12, 2, 30, tzinfo=UTC)
+clock = frozen_at(NOW)
+pytestmark = pytest.mark.usefixtures("clock")
+PRESET_FIELDS = ["preset", "every_n", "at_minute", "at_time", "weekday", "day_of_month"]
 
 
 def preview(client: object, **fields: str) -> str:
     """The preview's text for the schedule fields as the job form sends them."""
-    params = {
-        "preset": "every_n_minutes",
-        "every_n": "5",
-        "at_minute": "0",
-        "at_time": "00:00",
-        "weekday": "1",
-        "day_of_month": "1",
-        "schedule": "",
-        "timezone": "Europe/Berlin",
-        **fields,
-    }
-    response = client.get(PREVIEW, {name: value for name, value in params.items() if value})
-    assert response.status_code == 200
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", response.content.decode())).split())
-
-
-@pytest.fixture(autouse=True)
-def now():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
+    params = job_form_data(**fields)
+    sent = [*PRESET_FIELDS, "schedule", "timezone"]
+    return page_text(client.get(PREVIEW, {name: params[name] for name in sent if params[name]}))
 
 
 def test_it_needs_a_login(client, db):
@@ -142,8 +128,6 @@ def test_without_a_timezone_it_asks_for_one(alice_client):
 
 
 def test_missing_preset_fields_take_their_defaults(alice_client):
-    unsent = dict.fromkeys(
-        ["preset", "every_n", "at_minute", "at_time", "weekday", "day_of_month"], ""
-    )
+    unsent = dict.fromkeys(PRESET_FIELDS, "")
 
     assert preview(alice_client, **unsent).startswith("Every 5 minutes */5 * * * * Next runs:")

@@ -2,36 +2,27 @@
 the target and shows the response, escaped; nothing is stored; five a minute per member."""
 
 import base64
-import html
-import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
-from django.core.cache import cache
 
 from jobs.models import Execution, Job
+from tests.conftest import page_text
 from tests.web.test_job_form import job_form_data
 
 TEST_RUN = "/jobs/test-run/"
 
 
-@pytest.fixture(autouse=True)
-def fresh_limits(settings) -> None:
-    # The per-minute counts live in the cache and would leak from one test to the next.
-    cache.clear()
-    settings.ALLOW_PRIVATE_TARGETS = True
-
-
-def text(response: object) -> str:
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", response.content.decode())).split())
+# The per-minute counts live in the cache and would leak from one test to the next.
+pytestmark = pytest.mark.usefixtures("fresh_limits", "private_targets")
 
 
 def test_it_runs_the_unsaved_form_and_shows_the_response_escaped(alice_client, alice, target):
     response = alice_client.post(TEST_RUN, job_form_data(url=target.url("/html")))
 
     assert response.status_code == 200
-    page = text(response)
+    page = page_text(response)
     assert "Succeeded · HTTP 200" in page
     assert "This test run is not kept in the job's history." in page
     content = response.content.decode()
@@ -63,14 +54,14 @@ def test_it_sends_what_the_form_says_now(alice_client, alice, target):
     )
     assert arrival.headers["X-Purpose"] == "test run"
     assert arrival.headers["X-Cronsvc-Execution"] == "test-run"
-    assert "Succeeded · HTTP 200" in text(response)
+    assert "Succeeded · HTTP 200" in page_text(response)
     assert "\\&quot;hello\\&quot;" in response.content.decode()  # the echo, escaped
 
 
 def test_a_failing_target_shows_the_reason(alice_client, alice, target):
     response = alice_client.post(TEST_RUN, job_form_data(url=target.url("/status/500")))
 
-    page = text(response)
+    page = page_text(response)
     assert f"Failed · HTTP 500 · {Execution.Reason.HTTP_STATUS.label}" in page
     assert "Status 500" in page
 
@@ -119,17 +110,17 @@ def test_the_sixth_test_run_in_a_minute_is_refused(alice_client, alice, target):
     data = job_form_data(url=target.url("/ok"))
     with time_machine.travel(datetime(2026, 3, 10, 9, 0, 5, tzinfo=UTC), tick=False) as clock:
         for _ in range(5):
-            assert "Succeeded" in text(alice_client.post(TEST_RUN, data))
+            assert "Succeeded" in page_text(alice_client.post(TEST_RUN, data))
 
         sixth = alice_client.post(TEST_RUN, data)
 
         assert sixth.status_code == 200  # htmx swaps only 2xx answers in
-        assert "At most 5 test runs a minute. Try again shortly." in text(sixth)
+        assert "At most 5 test runs a minute. Try again shortly." in page_text(sixth)
         assert len(target.requests) == 5
 
         # A use counts for a whole minute, its last second included (accounts/limits.py).
         clock.shift(timedelta(minutes=1, seconds=1))
-        assert "Succeeded" in text(alice_client.post(TEST_RUN, data))
+        assert "Succeeded" in page_text(alice_client.post(TEST_RUN, data))
         assert len(target.requests) == 6
 
 
@@ -141,13 +132,13 @@ def test_the_limit_is_per_member(alice_client, alice, bob, client, target):
         alice_client.logout()
         client.force_login(bob)
 
-        assert "Succeeded" in text(client.post(TEST_RUN, data))
+        assert "Succeeded" in page_text(client.post(TEST_RUN, data))
 
 
 def test_an_invalid_form_shows_its_errors_and_sends_nothing(alice_client, alice, target):
     response = alice_client.post(TEST_RUN, job_form_data(title="", url="not a url"))
 
-    page = text(response)
+    page = page_text(response)
     assert "Fix the form first:" in page
     assert "Title: This field is required." in page
     assert "URL: Only http:// and https:// URLs can be called." in page
@@ -161,7 +152,7 @@ def test_a_private_address_is_refused_unless_the_operator_allows_it(
 
     response = alice_client.post(TEST_RUN, job_form_data(url=target.url("/ok")))
 
-    assert "points to an internal address" in text(response)
+    assert "points to an internal address" in page_text(response)
     assert target.requests == []
 
 
