@@ -3,6 +3,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 HOST ?= 127.0.0.1
+# Links in emails point where web listens, unless SITE_URL says otherwise; a server
+# listening on every address is reached as localhost from this machine.
+LINK_HOST := $(if $(filter 0.0.0.0 :: [::],$(HOST)),localhost,$(HOST))
+SITE_URL ?= http://$(LINK_HOST):$(PORT)
 
 # The tests use real PostgreSQL and Redis; they create their own database.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/cronsvc
@@ -12,10 +16,11 @@ TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 
 run: install secret migrate
 	@echo ""
-	@echo "  cronsvc is starting: open http://$(HOST):$(PORT)/  (Ctrl-C stops web, beat and worker)"
+	@echo "  cronsvc is starting: open $(SITE_URL)/  (Ctrl-C stops web, beat and worker)"
 	@echo ""
-	rm -rf var/metrics
-	PORT=$(PORT) HOST=$(HOST) LOG_FORMAT=$${LOG_FORMAT:-plain} $(VENV)/bin/honcho start
+	rm -rf $${VAR_DIR:-var}/metrics
+	PORT=$(PORT) HOST=$(HOST) SITE_URL=$(SITE_URL) LOG_FORMAT=$${LOG_FORMAT:-plain} \
+		$(VENV)/bin/honcho start
 
 test: install-dev secret services-check
 	$(VENV)/bin/ruff check .

@@ -235,6 +235,8 @@ HEARTBEAT_SECONDS = env.int("HEARTBEAT_SECONDS", default=30)
 # be queued ahead and fired on the scheduled second.
 DISPATCH_INTERVAL_SECONDS = env.int("DISPATCH_INTERVAL_SECONDS", default=5)
 DISPATCH_HORIZON_SECONDS = env.int("DISPATCH_HORIZON_SECONDS", default=15)
+# The longest a job may wait for its answer (the job form's and API's limit).
+MAX_TIMEOUT_SECONDS = 30
 DISPATCH_BATCH_SIZE = env.int("DISPATCH_BATCH_SIZE", default=1000)
 EXECUTIONS_PER_MESSAGE = env.int("EXECUTIONS_PER_MESSAGE", default=200)
 # A slot found later than this is missed (beat or workers were down), not run late.
@@ -281,6 +283,7 @@ SPECTACULAR_SETTINGS = {
 # Structured logs (structlog): JSON lines with an `event` name and ids in production,
 # readable lines with LOG_FORMAT=plain (what `make run` uses).
 LOG_FORMAT = env.str("LOG_FORMAT", default="json")
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOG_CHAIN = [
     structlog.contextvars.merge_contextvars,
     structlog.stdlib.add_log_level,
@@ -288,11 +291,38 @@ LOG_CHAIN = [
     structlog.processors.TimeStamper(fmt="iso", utc=True),
 ]
 structlog.configure(
-    processors=[*LOG_CHAIN, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+    # Filtered first: a line for a quiet logger costs no formatting.
+    processors=[
+        structlog.stdlib.filter_by_level,
+        *LOG_CHAIN,
+        structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+    ],
     logger_factory=structlog.stdlib.LoggerFactory(),
     wrapper_class=structlog.stdlib.BoundLogger,
     cache_logger_on_first_use=True,
 )
+
+
+def quiet_loggers(log_format: str, level: str) -> dict:
+    """The plain console (`make run`) shows what a member looks for: one line per
+    execution result (jobs.engine.results) and a tick line when it claimed something.
+    Celery's per-task lines, beat's sends and the heartbeats come back at DEBUG. JSON logs
+    keep everything they had, and leave out the per-execution line, a cost at volume."""
+    if log_format != "plain":
+        return {"jobs.engine.results": {"level": "WARNING"}}
+    if level.upper() == "DEBUG":
+        return {}
+    noisy = [
+        "celery.app.trace",  # task succeeded
+        "celery.worker.strategy",  # task received
+        "celery.beat",  # sending due task
+        "ops.tasks",  # workers' heartbeats
+        "ops.scheduler",  # beat's heartbeat
+        "jobs.engine.worker",  # execution.failed, which the result line says too
+    ]
+    return {name: {"level": "WARNING"} for name in noisy}
+
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -310,8 +340,8 @@ LOGGING = {
         }
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "structured"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"django.db.backends": {"level": "WARNING"}, **quiet_loggers(LOG_FORMAT, LOG_LEVEL)},
 }
 # Celery logs through the same handlers instead of installing its own.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

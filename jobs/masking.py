@@ -1,6 +1,7 @@
 """What of a job's request a member's page or an email may show: one rule for both.
 
-Pages show the request with every credential masked: the password in user:password@,
+An execution records the request it sent (request_record): header names but no values.
+Pages show a job's configured request with every credential masked: the password in user:password@,
 query values and header values whose names look secret, and the headers the member
 marked secret. Emails go to inboxes that are forwarded and archived, so they show even
 less: the URL without its query, fragment or user info, and no headers or body.
@@ -10,10 +11,12 @@ from dataclasses import dataclass, field
 from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 from jobs.models import Job
+from jobs.outbound import http
 
 # Names of headers and query parameters whose values are never shown.
 SECRET_WORDS = ("auth", "token", "secret", "key", "cookie", "session", "passw", "signature")
 MASK = "••••••"
+BODY_START_BYTES = 200
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,20 @@ def shown_request(
     if auth_username:
         shown.insert(0, ("Authorization", f"Basic {auth_username}:{MASK}"))
     return ShownRequest(method=method, url=masked_url(url), headers=shown, body=body)
+
+
+def request_record(request: http.Request) -> dict:
+    """What an execution keeps of the request it sent, for its page and the API: the
+    method, the URL with secrets masked, the header names (no values) and the body's
+    size and start."""
+    body = request.body.encode()
+    return {
+        "method": request.method,
+        "url": masked_url(request.url),
+        "headers": http.sent_header_names(request),
+        "body_size": len(body),
+        "body_start": body[:BODY_START_BYTES].decode(errors="replace"),
+    }
 
 
 def shown_job_request(job: Job, *, for_email: bool = False) -> ShownRequest:

@@ -18,12 +18,13 @@ STALE_JOB_AFTER = timedelta(minutes=2)
 
 
 class Method(models.TextChoices):
-    GET = "GET"
-    HEAD = "HEAD"
-    POST = "POST"
-    PUT = "PUT"
-    PATCH = "PATCH"
-    DELETE = "DELETE"
+    # Labels as HTTP spells them (TextChoices would make "Get" of the name).
+    GET = "GET", "GET"
+    HEAD = "HEAD", "HEAD"
+    POST = "POST", "POST"
+    PUT = "PUT", "PUT"
+    PATCH = "PATCH", "PATCH"
+    DELETE = "DELETE", "DELETE"
 
 
 class JobQuerySet(models.QuerySet):
@@ -70,7 +71,8 @@ class Job(models.Model):
         max_length=64, default="UTC", validators=[validators.validate_timezone_name]
     )
     timeout_seconds = models.PositiveSmallIntegerField(
-        default=30, validators=[MinValueValidator(1), MaxValueValidator(30)]
+        default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(settings.MAX_TIMEOUT_SECONDS)],
     )
     expected_statuses = models.JSONField(
         default=list, blank=True, validators=[validators.validate_expected_statuses]
@@ -227,6 +229,8 @@ class Execution(models.Model):
     response_body = models.TextField(blank=True)
     response_truncated = models.BooleanField(default=False)
     error = models.TextField(blank=True)
+    # The request as sent (jobs/masking.py request_record); None before it was recorded.
+    request = models.JSONField(null=True, blank=True)
     # DNS, connect (with TLS) and first-byte times in ms, as far as the client saw them.
     timings = models.JSONField(default=dict, blank=True)
     # On a `missed` row: how many slots in a row it stands for.

@@ -179,7 +179,7 @@ class Schedule:
 
     def end_of_jump(self, before: datetime, after: datetime) -> datetime:
         """The first whole minute after the clocks jumped, between two instants."""
-        offset = self.tz.utcoffset(before.replace(tzinfo=None))
+        offset = before.astimezone(self.tz).utcoffset()
         low, high = before, after
         while high - low > timedelta(minutes=1):
             middle = (low + (high - low) / 2).replace(second=0, microsecond=0)

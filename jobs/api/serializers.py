@@ -24,7 +24,20 @@ class ExecutionSummarySerializer(serializers.ModelSerializer):
         fields = EXECUTION_SUMMARY_FIELDS
 
 
+class SentRequestSerializer(serializers.Serializer):
+    """The request an execution sent, secrets masked (null for one that sent nothing, or
+    made before cronsvc recorded requests)."""
+
+    method = serializers.CharField()
+    url = serializers.CharField(help_text="Passwords and secret-looking query values masked.")
+    headers = serializers.ListField(child=serializers.CharField(), help_text="Names only.")
+    body_size = serializers.IntegerField(help_text="In bytes.")
+    body_start = serializers.CharField(help_text="The first 200 bytes of the body.")
+
+
 class ExecutionSerializer(serializers.ModelSerializer):
+    request = SentRequestSerializer(read_only=True, allow_null=True)
+
     class Meta:
         model = Execution
         fields = [
@@ -43,6 +56,7 @@ class ExecutionSerializer(serializers.ModelSerializer):
             "response_body",
             "response_truncated",
             "error",
+            "request",
         ]
         read_only_fields = fields
 

@@ -8,6 +8,7 @@ import structlog
 from django.db import transaction
 from django.utils import timezone
 
+from jobs import masking
 from jobs.engine import health
 from jobs.engine.firing import FIRING
 from jobs.engine.rows import update_rows
@@ -16,6 +17,8 @@ from jobs.outbound import http
 from ops import metrics
 
 log = structlog.get_logger(__name__)
+# One line per execution, for the plain console (cronsvc/settings.py quiet_loggers).
+results_log = structlog.get_logger("jobs.engine.results")
 Status = Execution.Status
 RESULT_FIELDS = [
     "status",
@@ -30,6 +33,7 @@ RESULT_FIELDS = [
     "response_truncated",
     "error",
     "timings",
+    "request",
 ]
 # The column is a 32-bit integer: about 24 days. A lost execution found and re-sent after
 # a longer outage would otherwise fail the whole batch's write and strand it `running`.
@@ -111,6 +115,7 @@ async def fire(client: http.Client, execution: Execution) -> http.Outcome:
         await asyncio.sleep(wait)
     try:
         request = request_for(execution.job, execution_id=str(execution.id))
+        execution.request = masking.request_record(request)
     except Exception as error:  # e.g. credentials under a key that was since removed
         # One unreadable job must not leave its whole batch `running`.
         detail = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
@@ -172,6 +177,13 @@ def record_results(executions: list[Execution], outcomes: list[http.Outcome]) ->
 
 def count_results(executions: list[Execution]) -> None:
     for execution in executions:
+        results_log.info(
+            "execution.result",
+            job=execution.job.title,
+            status=execution.status,
+            http_status=execution.http_status,
+            lateness_ms=execution.lateness_ms,
+        )
         if execution.status == Status.FAILED:
             log.info(
                 "execution.failed",

@@ -247,6 +247,11 @@ def with_identity(headers: CIMultiDict[str], execution_id: str) -> CIMultiDict[s
     return headers
 
 
+def sent_header_names(request: Request) -> list[str]:
+    """The names of the headers the first hop carries, ours included."""
+    return list(with_identity(member_headers(request), request.execution_id))
+
+
 def becomes_get(status: int, method: str) -> bool:
     """A 303 turns any method but HEAD into GET; 301 and 302 do so for POST, as browsers do."""
     if status == 303:

@@ -18,7 +18,7 @@
       options: {
         animation: false,
         scales: {
-          runs: { position: "left", beginAtZero: true, stacked: true, title: { display: true, text: "runs" } },
+          runs: { position: "left", beginAtZero: true, stacked: true, ticks: { precision: 0 }, title: { display: true, text: "runs" } },
           ms: { position: "right", beginAtZero: true, grid: { drawOnChartArea: false }, title: { display: true, text: "ms" } },
           x: { stacked: true },
         },

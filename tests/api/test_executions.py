@@ -5,7 +5,9 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.utils import timezone
 
+from jobs.engine import worker
 from jobs.models import Execution, Job
 from tests.conftest import make_job
 
@@ -25,6 +27,7 @@ EXECUTION_FIELDS = {
     "response_body",
     "response_truncated",
     "error",
+    "request",
 }
 SLOT = datetime(2026, 5, 12, 10, 0, tzinfo=UTC)
 pytestmark = pytest.mark.usefixtures("fresh_limits")
@@ -87,6 +90,7 @@ def test_the_history_is_newest_first_with_every_field(alice_api, alice_job, fini
         "response_body": "",
         "response_truncated": False,
         "error": "No response within 30 seconds.",
+        "request": None,  # not recorded
     }
     assert page["results"][1]["trigger"] == "manual"
     assert page["results"][1]["status"] == "pending"
@@ -132,6 +136,30 @@ def test_one_execution_comes_with_its_response(alice_api, finished):
         "Content-Type": "text/html",
         "X-Request-Id": "abc123",
     }
+
+
+def test_an_execution_says_which_request_it_sent(alice_api, alice, target, private_targets):
+    job = make_job(
+        alice,
+        url=target.url("/ok?token=abc123"),
+        method="PUT",
+        headers={"X-Api-Key": "k3y"},
+        body="hello",
+    )
+    execution = Execution.objects.create(job=job, scheduled_for=timezone.now())
+    worker.run_batch([execution.id])
+
+    response = alice_api.get(f"/api/v1/executions/{execution.pk}/")
+
+    assert response.status_code == 200
+    assert response.json()["request"] == {
+        "method": "PUT",
+        "url": target.url("/ok?token=••••••"),
+        "headers": ["X-Api-Key", "User-Agent", "X-Cronsvc-Execution"],
+        "body_size": 5,
+        "body_start": "hello",
+    }
+    assert "k3y" not in response.content.decode()
 
 
 def test_a_response_body_comes_back_as_the_same_json_string(alice_api, finished):

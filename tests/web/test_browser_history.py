@@ -85,9 +85,16 @@ def test_executions_appear_by_themselves_and_open_with_their_response(
     )
     box = page.locator("#chart-day").bounding_box()
     assert box["width"] > 0 and box["height"] > 0
+    # Runs are counted in whole numbers: no 0.5 on the axis.
+    for chart in ("chart-day", "chart-week"):
+        ticks = page.evaluate(
+            f"Chart.getChart(document.getElementById('{chart}')).scales.runs.ticks"
+            ".map(tick => tick.value)"
+        )
+        assert len(ticks) > 1 and all(float(tick).is_integer() for tick in ticks), ticks
 
     rows.nth(0).get_by_role("link").click()
-    expect(page.locator("h1")).to_contain_text("Succeeded · 200")
+    expect(page.locator("h1")).to_have_text("Succeeded · 200")  # said once
     expect(page.locator("pre.response-body").last).to_have_text("Flaky OK")
     page.get_by_role("link", name="Flaky endpoint").click()
     page.locator("#history tbody tr").nth(2).get_by_role("link").click()

@@ -27,6 +27,8 @@ def test_alice_creates_edits_pauses_resumes_and_deletes_a_job(
     expect(page.get_by_role("heading", name="New job")).to_be_visible()
     page.get_by_label("Title").fill("Warm the cache")
     page.get_by_label("URL").fill("http://127.0.0.1:9/warm")
+    methods = page.get_by_label("Method").locator("option").all_inner_texts()
+    assert methods == ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
     expect(page.get_by_label("Runs")).to_have_value("every_n_minutes")
     expect(page.get_by_label("Timezone")).to_have_value("Europe/Berlin")
     # Only the inputs of the chosen preset show.

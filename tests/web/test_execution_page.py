@@ -77,7 +77,7 @@ def test_a_missing_execution_is_404(alice_client, execution):
 def test_it_shows_the_outcome_and_timings_in_the_jobs_timezone(alice_client, execution):
     page = page_text(alice_client.get(f"/jobs/executions/{execution.id}/"))
 
-    assert "Failed · 500 · HTTP 500" in page
+    assert "Execution Failed · 500 When" in page  # the heading says the status once
     assert "Scheduled for Tue 10 Mar 2026, 10:00:00 CET" in page
     assert "Trigger Schedule" in page
     assert "Started 10:00:00.085 (85 ms after its second)" in page
@@ -86,41 +86,67 @@ def test_it_shows_the_outcome_and_timings_in_the_jobs_timezone(alice_client, exe
     assert execution.get_failure_reason_display() in page
 
 
-def test_it_shows_the_request_with_secrets_hidden(alice_client, execution):
+def sent_by_the_worker(job: Job) -> Execution:
+    execution = Execution.objects.create(job=job, scheduled_for=timezone.now())
+    worker.run_batch([execution.id])
+    execution.refresh_from_db()
+    return execution
+
+
+def test_it_shows_the_request_as_sent_with_secrets_hidden(
+    alice_client, alice, target, private_targets
+):
+    job = secretive_job(alice, url=target.url("/report?page=2&token=abc123"))
+    job.secret_headers = {"X-Custom": "very-private-value"}
+    job.save()
+    execution = sent_by_the_worker(job)
+    # What was sent stays on the page after the job changes.
+    job.url, job.method, job.body = target.url("/elsewhere"), "GET", ""
+    job.save()
+
     response = alice_client.get(f"/jobs/executions/{execution.id}/")
     page = page_text(response)
 
-    assert "POST https://example.com/report?page=2&token=•••••• " in page
-    assert "Authorization: Basic reporter:••••••" in page
-    assert "Authorization: ••••••" in page
-    assert "X-Api-Key: ••••••" in page
-    assert "Accept: application/json" in page
-    assert '{"report": "nightly"}' in page
+    sent = target.url("/report?page=2&token=••••••")
+    assert f"Request (as sent; secrets hidden) POST {sent} " in page
+    names = page.partition(" Headers ")[2].partition(" Body ")[0]
+    assert set(names.split(", ")) == {
+        "Authorization",  # basic auth, in place of the member's own
+        "X-Api-Key",
+        "Accept",
+        "X-Custom",
+        "User-Agent",
+        "X-Cronsvc-Execution",
+    }
+    assert 'Body 21 bytes {"report": "nightly"}' in page
     content = response.content.decode()
-    for secret in ("s3cr3t-bearer", "k3y-value", "hunter2-password", "abc123"):
+    for secret in ("s3cr3t-bearer", "k3y-value", "hunter2-password", "abc123", "very-private"):
         assert secret not in content
+    assert "/elsewhere" not in content
 
 
-def test_headers_the_member_marked_secret_are_hidden_whatever_their_name(alice_client, alice):
-    job = secretive_job(alice)
-    job.secret_headers = {"X-Custom": "very-private-value"}
-    job.save()
-    execution = make_execution(job)
-
-    response = alice_client.get(f"/jobs/executions/{execution.id}/")
-
-    assert "X-Custom: ••••••" in page_text(response)
-    assert "very-private-value" not in response.content.decode()
-
-
-def test_a_password_in_the_url_is_hidden(alice_client, alice):
-    job = secretive_job(alice, url="https://reporter:pa55word@example.com/report")
-    execution = make_execution(job)
+def test_a_password_in_the_url_is_hidden(alice_client, alice, target, private_targets):
+    url = target.url("/report").replace("http://", "http://reporter:pa55word@")
+    execution = sent_by_the_worker(secretive_job(alice, url=url))
 
     response = alice_client.get(f"/jobs/executions/{execution.id}/")
 
-    assert "POST https://reporter:••••••@example.com/report" in page_text(response)
+    assert f"POST {url.replace('pa55word', '••••••')}" in page_text(response)
     assert "pa55word" not in response.content.decode()
+
+
+def test_a_long_body_shows_its_size_and_start(alice_client, alice, target, private_targets):
+    execution = sent_by_the_worker(secretive_job(alice, url=target.url("/ok"), body="é" * 300))
+
+    page = page_text(alice_client.get(f"/jobs/executions/{execution.id}/"))
+
+    assert f"Body 600 bytes {'é' * 100} " in page
+
+
+def test_an_execution_from_before_requests_were_recorded_says_so(alice_client, execution):
+    page = page_text(alice_client.get(f"/jobs/executions/{execution.id}/"))
+
+    assert "Request (as sent; secrets hidden) Not recorded." in page
 
 
 def test_the_response_headers_and_body_are_escaped(alice_client, execution):
