@@ -229,7 +229,10 @@ CELERY_TASK_DEFAULT_QUEUE = "system"
 EXECUTIONS_QUEUE = "executions"
 CELERY_TASK_ROUTES = {task_names.EXECUTE_BATCH: {"queue": EXECUTIONS_QUEUE}}
 CELERY_TIMEZONE = "UTC"
-HEARTBEAT_SECONDS = env.int("HEARTBEAT_SECONDS", default=30)
+# Every process proves it is alive this often; ten missed and it is taken for dead, and
+# the runs its worker claimed are finished as lost (ops/liveness.py). Often, so a worker
+# that died before a run's second is known not to have sent it.
+HEARTBEAT_SECONDS = env.int("HEARTBEAT_SECONDS", default=1)
 
 # The engine. Each tick claims jobs due within the horizon, so their requests can
 # be queued ahead and fired on the scheduled second.
@@ -237,6 +240,14 @@ DISPATCH_INTERVAL_SECONDS = env.int("DISPATCH_INTERVAL_SECONDS", default=5)
 DISPATCH_HORIZON_SECONDS = env.int("DISPATCH_HORIZON_SECONDS", default=15)
 # The longest a job may wait for its answer (the job form's and API's limit).
 MAX_TIMEOUT_SECONDS = 30
+if CELERY_BROKER_URL.startswith("redis"):
+    # A message delivered but not acknowledged (its worker died holding it) comes back
+    # after this long, not the default hour. A live worker holds a batch for the horizon,
+    # the longest timeout and the writing of its results, retries included; past that, a
+    # second copy is harmless (a claim takes only pending executions).
+    CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = (
+        DISPATCH_HORIZON_SECONDS + MAX_TIMEOUT_SECONDS + 90
+    )
 DISPATCH_BATCH_SIZE = env.int("DISPATCH_BATCH_SIZE", default=1000)
 EXECUTIONS_PER_MESSAGE = env.int("EXECUTIONS_PER_MESSAGE", default=200)
 # A slot found later than this is missed (beat or workers were down), not run late.
@@ -249,7 +260,7 @@ CONNECTIONS_PER_HOST = env.int("CONNECTIONS_PER_HOST", default=100)
 KEEPALIVE_SECONDS = env.int("KEEPALIVE_SECONDS", default=75)
 MANUAL_RUNS_PER_MINUTE = env.int("MANUAL_RUNS_PER_MINUTE", default=10)
 TEST_RUNS_PER_MINUTE = env.int("TEST_RUNS_PER_MINUTE", default=5)
-RECOVERY_INTERVAL_SECONDS = env.int("RECOVERY_INTERVAL_SECONDS", default=30)
+RECOVERY_INTERVAL_SECONDS = env.int("RECOVERY_INTERVAL_SECONDS", default=10)
 # A pending execution whose message was sent this long ago was lost with the broker.
 REQUEUE_AFTER_SECONDS = env.int("REQUEUE_AFTER_SECONDS", default=60)
 RETENTION_DAYS = env.int("RETENTION_DAYS", default=30)

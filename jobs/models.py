@@ -220,6 +220,9 @@ class Execution(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
+    # When the request left: a connection was had and the request sent. None when it
+    # never left (no connection in time, a DNS or connect failure, a blocked address).
+    sent_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
     lateness_ms = models.IntegerField(null=True, blank=True)
@@ -237,6 +240,9 @@ class Execution(models.Model):
     missed_count = models.PositiveIntegerField(default=0)
     # When it was last put on the broker; the recovery sweep re-sends lost ones.
     enqueued_at = models.DateTimeField(null=True, blank=True)
+    # The worker process that claimed it (its Heartbeat instance); a run whose claimer
+    # stopped proving it is alive was lost with it.
+    claimed_by = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["-scheduled_for"]

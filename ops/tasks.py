@@ -1,10 +1,13 @@
-"""The operators' Celery task: workers prove they are alive."""
+"""Workers prove they are alive: from a thread of their own once ready (ops/liveness.py),
+and through the queues when beat sends them the heartbeat task."""
 
 import structlog
 from celery import shared_task
+from celery.signals import worker_ready
 from django.utils import timezone
 
 from cronsvc import task_names
+from ops import liveness
 from ops.models import Heartbeat
 
 log = structlog.get_logger(__name__)
@@ -14,5 +17,10 @@ log = structlog.get_logger(__name__)
 def heartbeat() -> None:
     """Beat sends this on a schedule; the worker that runs it records that it is alive."""
     worker = f"worker:{heartbeat.request.hostname or 'unknown'}"
-    Heartbeat.record(worker, timezone.now())
+    Heartbeat.record(worker, timezone.now(), instance=liveness.this_worker())
     log.info("heartbeat", process=worker)
+
+
+@worker_ready.connect
+def start_worker_heartbeat(sender: object, **kwargs: object) -> None:
+    liveness.start_heartbeat(f"worker:{sender.hostname}")

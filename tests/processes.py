@@ -17,10 +17,9 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import quote, urlsplit
 
+import psycopg
 from django.conf import settings
 from django.db import connection
-
-from ops.models import Heartbeat
 
 CELERY = settings.BASE_DIR / ".venv" / "bin" / "celery"
 PYTHON = settings.BASE_DIR / ".venv" / "bin" / "python"
@@ -113,13 +112,19 @@ class Engine:
         assert result.returncode == 0, result.stdout + result.stderr
         return result.stdout
 
-    def start_worker(self, name: str = "worker", *, concurrency: int = 4) -> None:
+    def start_worker(
+        self,
+        name: str = "worker",
+        *,
+        concurrency: int = 4,
+        # By default one process for both queues (production runs a worker for each).
+        queues: str = f"{settings.CELERY_TASK_DEFAULT_QUEUE},{settings.EXECUTIONS_QUEUE}",
+    ) -> None:
         self.start(
             name,
             "worker",
             f"--hostname={name}-{uuid.uuid4().hex[:8]}@test",
-            # One process for both queues (production runs a worker for each).
-            f"--queues={settings.CELERY_TASK_DEFAULT_QUEUE},{settings.EXECUTIONS_QUEUE}",
+            f"--queues={queues}",
             "--pool=threads",
             f"--concurrency={concurrency}",
             "--without-gossip",
@@ -131,12 +136,22 @@ class Engine:
     def start_beat(self) -> None:
         """Beat with the system schedules (setup_schedules) at this engine's intervals."""
         self.manage("setup_schedules")
-        Heartbeat.objects.filter(process="beat").delete()
+        self.sql("DELETE FROM ops_heartbeat WHERE process = 'beat'")
         self.start("beat", "beat")
         # Beat records its heartbeat on its first tick: it is up and reading the schedules.
         self.wait_until(
-            lambda: Heartbeat.objects.filter(process="beat").exists(), what="beat to tick"
+            lambda: self.sql("SELECT 1 FROM ops_heartbeat WHERE process = 'beat'"),
+            what="beat to tick",
         )
+
+    def sql(self, query: str, *params: object) -> list[tuple]:
+        """A query on the processes' database (the test's, or a private one), committed."""
+        with psycopg.connect(
+            self.environment["DATABASE_URL"].replace("postgres://", "postgresql://", 1),
+            autocommit=True,
+        ) as database:
+            cursor = database.execute(query, params)
+            return cursor.fetchall() if cursor.description else []
 
     def start(self, name: str, *arguments: str) -> None:
         assert name not in self.processes, f"{name} is running already"
@@ -148,6 +163,13 @@ class Engine:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
+
+    def pause(self, name: str) -> None:
+        """SIGSTOP: the process stands still (threads and all) until resumed."""
+        self.processes[name].send_signal(signal.SIGSTOP)
+
+    def resume(self, name: str) -> None:
+        self.processes[name].send_signal(signal.SIGCONT)
 
     def kill(self, name: str) -> None:
         """SIGKILL: no warm shutdown, no acknowledgements, nothing finished."""

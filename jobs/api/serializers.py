@@ -45,6 +45,7 @@ class ExecutionSerializer(serializers.ModelSerializer):
             "job",
             "scheduled_for",
             "started_at",
+            "sent_at",
             "finished_at",
             "duration_ms",
             "lateness_ms",

@@ -18,15 +18,18 @@ from jobs.models import Execution, HealthChange, Job
 
 log = structlog.get_logger(__name__)
 Kind = HealthChange.Kind
+Status = Execution.Status
 HEALTH_FIELDS = ["consecutive_failures", "failing", "enabled", "next_run_at", "last_execution"]
 
 
 def record(executions: list[Execution]) -> list[HealthChange]:
     """Count finished executions against their jobs, in the caller's transaction, and
-    write the changes they make. Jobs are locked in id order, so two batches touching
-    the same jobs cannot deadlock."""
+    write the changes they make. Only runs that reached a result count: a missed or
+    skipped slot says nothing of the target. Jobs are locked in id order, so two
+    batches touching the same jobs cannot deadlock."""
     by_job: dict[int, list[Execution]] = {}
-    for execution in sorted(executions, key=lambda e: e.scheduled_for):
+    counted = [e for e in executions if e.status in (Status.SUCCEEDED, Status.FAILED)]
+    for execution in sorted(counted, key=lambda e: e.scheduled_for):
         by_job.setdefault(execution.job_id, []).append(execution)
     jobs = list(Job.objects.select_for_update().filter(id__in=by_job).order_by("id"))
     changes = []
@@ -48,7 +51,7 @@ def record(executions: list[Execution]) -> list[HealthChange]:
 
 def count(job: Job, execution: Execution) -> list[HealthChange]:
     """Count one result against the job; return the ok/failing/disabled moves it makes."""
-    if execution.status == Execution.Status.SUCCEEDED:
+    if execution.status == Status.SUCCEEDED:
         streak, job.consecutive_failures = job.consecutive_failures, 0
         if not job.failing:
             return []

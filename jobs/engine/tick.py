@@ -120,6 +120,30 @@ def pending_ids(jobs: list[Job], executions: list[Execution]) -> list[int]:
     ]
 
 
+def catch_up(missed: list[Execution], now: datetime) -> None:
+    """One catch-up run for each job whose slot was missed at fire time, unless a later
+    run of the job exists already (the missed-slot policy: one catch-up, the rest missed)."""
+    runs = []
+    for execution in missed:
+        if execution.trigger != Execution.Trigger.SCHEDULE:
+            continue  # a manual run or a catch-up is not a slot to catch up on
+        later = Execution.objects.filter(
+            job_id=execution.job_id, scheduled_for__gt=execution.scheduled_for
+        )
+        if execution.job.enabled and not later.exists():
+            runs.append(
+                Execution(
+                    job_id=execution.job_id,
+                    scheduled_for=now,
+                    trigger=Execution.Trigger.CATCH_UP,
+                    enqueued_at=now,
+                )
+            )
+    created = Execution.objects.bulk_create(runs)
+    if created:
+        transaction.on_commit(lambda: enqueue([e.id for e in created]), robust=True)
+
+
 def enqueue(execution_ids: list[int]) -> None:
     """Send executions to the workers, many per message (call after commit)."""
     size = settings.EXECUTIONS_PER_MESSAGE

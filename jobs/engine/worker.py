@@ -1,20 +1,23 @@
 """Run a batch of executions: claim them, fire each on its second, record the results."""
 
 import asyncio
+import time
 from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime
 
 import structlog
-from django.db import transaction
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from jobs import masking
-from jobs.engine import health
+from jobs.engine import health, recovery, tick
 from jobs.engine.firing import FIRING
 from jobs.engine.rows import update_rows
 from jobs.models import Execution, Job
 from jobs.outbound import http
-from ops import metrics
+from ops import liveness, metrics
 
 log = structlog.get_logger(__name__)
 # One line per execution, for the plain console (cronsvc/settings.py quiet_loggers).
@@ -23,6 +26,7 @@ Status = Execution.Status
 RESULT_FIELDS = [
     "status",
     "started_at",
+    "sent_at",
     "finished_at",
     "duration_ms",
     "lateness_ms",
@@ -34,26 +38,43 @@ RESULT_FIELDS = [
     "error",
     "timings",
     "request",
+    "missed_count",
 ]
+# Seconds between tries of a results write the database refused (a restart).
+RECORD_RETRY_DELAYS = (1, 2, 4, 8, 15, 15)
 # The column is a 32-bit integer: about 24 days. A lost execution found and re-sent after
 # a longer outage would otherwise fail the whole batch's write and strand it `running`.
 MAX_LATENESS_MS = 2**31 - 1
+
+
+@dataclass
+class Missed:
+    """A slot found too late at fire time (the worker was held up): not sent."""
+
+    late_seconds: float
+    at: datetime
 
 
 def run_batch(execution_ids: list[int]) -> None:
     executions = claim(execution_ids)
     if not executions:
         return
+    # No connection held idle while the batch waits for its second: a database restart
+    # meanwhile would break it under the results.
+    if not connection.in_atomic_block:
+        connection.close()
     outcomes = FIRING.run(lambda client: fire_all(client, executions))
     record_results(executions, outcomes)
 
 
 @transaction.atomic
 def claim(execution_ids: list[int]) -> list[Execution]:
-    """Mark the still-pending executions running, so a duplicate message does nothing.
+    """Mark the still-pending executions running, stamped with this worker, so a
+    duplicate message does nothing.
 
     A slot whose job is still busy with its previous execution, or that was paused
-    since the slot was claimed, is recorded as skipped instead.
+    since the slot was claimed, is recorded as skipped instead. A previous execution
+    whose worker died does not keep the job busy: it is finished as lost there and then.
     """
     now = timezone.now()
     lock_jobs(execution_ids)
@@ -62,11 +83,7 @@ def claim(execution_ids: list[int]) -> list[Execution]:
         .filter(id__in=execution_ids, status=Status.PENDING)
         .select_related("job")
     )
-    busy = set(
-        Execution.objects.filter(
-            job_id__in={e.job_id for e in executions}, status=Status.RUNNING
-        ).values_list("job_id", flat=True)
-    )
+    busy = busy_jobs({e.job_id for e in executions}, now)
     to_run, skipped = [], []
     for execution in executions:
         reason = skip_reason(execution, busy)
@@ -75,12 +92,23 @@ def claim(execution_ids: list[int]) -> list[Execution]:
             execution.error = reason
         busy.add(execution.job_id)
     Execution.objects.filter(id__in=[e.id for e in to_run]).update(
-        status=Status.RUNNING, started_at=now
+        status=Status.RUNNING, started_at=now, claimed_by=liveness.this_worker()
     )
     for execution in skipped:
         execution.status, execution.finished_at = Status.SKIPPED, now
     Execution.objects.bulk_update(skipped, ["status", "finished_at", "error"])
     return to_run
+
+
+def busy_jobs(job_ids: set[int], now: datetime) -> set[int]:
+    """The jobs with an execution running on a live worker."""
+    running = list(
+        Execution.objects.filter(job_id__in=job_ids, status=Status.RUNNING).only(
+            *recovery.CLAIM_FIELDS
+        )
+    )
+    lost = {e.id for e in recovery.finish_lost(recovery.lost_runs(running, now), now)}
+    return {e.job_id for e in running if e.id not in lost}
 
 
 def lock_jobs(execution_ids: list[int]) -> None:
@@ -104,15 +132,22 @@ def skip_reason(execution: Execution, busy: set[int]) -> str:
     return ""
 
 
-async def fire_all(client: http.Client, executions: list[Execution]) -> list[http.Outcome]:
+async def fire_all(client: http.Client, executions: list[Execution]) -> list[http.Outcome | Missed]:
     return await asyncio.gather(*(fire(client, execution) for execution in executions))
 
 
-async def fire(client: http.Client, execution: Execution) -> http.Outcome:
+async def fire(client: http.Client, execution: Execution) -> http.Outcome | Missed:
     # Claimed ahead of time; the request leaves on the scheduled second, never before
     # it: a timer may wake a hair early (monotonic clock), so wait out what is left.
     while (wait := (execution.scheduled_for - timezone.now()).total_seconds()) > 0:
         await asyncio.sleep(wait)
+    now = timezone.now()
+    late = (now - execution.scheduled_for).total_seconds()
+    # The missed-slot rule holds at fire time too (a worker held up, stopped, starved):
+    # a slot is recorded missed rather than run this late. Catch-ups and manual runs
+    # are late or unscheduled by nature.
+    if execution.trigger == Execution.Trigger.SCHEDULE and late > settings.MISSED_AFTER_SECONDS:
+        return Missed(late_seconds=late, at=now)
     try:
         request = request_for(execution.job, execution_id=str(execution.id))
         execution.request = masking.request_record(request)
@@ -145,12 +180,25 @@ def request_for(job: Job, *, execution_id: str) -> http.Request:
     )
 
 
-def apply_outcome(execution: Execution, outcome: http.Outcome) -> None:
+def apply_outcome(execution: Execution, outcome: http.Outcome | Missed) -> None:
+    if isinstance(outcome, Missed):
+        execution.status, execution.finished_at = Status.MISSED, outcome.at
+        execution.missed_count = 1
+        execution.error = (
+            f"Not sent: its worker was held up until {outcome.late_seconds:.0f} s after this "
+            f"run's second, past the {settings.MISSED_AFTER_SECONDS} s after which a run "
+            "is recorded as missed instead of sent late."
+        )
+        return
     execution.status = Status.SUCCEEDED if outcome.succeeded else Status.FAILED
     execution.started_at = outcome.started_at
+    execution.sent_at = outcome.sent_at
     execution.finished_at = outcome.finished_at
     execution.duration_ms = outcome.duration_ms
-    execution.lateness_ms = lateness_ms(execution.scheduled_for, outcome.started_at)
+    # From the request leaving (a wait for a connection is lateness too); a request that
+    # never left was late until it was given up.
+    left = outcome.sent_at or outcome.finished_at
+    execution.lateness_ms = lateness_ms(execution.scheduled_for, left)
     execution.failure_reason = outcome.failure_reason
     execution.http_status = outcome.http_status
     execution.response_headers = outcome.response_headers
@@ -161,18 +209,43 @@ def apply_outcome(execution: Execution, outcome: http.Outcome) -> None:
     execution.timings = outcome.timings
 
 
-def lateness_ms(scheduled_for: datetime, started_at: datetime) -> int:
-    return min(round((started_at - scheduled_for).total_seconds() * 1000), MAX_LATENESS_MS)
+def lateness_ms(scheduled_for: datetime, left: datetime) -> int:
+    return min(round((left - scheduled_for).total_seconds() * 1000), MAX_LATENESS_MS)
+
+
+def record_results(executions: list[Execution], outcomes: list[http.Outcome | Missed]) -> None:
+    """Write the outcomes in hand, through a database restart: each try reconnects, and
+    they are tried again for about 45 s before the batch gives up."""
+    for execution, outcome in zip(executions, outcomes, strict=True):
+        apply_outcome(execution, outcome)
+    for delay in (*RECORD_RETRY_DELAYS, None):
+        try:
+            finished = write_results(executions)
+            break
+        except (OperationalError, InterfaceError) as error:
+            if delay is None:
+                raise
+            log.warning("execution.record_retry", error=str(error), retry_in=delay)
+            connection.close()
+            time.sleep(delay)
+    count_results(finished)
 
 
 @transaction.atomic
-def record_results(executions: list[Execution], outcomes: list[http.Outcome]) -> None:
-    """Results and the health changes they cause, in one transaction (written in bulk)."""
-    for execution, outcome in zip(executions, outcomes, strict=True):
-        apply_outcome(execution, outcome)
-    update_rows(executions, RESULT_FIELDS)
-    count_results(executions)
-    health.record(executions)
+def write_results(executions: list[Execution]) -> list[Execution]:
+    """Results and the health changes they cause, in one transaction (written in bulk).
+    Only for executions still running: one the sweep finished meanwhile (its worker was
+    taken for dead) keeps what the sweep wrote."""
+    still_running = set(
+        Execution.objects.select_for_update()
+        .filter(id__in=[e.id for e in executions], status=Status.RUNNING)
+        .values_list("id", flat=True)
+    )
+    finished = [e for e in executions if e.id in still_running]
+    update_rows(finished, RESULT_FIELDS)
+    health.record(finished)
+    tick.catch_up([e for e in finished if e.status == Status.MISSED], timezone.now())
+    return finished
 
 
 def count_results(executions: list[Execution]) -> None:
@@ -193,8 +266,9 @@ def count_results(executions: list[Execution]) -> None:
                 reason=execution.failure_reason,
                 http_status=execution.http_status,
             )
-        metrics.LATENESS.observe(max(execution.lateness_ms, 0) / 1000)
-        metrics.DURATION.observe(execution.duration_ms / 1000)
+        if execution.status != Status.MISSED:
+            metrics.LATENESS.observe(max(execution.lateness_ms, 0) / 1000)
+            metrics.DURATION.observe(execution.duration_ms / 1000)
     # One write per label pair, not per execution: every write goes to a shared file.
     outcomes = Counter((e.status, e.failure_reason or "none") for e in executions)
     for (status, reason), count in outcomes.items():

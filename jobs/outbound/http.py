@@ -64,6 +64,8 @@ class Request:
 class Outcome:
     started_at: datetime
     finished_at: datetime | None = None
+    # When the first request's headers went out: a connection was had and it left.
+    sent_at: datetime | None = None
     succeeded: bool = False
     failure_reason: str = ""
     http_status: int | None = None
@@ -130,8 +132,14 @@ def guarded_socket(addr_info: tuple) -> socket.socket:
 
 
 def timing_trace() -> aiohttp.TraceConfig:
-    """DNS, connect (with TLS) and first-byte times, in ms since the request began."""
+    """DNS, connect (with TLS) and first-byte times, in ms since the request began, and
+    when the request left (after any wait for a free connection to the host)."""
     trace = aiohttp.TraceConfig()
+
+    async def left(session: object, trace: SimpleNamespace, params: object) -> None:
+        outcome = trace.trace_request_ctx.outcome
+        if outcome.sent_at is None:
+            outcome.sent_at = datetime.now(UTC)
 
     def mark(name: str) -> Callable[..., Awaitable[None]]:
         async def record(session: object, trace: SimpleNamespace, params: object) -> None:
@@ -143,6 +151,7 @@ def timing_trace() -> aiohttp.TraceConfig:
     trace.on_dns_resolvehost_end.append(mark("dns_ms"))
     trace.on_connection_create_end.append(mark("connect_ms"))
     trace.on_request_end.append(mark("first_byte_ms"))
+    trace.on_request_headers_sent.append(left)
     return trace
 
 
@@ -187,12 +196,12 @@ class Client:
 
     async def send(self, request: Request) -> Outcome:
         outcome = Outcome(started_at=datetime.now(UTC))
-        context = SimpleNamespace(t0=time.monotonic(), timings=outcome.timings)
+        context = SimpleNamespace(t0=time.monotonic(), timings=outcome.timings, outcome=outcome)
         try:
             async with asyncio.timeout(request.timeout):
                 await self.follow(request, outcome, context)
         except Exception as error:  # every failure becomes a recorded reason
-            outcome.failure_reason, outcome.error = classify(error, request)
+            outcome.failure_reason, outcome.error = classify(error, request, outcome)
         outcome.finished_at = datetime.now(UTC)
         return outcome
 
@@ -318,12 +327,16 @@ def headers_too_large(error: BaseException) -> bool:
     return isinstance(error, http_exceptions.BadHttpMessage) and "Too many headers" in error.message
 
 
-def classify(error: BaseException, request: Request) -> tuple[str, str]:
+def classify(error: BaseException, request: Request, outcome: Outcome) -> tuple[str, str]:
     """The failure reason members see for an exception, with a short explanation."""
     if isinstance(error, Blocked):
         return "blocked", str(error)
     if isinstance(error, TimeoutError):
-        return "timeout", f"No complete response within {request.timeout:g} s."
+        if outcome.sent_at is None:
+            # Waiting for a connection to the host (others to it were all busy) or for
+            # the host to accept one: nothing reached it.
+            return "timeout", f"Not sent: no connection to the host within {request.timeout:g} s."
+        return "timeout", f"Sent, but no complete response within {request.timeout:g} s."
     if isinstance(error, aiohttp.ClientConnectorDNSError):
         return "dns", f"Could not resolve the host: {error.os_error}"
     if isinstance(error, aiohttp.ClientConnectorCertificateError | aiohttp.ClientSSLError):

@@ -4,10 +4,12 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 
 import pytest
+import time_machine
 
 from alerts import delivery
 from jobs.engine import recovery, tasks, worker
 from jobs.models import Execution, HealthChange, Job
+from ops.models import Heartbeat
 from tests.conftest import make_job, race
 
 NOW = datetime(2026, 5, 12, 12, 0, tzinfo=UTC)
@@ -99,9 +101,11 @@ def test_a_requeued_execution_still_runs_only_once(
     pending = lost(ping(alice, url=target.url("/ok")))
     sweep(django_capture_on_commit_callbacks)
 
-    # The original message was only late after all: both it and the new one arrive.
-    worker.run_batch([pending.id])
-    worker.run_batch(sent.ids)
+    # The original message was only late after all: both it and the new one arrive,
+    # in time for the slot (a slot found a minute late would be missed instead).
+    with time_machine.travel(pending.scheduled_for + timedelta(seconds=10), tick=True):
+        worker.run_batch([pending.id])
+        worker.run_batch(sent.ids)
 
     assert len(target.requests) == 1
     pending.refresh_from_db()
@@ -233,3 +237,50 @@ def test_the_celery_task_runs_the_sweep(alice, sent, django_capture_on_commit_ca
         tasks.recover()
 
     assert sent.ids == [pending.id]
+
+
+def test_a_run_whose_worker_died_before_its_second_is_missed_and_caught_up_once(
+    alice, sent, django_capture_on_commit_callbacks
+):
+    job = ping(alice)
+    # Claimed ahead of its second; the worker's heartbeats stop 3 s before it.
+    slot = NOW - timedelta(seconds=30)
+    Heartbeat.record("worker:w@test", slot - timedelta(seconds=3), instance="worker:w@test/1/a")
+    claimed = execution(
+        job,
+        slot=slot,
+        status=Status.RUNNING,
+        started_at=slot - timedelta(seconds=10),
+        claimed_by="worker:w@test/1/a",
+    )
+
+    report = sweep(django_capture_on_commit_callbacks)
+
+    assert report.abandoned == 1
+    claimed.refresh_from_db()
+    assert (claimed.status, claimed.failure_reason, claimed.missed_count) == (Status.MISSED, "", 1)
+    assert claimed.error == (
+        "Not sent: its worker stopped (last seen 11:59:27 UTC) before this run's second came, "
+        "so the target did not receive it."
+    )
+    (catch_up,) = job.executions.filter(trigger=Execution.Trigger.CATCH_UP)
+    assert sent.ids == [catch_up.id]
+    assert not job.health_changes.exists()
+    assert sweep(django_capture_on_commit_callbacks).abandoned == 0
+
+
+def test_a_live_workers_run_is_left_however_long_it_takes(
+    alice, sent, django_capture_on_commit_callbacks
+):
+    job = ping(alice)
+    Heartbeat.record("worker:w@test", NOW, instance="worker:w@test/1/a")
+    started = NOW - timedelta(minutes=5)
+    running = execution(
+        job, slot=started, status=Status.RUNNING, started_at=started, claimed_by="worker:w@test/1/a"
+    )
+
+    assert sweep(django_capture_on_commit_callbacks).abandoned == 0
+    running.refresh_from_db()
+    assert running.status == Status.RUNNING
+    # Ten heartbeats missed, and it is taken for dead.
+    assert sweep(django_capture_on_commit_callbacks, now=NOW + timedelta(seconds=11)).abandoned == 1

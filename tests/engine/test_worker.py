@@ -13,9 +13,10 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from jobs.engine import health, worker
+from jobs.engine import health, recovery, worker
 from jobs.models import Execution, Job
 from jobs.outbound import http
+from ops.models import Heartbeat
 from tests.conftest import closing_connection, make_job, race
 from tests.target import Target
 
@@ -244,9 +245,11 @@ def test_running_an_empty_or_unknown_batch_does_nothing(db, target):
     assert target.requests == []
 
 
-def test_a_run_found_weeks_late_is_still_recorded(alice, target):
+def test_a_catch_up_run_found_weeks_late_is_still_recorded(alice, target):
     # E.g. a lost message re-sent by the recovery sweep after a long outage.
-    execution = pending(ping(alice, url=target.url("/ok")), seconds_ago=40 * 24 * 3600)
+    execution = pending(
+        ping(alice, url=target.url("/ok")), seconds_ago=40 * 24 * 3600, trigger=Trigger.CATCH_UP
+    )
 
     worker.run_batch([execution.id])
 
@@ -303,3 +306,104 @@ def test_runs_of_one_job_claimed_by_two_workers_at_once_do_not_overlap(
 
     statuses = dict(Execution.objects.values_list("id", "status"))
     assert statuses == {manual.id: Status.RUNNING, scheduled.id: Status.SKIPPED}
+
+
+# A worker held up past its slots, and the runs of workers that died.
+
+
+def test_a_slot_found_past_the_missed_limit_at_fire_time_is_missed_and_caught_up_once(
+    alice, target, sent, settings, django_capture_on_commit_callbacks
+):
+    settings.MISSED_AFTER_SECONDS = 60
+    job = ping(alice, url=target.url("/ok"))
+    stale = pending(job, seconds_ago=61)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        worker.run_batch([stale.id])
+        worker.run_batch([stale.id])  # a duplicate message changes nothing
+
+    stale.refresh_from_db()
+    assert (stale.status, stale.missed_count) == (Status.MISSED, 1)
+    assert stale.error.startswith("Not sent: its worker was held up until 61 s after")
+    assert target.requests == []
+    (catch_up,) = job.executions.filter(trigger=Trigger.CATCH_UP)
+    assert sent == [[catch_up.id]]
+    assert not job.health_changes.exists()  # not the target's failure
+
+
+def test_a_slot_within_the_missed_limit_is_sent_late_with_its_lateness(alice, target, settings):
+    settings.MISSED_AFTER_SECONDS = 60
+    execution = pending(ping(alice, url=target.url("/ok")), seconds_ago=30)
+
+    worker.run_batch([execution.id])
+
+    execution.refresh_from_db()
+    assert execution.status == Status.SUCCEEDED
+    assert execution.sent_at >= execution.scheduled_for + timedelta(seconds=30)
+    assert execution.lateness_ms >= 30_000
+
+
+def claimed_by(job: Job, instance: str, *, seen_ago: float, started_ago: float) -> Execution:
+    """A running execution whose worker last proved alive `seen_ago` seconds back."""
+    now = timezone.now()
+    Heartbeat.record("worker:w@test", now - timedelta(seconds=seen_ago), instance=instance)
+    started = now - timedelta(seconds=started_ago)
+    return Execution.objects.create(
+        job=job,
+        scheduled_for=started,
+        status=Status.RUNNING,
+        started_at=started,
+        claimed_by=instance,
+    )
+
+
+def test_a_run_left_by_a_dead_worker_does_not_hold_up_the_next_slot(alice, target):
+    job = ping(alice, url=target.url("/ok"))
+    # Its worker was seen after the run's second (it may have sent it), then went silent.
+    abandoned = claimed_by(job, "worker:w@test/1/dead", seen_ago=30, started_ago=40)
+    slot = pending(job)
+
+    worker.run_batch([slot.id])
+
+    abandoned.refresh_from_db()
+    slot.refresh_from_db()
+    assert (abandoned.status, abandoned.failure_reason) == (Status.FAILED, "worker_lost")
+    assert "may already have received it" in abandoned.error
+    assert slot.status == Status.SUCCEEDED
+    assert [Execution.objects.get(id=e).id for e in execution_ids(target)] == [slot.id]
+
+
+def test_a_slow_but_live_workers_run_keeps_its_job_busy(alice, target):
+    job = ping(alice, url=target.url("/ok"))
+    running = claimed_by(job, "worker:w@test/1/alive", seen_ago=0, started_ago=240)
+    slot = pending(job)
+
+    worker.run_batch([slot.id])
+
+    running.refresh_from_db()
+    slot.refresh_from_db()
+    assert running.status == Status.RUNNING
+    assert (slot.status, slot.error) == (
+        Status.SKIPPED,
+        "Skipped: the previous execution was still running.",
+    )
+    assert target.requests == []
+
+
+def test_results_come_too_late_for_a_run_the_sweep_finished(alice, target):
+    job = ping(alice, url=target.url("/ok"))
+    execution = pending(job)
+    (claimed,) = worker.claim([execution.id])
+    # Taken for dead meanwhile: its run is finished as lost, and counted once.
+    Execution.objects.filter(id=execution.id).update(claimed_by="worker:w@test/1/gone")
+    recovery.finish_lost([Execution.objects.get(id=execution.id)], timezone.now())
+    outcome = http.Outcome(
+        started_at=timezone.now(), finished_at=timezone.now(), succeeded=True, http_status=200
+    )
+
+    worker.record_results([claimed], [outcome])
+
+    execution.refresh_from_db()
+    assert (execution.status, execution.failure_reason) == (Status.FAILED, "worker_lost")
+    job.refresh_from_db()
+    assert job.consecutive_failures == 1

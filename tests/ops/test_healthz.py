@@ -4,6 +4,8 @@
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from cronsvc import celery_app
 from ops.models import Heartbeat
 from tests.conftest import frozen_at
@@ -11,6 +13,12 @@ from tests.conftest import frozen_at
 NOW = datetime(2030, 3, 14, 12, 30, tzinfo=UTC)
 WORKER = "worker:celery@host-1"
 clock = frozen_at(NOW)
+
+
+@pytest.fixture(autouse=True)
+def heartbeats_every_20_seconds(settings) -> None:
+    # Ten missed make a process stale: a minute.
+    settings.HEARTBEAT_SECONDS = 6
 
 
 def test_it_is_healthy_with_fresh_heartbeats(db, client, clock):

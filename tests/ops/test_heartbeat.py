@@ -15,6 +15,7 @@ from django.db import connection
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from cronsvc import celery_app, task_names
+from ops.management.commands.setup_schedules import QUEUE_HEARTBEAT_SECONDS
 from ops.models import Heartbeat
 from tests.processes import database_url
 
@@ -96,7 +97,7 @@ def test_setup_schedules_creates_the_heartbeat_task_once(db):
     task = PeriodicTask.objects.get(name="heartbeat")
     assert task.task == task_names.HEARTBEAT
     assert task.enabled
-    assert task.interval.every == settings.HEARTBEAT_SECONDS
+    assert task.interval.every == QUEUE_HEARTBEAT_SECONDS
     assert task.interval.period == IntervalSchedule.SECONDS
     # One more on the execution workers' queue, so they prove they are alive too.
     queues = PeriodicTask.objects.filter(task=task_names.HEARTBEAT).values_list("queue", flat=True)

@@ -64,7 +64,7 @@ def make_run(tmp_path: Path) -> Iterator[tuple[int, Path]]:
     environment.update(
         VAR_DIR=str(tmp_path / "var"),
         ALLOW_PRIVATE_TARGETS="true",  # the target is this test's local server
-        HEARTBEAT_SECONDS="2",  # so heartbeats happen while the test looks
+        DISPATCH_INTERVAL_SECONDS="1",  # so beat ticks many times while the test looks
     )
     with log.open("w") as output:
         process = subprocess.Popen(
@@ -160,6 +160,42 @@ def test_a_new_member_reads_links_to_the_port_it_serves_and_one_line_per_run(mak
     assert "Sending due task" not in shown
     assert "[ops.tasks]" not in shown and "[ops.scheduler]" not in shown  # heartbeats
     assert "dispatch.tick" not in shown  # the job is hourly: no tick claimed anything
+
+
+def executions_worker(var_dir: Path) -> int:
+    """The pid of the executions worker this make run started (found by its VAR_DIR)."""
+    for entry in Path("/proc").iterdir():
+        try:
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+            environment = (entry / "environ").read_bytes().split(b"\0")
+        except (OSError, ValueError):
+            continue
+        if (
+            b"--queues=executions" in command
+            and any(part.endswith(b"bin/celery") for part in command)
+            and not any(part.endswith(b"supervise.py") for part in command)
+            and f"VAR_DIR={var_dir}".encode() in environment
+        ):
+            return int(entry.name)
+    raise AssertionError("no executions worker is running")
+
+
+def test_a_worker_that_dies_comes_back_by_itself(make_run, target):
+    port, log = make_run
+    browser = Browser(f"http://127.0.0.1:{port}")
+    browser.submit("/accounts/signup/", {"email": "erin@example.org", "password": "plum tree 42"})
+    link = re.findall(r"http://[^/\s]+/accounts/verify/[\w:/-]+", wait_for(log, "/verify/"))[0]
+    browser.get(link.removeprefix(browser.base))
+    job_page = browser.submit("/jobs/new/", job_form(target.url("/ok")))
+    job_id = re.search(r'action="/jobs/(\d+)/run/"', job_page)[1]
+
+    os.kill(executions_worker(log.parent / "var"), signal.SIGKILL)
+    wait_for(log, r"worker was killed by SIGKILL; starting it again in 1 s")
+    browser.submit(f"/jobs/{job_id}/run/", {}, page=job_page)
+
+    console = wait_for(log, r"execution\.result.*Console check", seconds=60)
+    # web, beat and the system worker went on meanwhile: nothing else stopped.
+    assert "stopped (rc=" not in console
 
 
 def job_form(url: str) -> dict[str, str]:

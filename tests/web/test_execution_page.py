@@ -38,7 +38,8 @@ def make_execution(job: Job, **fields: object) -> Execution:
             "job": job,
             "scheduled_for": SLOT,
             "status": Execution.Status.FAILED,
-            "started_at": SLOT + timedelta(milliseconds=85),
+            "started_at": SLOT + timedelta(milliseconds=70),
+            "sent_at": SLOT + timedelta(milliseconds=85),
             "finished_at": SLOT + timedelta(milliseconds=497),
             "duration_ms": 412,
             "lateness_ms": 85,
@@ -80,7 +81,7 @@ def test_it_shows_the_outcome_and_timings_in_the_jobs_timezone(alice_client, exe
     assert "Execution Failed · 500 When" in page  # the heading says the status once
     assert "Scheduled for Tue 10 Mar 2026, 10:00:00 CET" in page
     assert "Trigger Schedule" in page
-    assert "Started 10:00:00.085 (85 ms after its second)" in page
+    assert "Started 10:00:00.070 Sent 10:00:00.085 Late by 85 ms" in page
     assert "Duration 412 ms" in page
     assert "DNS resolved after 3 ms Connected after 12 ms First byte after 80 ms" in page
     assert execution.get_failure_reason_display() in page

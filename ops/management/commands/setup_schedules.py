@@ -5,15 +5,17 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from cronsvc import task_names
 from ops.maintenance import DISPATCH_TASK_NAME
 
+QUEUE_HEARTBEAT_SECONDS = 30
 # The system's own schedules; never one per member job. Created once and then left
 # alone, so operators can tune them in the admin without the next deploy undoing it.
 SYSTEM_SCHEDULES = [
-    {"name": "heartbeat", "task": task_names.HEARTBEAT, "seconds": settings.HEARTBEAT_SECONDS},
-    # The execution workers listen on their own queue; they prove they are alive there.
+    # Workers record their heartbeats from a thread of their own; these prove that each
+    # queue is being consumed too.
+    {"name": "heartbeat", "task": task_names.HEARTBEAT, "seconds": QUEUE_HEARTBEAT_SECONDS},
     {
         "name": "heartbeat (execution workers)",
         "task": task_names.HEARTBEAT,
-        "seconds": settings.HEARTBEAT_SECONDS,
+        "seconds": QUEUE_HEARTBEAT_SECONDS,
         "queue": settings.EXECUTIONS_QUEUE,
     },
     {
