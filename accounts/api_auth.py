@@ -1,3 +1,4 @@
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -5,8 +6,10 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions, permissions, throttling
 from rest_framework.request import Request
 
-from accounts import limits
-from accounts.models import ApiKey
+from accounts import limits, projects
+from accounts.models import ApiKey, Role
+
+LAST_USED_EVERY = timedelta(minutes=1)
 
 if TYPE_CHECKING:  # rest_framework.views imports this module through the settings
     from rest_framework.views import APIView
@@ -28,7 +31,10 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
                 "Malformed Authorization header: expected 'Bearer <key>'."
             )
         key = self.find_key(plain.strip())
-        ApiKey.objects.filter(pk=key.pk).update(last_used_at=timezone.now())
+        now = timezone.now()
+        # At most one write a minute per key: a busy client must not write on every call.
+        if key.last_used_at is None or now - key.last_used_at > LAST_USED_EVERY:
+            ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
         return key.user, key
 
     def find_key(self, plain: str) -> ApiKey:
@@ -36,7 +42,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if len(prefix) != 3:
             raise exceptions.AuthenticationFailed("Invalid API key.")
         key = (
-            ApiKey.objects.select_related("user")
+            ApiKey.objects.select_related("user", "project")
             .filter(prefix=f"{prefix[0]}_{prefix[1]}", user__is_active=True)
             .first()
         )
@@ -50,13 +56,27 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         return self.keyword
 
 
-class ReadOnlyKeyPermission(permissions.BasePermission):
+class KeyRolePermission(permissions.BasePermission):
+    """A key acts in its project within its scope and its member's role there: reading
+    needs any role, changing needs a write key of a member (or above)."""
+
     message = "This API key is read-only."
 
     def has_permission(self, request: Request, view: "APIView") -> bool:
         key = request.auth
-        if isinstance(key, ApiKey) and key.read_only:
-            return request.method in permissions.SAFE_METHODS
+        if not isinstance(key, ApiKey):
+            return True  # IsAuthenticated answers for requests without a key
+        member = projects.membership(key.user, key.project)
+        if member is None:
+            self.message = "This API key's member is no longer in its project."
+            return False
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        if key.read_only:
+            return False
+        if not member.may(Role.MEMBER):
+            self.message = f"This needs the {Role.MEMBER.label} role in “{key.project}”."
+            return False
         return True
 
 

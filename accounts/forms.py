@@ -107,7 +107,16 @@ class DeleteAccountForm(forms.Form):
 
 
 class ApiKeyForm(forms.ModelForm):
+    scope = forms.ChoiceField(
+        choices=ApiKey.Scope.choices,
+        initial=ApiKey.Scope.WRITE,
+        required=False,
+        help_text="A read key may list and read; a write key may also change jobs.",
+    )
+
+    def clean_scope(self) -> str:
+        return self.cleaned_data["scope"] or ApiKey.Scope.WRITE
+
     class Meta:
         model = ApiKey
-        fields = ["name", "read_only"]
-        labels = {"read_only": "Read-only (can list and read, not change)"}
+        fields = ["name", "scope"]

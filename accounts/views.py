@@ -9,8 +9,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from accounts import audit, projects
 from accounts.forms import ApiKeyForm, DeleteAccountForm, ProfileForm, SignupForm
-from accounts.models import ApiKey, User
+from accounts.models import ApiKey, Role, User
 from accounts.tokens import BadToken, read_verification_token, verification_url
 from cronsvc import emails
 
@@ -109,8 +110,9 @@ def change_password(request: HttpRequest) -> HttpResponse:
 def delete_account(request: HttpRequest) -> HttpResponse:
     form = DeleteAccountForm(request.user, request.POST or None)
     if request.method == "POST" and form.is_valid():
-        # Jobs, executions and keys go with the member (on_delete=CASCADE). Log out
-        # only once that has worked, so a failure leaves the member as they were.
+        # The projects they own go with the member, jobs and all; in others' projects
+        # their jobs stay. Log out only once that has worked, so a failure leaves the
+        # member as they were.
         with transaction.atomic():
             request.user.delete()
         logout(request)
@@ -121,25 +123,36 @@ def delete_account(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def api_keys(request: HttpRequest) -> HttpResponse:
+    """The current project's keys; an admin or the owner makes and revokes them."""
+    member = projects.current_membership(request)
+    projects.require_role(member, Role.ADMIN)
     form = ApiKeyForm(request.POST or None)
     new_key = None
     if request.method == "POST" and form.is_valid():
-        _, new_key = ApiKey.issue(
+        key, new_key = ApiKey.issue(
             user=request.user,
+            project=member.project,
             name=form.cleaned_data["name"],
-            read_only=form.cleaned_data["read_only"],
+            scope=form.cleaned_data["scope"],
         )
+        audit.record(member.project, web_actor(request), "key.created", key, {"scope": key.scope})
         form = ApiKeyForm()
-    keys = request.user.api_keys.all()
-    return render(
-        request, "accounts/api_keys.html", {"form": form, "keys": keys, "new_key": new_key}
-    )
+    keys = member.project.api_keys.select_related("user")
+    context = {"form": form, "keys": keys, "new_key": new_key, "project": member.project}
+    return render(request, "accounts/api_keys.html", context)
 
 
 @login_required
 @require_POST
 def revoke_api_key(request: HttpRequest, key_id: int) -> HttpResponse:
-    key = get_object_or_404(request.user.api_keys.active(), pk=key_id)
+    member = projects.current_membership(request)
+    projects.require_role(member, Role.ADMIN)
+    key = get_object_or_404(member.project.api_keys.active(), pk=key_id)
     key.revoke()
+    audit.record(member.project, web_actor(request), "key.revoked", key)
     messages.success(request, f"The key “{key.name}” has been revoked.")
     return redirect("api_keys")
+
+
+def web_actor(request: HttpRequest) -> audit.Actor:
+    return audit.Actor(user=request.user, via=audit.Via.WEB)

@@ -109,7 +109,7 @@ def deliver(change: HealthChange, report: DeliveryReport) -> datetime | None:
         "notify.sent",
         change_id=change.id,
         job_id=change.job_id,
-        member_id=change.job.user_id,
+        project_id=change.job.project_id,
         kind=change.kind,
     )
     report.sent += 1

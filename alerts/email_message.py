@@ -17,8 +17,11 @@ EXCERPT_LENGTH = 500
 
 
 def recipient_for(change: HealthChange) -> str | None:
-    """The member's alert address, if they want this kind of email; else None."""
+    """The alert address of the member who made the job, while they are in its project and
+    want this kind of email; else None."""
     job, user = change.job, change.job.user
+    if user is None or not job.project.memberships.filter(user=user).exists():
+        return None
     wanted = {
         Kind.FAILING: job.notify_on_failure,
         Kind.RECOVERED: job.notify_on_recovery and failure_was_emailed(change),

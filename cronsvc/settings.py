@@ -57,6 +57,8 @@ os.environ["PROMETHEUS_MULTIPROC_DIR"] = PROMETHEUS_MULTIPROC_DIR
 # Comma-separated Fernet keys for target credentials: the first encrypts, all
 # decrypt, so a new key goes in front and `manage.py rotate_encryption_keys` follows.
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+MAX_JOBS_PER_PROJECT = env.int("MAX_JOBS_PER_PROJECT", default=1000)
+# Across all the projects a member owns.
 MAX_JOBS_PER_MEMBER = env.int("MAX_JOBS_PER_MEMBER", default=1000)
 API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="120/minute")
 # Dev and tests only: lets jobs target loopback and private networks.
@@ -107,6 +109,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "cronsvc.context_processors.site",
+                "accounts.context_processors.project",
             ],
         },
     },
@@ -270,7 +273,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.api_auth.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": [
         "rest_framework.permissions.IsAuthenticated",
-        "accounts.api_auth.ReadOnlyKeyPermission",
+        "accounts.api_auth.KeyRolePermission",
     ],
     "DEFAULT_THROTTLE_CLASSES": ["accounts.api_auth.MemberThrottle"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",

@@ -9,6 +9,7 @@ urlpatterns = [
     path("jobs/", include("jobs.web.urls")),
     path("", include("alerts.urls")),
     path("accounts/", include("accounts.urls")),
+    path("projects/", include("accounts.project_urls")),
     path("api/v1/", include("jobs.api.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("metrics", views.metrics_view, name="metrics"),

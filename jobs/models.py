@@ -1,5 +1,6 @@
 import json
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -12,6 +13,9 @@ from django.utils import timezone
 from cronsvc import crypto
 from jobs import validators
 from jobs.schedules import Schedule, schedule_for
+
+if TYPE_CHECKING:
+    from accounts.models import Project
 
 # A due job this far past its next run means dispatching is behind or stopped.
 STALE_JOB_AFTER = timedelta(minutes=2)
@@ -41,15 +45,25 @@ class JobQuerySet(models.QuerySet):
         return self.filter(Q(title__icontains=text) | Q(url__icontains=text))
 
 
-def job_limit_error(user: AbstractBaseUser) -> str | None:
-    """Why this member cannot add another job (the per-member cap), or None."""
-    if user.jobs.count() >= settings.MAX_JOBS_PER_MEMBER:
-        return f"You have reached the limit of {settings.MAX_JOBS_PER_MEMBER} jobs."
+def job_limit_error(project: "Project", member: AbstractBaseUser) -> str | None:
+    """Why `member` cannot add a job to the project, or None: the project's own cap, and
+    its owner's, which counts the jobs of every project they own."""
+    if project.jobs.count() >= settings.MAX_JOBS_PER_PROJECT:
+        return f"This project has reached the limit of {settings.MAX_JOBS_PER_PROJECT} jobs."
+    owner = project.owner
+    owned = Job.objects.filter(project__memberships__user=owner, project__memberships__role="owner")
+    if owned.count() >= settings.MAX_JOBS_PER_MEMBER:
+        who = "You have" if owner == member else "The project's owner has"
+        return f"{who} reached the limit of {settings.MAX_JOBS_PER_MEMBER} jobs."
     return None
 
 
 class Job(models.Model):
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="jobs")
+    project = models.ForeignKey("accounts.Project", models.CASCADE, related_name="jobs")
+    # Who made it; the job stays with its project when they leave.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="jobs"
+    )
     title = models.CharField(max_length=200)
     url = models.CharField(
         "URL", max_length=validators.MAX_URL_LENGTH, validators=[validators.validate_target_url]

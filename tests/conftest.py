@@ -30,6 +30,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import ApiKey, User
+from accounts.projects import personal_project
 from cronsvc import task_names
 from jobs.engine import tick
 from jobs.models import Job
@@ -91,7 +92,7 @@ def staff(db) -> User:
 
 @pytest.fixture
 def alice_key(alice) -> str:
-    _, plain = ApiKey.issue(user=alice, name="alice's key")
+    _, plain = ApiKey.issue(user=alice, project=personal_project(alice), name="alice's key")
     return plain
 
 
@@ -104,7 +105,8 @@ def api_client(key: str) -> APIClient:
 def api_client_for(user: User, *, read_only: bool = False) -> APIClient:
     """A REST API client with a fresh key of the member's ("bob's key")."""
     name = f"{user.email.partition('@')[0]}'s key"
-    _, plain = ApiKey.issue(user=user, name=name, read_only=read_only)
+    scope = ApiKey.Scope.READ if read_only else ApiKey.Scope.WRITE
+    _, plain = ApiKey.issue(user=user, project=personal_project(user), name=name, scope=scope)
     return api_client(plain)
 
 
@@ -195,6 +197,7 @@ def make_job(user: User, **fields) -> Job:
         "timezone": "Europe/Berlin",
         **fields,
     }
+    fields.setdefault("project", personal_project(user))
     return Job.objects.create(user=user, **fields)
 
 
@@ -202,6 +205,7 @@ def many_jobs(user: User, count: int, **fields) -> list[Job]:
     """`count` jobs "Job 0", "Job 1", … in one statement: no save(), so no next_run_at unless
     given."""
     fields = {"url": "http://127.0.0.1:9/", "schedule": "* * * * *", **fields}
+    fields.setdefault("project", personal_project(user))
     return Job.objects.bulk_create(
         (Job(user=user, title=f"Job {n}", **fields) for n in range(count)), batch_size=5000
     )

@@ -2,6 +2,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from accounts.models import AuditEntry
 from jobs.models import Execution, Job, job_limit_error
 from jobs.schedules import EMPTY_SCHEDULE
 from jobs.validators import validate_headers, validate_schedule_in_timezone
@@ -22,6 +23,25 @@ class ExecutionSummarySerializer(serializers.ModelSerializer):
     class Meta:
         model = Execution
         fields = EXECUTION_SUMMARY_FIELDS
+
+
+class AuditEntrySerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor_label", help_text="A member's address or a key.")
+
+    class Meta:
+        model = AuditEntry
+        fields = [
+            "id",
+            "at",
+            "actor",
+            "via",
+            "action",
+            "object_type",
+            "object_id",
+            "object_repr",
+            "changes",
+        ]
+        read_only_fields = fields
 
 
 class SentRequestSerializer(serializers.Serializer):
@@ -140,11 +160,11 @@ class JobSerializer(serializers.ModelSerializer):
         return ExecutionSummarySerializer(execution).data if execution else None
 
     def validate(self, attrs: dict) -> dict:
-        user = self.context["request"].user
+        request = self.context["request"]
         if self.instance is None:
-            attrs.setdefault("timezone", user.timezone)
+            attrs.setdefault("timezone", request.user.timezone)
         self.check_schedule_runs(attrs)
-        if self.instance is None and (limit := job_limit_error(user)):
+        if self.instance is None and (limit := job_limit_error(request.auth.project, request.user)):
             raise serializers.ValidationError(limit)
         return attrs
 

@@ -10,7 +10,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
-from jobs.api.serializers import ExecutionSerializer, JobSerializer
+from accounts import audit
+from accounts.models import AuditEntry
+from jobs import auditing
+from jobs.api.serializers import AuditEntrySerializer, ExecutionSerializer, JobSerializer
 from jobs.engine import health, run_now
 from jobs.models import Execution, Job
 
@@ -44,8 +47,10 @@ class JobViewSet(viewsets.ModelViewSet):
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self) -> QuerySet[Job]:
-        # Another member's job is simply not there: 404, never 403.
-        jobs = Job.objects.filter(user=self.request.user).select_related("last_execution")
+        # The key's project's jobs: another project's job is simply not there (404).
+        jobs = Job.objects.filter(project=self.request.auth.project).select_related(
+            "last_execution", "project"
+        )
         if self.action != "list":
             return jobs
         enabled = self.request.query_params.get("enabled")
@@ -58,13 +63,23 @@ class JobViewSet(viewsets.ModelViewSet):
     def perform_create(self, serializer: BaseSerializer) -> None:
         if not self.request.user.is_verified:
             raise exceptions.PermissionDenied("Confirm your email address before creating jobs.")
-        serializer.save(user=self.request.user)
+        job = serializer.save(user=self.request.user, project=self.request.auth.project)
+        auditing.created(job, api_actor(self.request))
+
+    def perform_update(self, serializer: BaseSerializer) -> None:
+        was = auditing.before(serializer.instance)
+        job = serializer.save()
+        auditing.updated(job, api_actor(self.request), was)
+
+    def perform_destroy(self, job: Job) -> None:
+        auditing.deleted(job, api_actor(self.request))
+        job.delete()
 
     @extend_schema(request=None, responses={202: ExecutionSerializer})
     @action(detail=True, methods=["post"])
     def run(self, request: Request, pk: str) -> Response:
         try:
-            execution = run_now.run_now(self.get_object())
+            execution = run_now.run_now(self.get_object(), by=request.user)
         except run_now.TooManyRuns as error:
             raise exceptions.Throttled(wait=error.wait, detail=str(error)) from None
         return Response(ExecutionSerializer(execution).data, status=status.HTTP_202_ACCEPTED)
@@ -81,7 +96,9 @@ class JobViewSet(viewsets.ModelViewSet):
 
     def set_enabled(self, enabled: bool) -> Response:
         job = self.get_object()
+        was = auditing.before(job)
         health.set_enabled(job, enabled)
+        auditing.updated(job, api_actor(self.request), was)
         return Response(self.get_serializer(job).data)
 
     @extend_schema(responses=ExecutionSerializer(many=True))
@@ -97,7 +114,21 @@ class ExecutionViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     queryset = Execution.objects.none()  # for the schema; get_queryset scopes to the member
 
     def get_queryset(self) -> QuerySet[Execution]:
-        return Execution.objects.filter(job__user=self.request.user)
+        return Execution.objects.filter(job__project=self.request.auth.project)
+
+
+class AuditViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """The key's project's audit log, newest first (kept 90 days)."""
+
+    serializer_class = AuditEntrySerializer
+    queryset = AuditEntry.objects.none()  # for the schema; get_queryset scopes to the key
+
+    def get_queryset(self) -> QuerySet[AuditEntry]:
+        return AuditEntry.objects.filter(project=self.request.auth.project)
+
+
+def api_actor(request: Request) -> audit.Actor:
+    return audit.Actor(user=request.user, via=audit.Via.API, key=request.auth)
 
 
 def parse_bool(name: str, value: str) -> bool:

@@ -41,7 +41,10 @@ def record(executions: list[Execution]) -> list[HealthChange]:
     HealthChange.objects.bulk_create(changes)
     for change in changes:
         log.info(
-            "job.health", job_id=change.job_id, member_id=change.job.user_id, change=change.kind
+            "job.health",
+            job_id=change.job_id,
+            project_id=change.job.project_id,
+            change=change.kind,
         )
     if changes:
         # Robust: the results are committed; the alerts' own schedule catches up.

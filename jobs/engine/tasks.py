@@ -3,6 +3,7 @@
 import structlog
 from celery import shared_task
 
+from accounts import audit
 from cronsvc import task_names
 from jobs.engine import recovery, retention, tick, worker
 
@@ -30,4 +31,4 @@ def recover() -> None:
 
 @shared_task(name=task_names.PRUNE_HISTORY, ignore_result=True)
 def prune() -> None:
-    log.info("prune", deleted=retention.prune())
+    log.info("prune", deleted=retention.prune(), audit_deleted=audit.prune())

@@ -262,7 +262,7 @@ def count_results(executions: list[Execution]) -> None:
                 "execution.failed",
                 job_id=execution.job_id,
                 execution_id=execution.id,
-                member_id=execution.job.user_id,
+                project_id=execution.job.project_id,
                 reason=execution.failure_reason,
                 http_status=execution.http_status,
             )

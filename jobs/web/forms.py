@@ -6,7 +6,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from accounts.forms import TIMEZONE_CHOICES
-from accounts.models import User
+from accounts.models import Project, User
 from jobs.models import Job, job_limit_error
 from jobs.validators import validate_headers, validate_schedule_in_timezone
 from jobs.web.presets import (
@@ -203,8 +203,11 @@ class JobForm(ScheduleFields, forms.ModelForm):
             "timeout_seconds": "Timeout (seconds)",
         }
 
-    def __init__(self, *args, user: User, enforce_limit: bool = True, **kwargs) -> None:
+    def __init__(
+        self, *args, user: User, project: Project, enforce_limit: bool = True, **kwargs
+    ) -> None:
         self.user = user
+        self.project = project
         self.enforce_limit = enforce_limit
         super().__init__(*args, **kwargs)
         if self.instance.pk:
@@ -244,7 +247,7 @@ class JobForm(ScheduleFields, forms.ModelForm):
         if (
             self.enforce_limit
             and self.instance.pk is None
-            and (limit := job_limit_error(self.user))
+            and (limit := job_limit_error(self.project, self.user))
         ):
             raise ValidationError(limit)
         return cleaned
@@ -260,7 +263,8 @@ class JobForm(ScheduleFields, forms.ModelForm):
 
     def save(self, commit: bool = True) -> Job:
         job = super().save(commit=False)
-        job.user = self.user
+        if job.pk is None:
+            job.project, job.user = self.project, self.user
         if self.cleaned_data["clear_auth_password"]:
             job.auth_password = ""
         elif self.cleaned_data["auth_password"]:

@@ -4,14 +4,15 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from accounts import limits
+from accounts import audit, limits, projects
 from accounts.decorators import verified_required
+from accounts.models import Role
+from jobs import auditing
 from jobs.engine import health, run_now, worker
 from jobs.models import Execution, Job, job_limit_error
 from jobs.outbound import http
@@ -28,18 +29,23 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "home.html")
 
 
-def members_jobs(request: HttpRequest) -> QuerySet[Job]:
-    # Another member's job is simply not found: 404, never 403.
-    return Job.objects.filter(user=request.user)
+def get_job(request: HttpRequest, job_id: int, role: str = Role.VIEWER) -> Job:
+    """A job of one of the member's projects, if their role there allows `role`.
+    Another project's job is simply not found: 404, never 403."""
+    jobs = Job.objects.filter(project__memberships__user=request.user).select_related("project")
+    job = get_object_or_404(jobs, pk=job_id)
+    projects.require_role(projects.membership(request.user, job.project), role)
+    return job
 
 
-def get_job(request: HttpRequest, job_id: int) -> Job:
-    return get_object_or_404(members_jobs(request), pk=job_id)
+def web_actor(request: HttpRequest) -> audit.Actor:
+    return audit.Actor(user=request.user, via=audit.Via.WEB)
 
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    jobs = list(members_jobs(request).select_related("last_execution"))
+    project = projects.current_membership(request).project
+    jobs = list(project.jobs.select_related("last_execution"))
     strips = history.recent_outcomes(jobs)
     rates = history.success_rates(jobs, since=timezone.now() - SUCCESS_RATE_WINDOW)
     rows = [(job, strips[job.id], rates[job.id]) for job in jobs]
@@ -48,9 +54,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @verified_required
 def job_create(request: HttpRequest) -> HttpResponse:
-    form = JobForm(request.POST or None, user=request.user)
+    member = projects.current_membership(request)
+    projects.require_role(member, Role.MEMBER)
+    form = JobForm(request.POST or None, user=request.user, project=member.project)
     if request.method == "POST" and form.is_valid():
         job = form.save()
+        auditing.created(job, web_actor(request))
         messages.success(request, f"“{job.title}” is scheduled.")
         return redirect("job_detail", job.id)
     return render(request, "jobs/job_form.html", {"form": form})
@@ -58,12 +67,15 @@ def job_create(request: HttpRequest) -> HttpResponse:
 
 @verified_required
 def job_edit(request: HttpRequest, job_id: int) -> HttpResponse:
-    job = get_job(request, job_id)
+    job = get_job(request, job_id, Role.MEMBER)
+    was = auditing.before(job)
     # The form writes each valid value onto its instance even when another field fails;
     # on its own copy, so the page goes on naming the job as it is saved.
-    form = JobForm(request.POST or None, instance=get_job(request, job_id), user=request.user)
+    copy = Job.objects.get(pk=job.pk)
+    form = JobForm(request.POST or None, instance=copy, user=request.user, project=job.project)
     if request.method == "POST" and form.is_valid():
         saved = form.save()
+        auditing.updated(saved, web_actor(request), was)
         messages.success(request, f"“{saved.title}” is saved.")
         return redirect("job_detail", job.id)
     return render(request, "jobs/job_form.html", {"form": form, "job": job})
@@ -85,8 +97,8 @@ def history_context(request: HttpRequest, job_id: int) -> dict:
 @login_required
 @require_POST
 def job_pause(request: HttpRequest, job_id: int) -> HttpResponse:
-    job = get_job(request, job_id)
-    health.set_enabled(job, False)
+    job = get_job(request, job_id, Role.MEMBER)
+    set_enabled(request, job, False)
     messages.success(request, f"“{job.title}” is paused.")
     return redirect("job_detail", job.id)
 
@@ -94,17 +106,23 @@ def job_pause(request: HttpRequest, job_id: int) -> HttpResponse:
 @verified_required
 @require_POST
 def job_resume(request: HttpRequest, job_id: int) -> HttpResponse:
-    job = get_job(request, job_id)
-    health.set_enabled(job, True)
+    job = get_job(request, job_id, Role.MEMBER)
+    set_enabled(request, job, True)
     messages.success(request, f"“{job.title}” is running again.")
     return redirect("job_detail", job.id)
+
+
+def set_enabled(request: HttpRequest, job: Job, enabled: bool) -> None:
+    was = auditing.before(job)
+    health.set_enabled(job, enabled)
+    auditing.updated(job, web_actor(request), was)
 
 
 @verified_required
 @require_POST
 def job_clone(request: HttpRequest, job_id: int) -> HttpResponse:
-    job = get_job(request, job_id)
-    if limit := job_limit_error(request.user):
+    job = get_job(request, job_id, Role.MEMBER)
+    if limit := job_limit_error(job.project, request.user):
         messages.error(request, limit)
         return redirect("job_detail", job.id)
     copy = Job.objects.get(pk=job.pk)
@@ -112,16 +130,19 @@ def job_clone(request: HttpRequest, job_id: int) -> HttpResponse:
     copy.title = f"Copy of {job.title}"[:200]
     copy.enabled = False
     copy.next_run_at = None
+    copy.user = request.user
     health.reset(copy)
     copy.save()
+    auditing.created(copy, web_actor(request))
     messages.success(request, "Here is the copy, paused. Check it and resume it when ready.")
     return redirect("job_edit", copy.id)
 
 
 @login_required
 def job_delete(request: HttpRequest, job_id: int) -> HttpResponse:
-    job = get_job(request, job_id)
+    job = get_job(request, job_id, Role.MEMBER)
     if request.method == "POST":
+        auditing.deleted(job, web_actor(request))
         job.delete()
         messages.success(request, f"“{job.title}” and its history are deleted.")
         return redirect("dashboard")
@@ -131,9 +152,9 @@ def job_delete(request: HttpRequest, job_id: int) -> HttpResponse:
 @verified_required
 @require_POST
 def job_run(request: HttpRequest, job_id: int) -> HttpResponse:
-    job = get_job(request, job_id)
+    job = get_job(request, job_id, Role.MEMBER)
     try:
-        run_now.run_now(job)
+        run_now.run_now(job, by=request.user)
     except run_now.TooManyRuns as error:
         messages.error(request, str(error))
     else:
@@ -173,12 +194,18 @@ def preview_problem(form: PreviewForm) -> str:
 def test_run(request: HttpRequest) -> HttpResponse:
     """Run the form's current, unsaved settings once and show the response (not stored)."""
     job = None
+    member = projects.current_membership(request)
     if job_id := request.POST.get("job_id", ""):
         if not job_id.isdigit():
             raise Http404
-        job = get_job(request, int(job_id))
+        job = get_job(request, int(job_id), Role.MEMBER)
+    else:
+        projects.require_role(member, Role.MEMBER)
+    project = job.project if job else member.project
     # Not saved, so the job cap does not apply.
-    form = JobForm(request.POST, instance=job, user=request.user, enforce_limit=False)
+    form = JobForm(
+        request.POST, instance=job, user=request.user, project=project, enforce_limit=False
+    )
     context: dict = {"form": form}
     allowed = settings.TEST_RUNS_PER_MINUTE
     if limits.acquire("test_run", request.user.pk, limits.Rate(allowed, 60)) is not None:

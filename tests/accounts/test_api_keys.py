@@ -1,6 +1,7 @@
 import re
 
 from accounts.models import ApiKey, hash_key
+from tests.conftest import table_rows
 
 API_KEYS = "/accounts/settings/api-keys/"
 
@@ -51,17 +52,17 @@ def test_each_key_is_different(alice_client, alice):
     assert alice.api_keys.count() == 2
 
 
-def test_keys_read_and_write_unless_marked_read_only(alice_client, alice):
+def test_keys_write_unless_given_the_read_scope(alice_client, alice):
     alice_client.post(API_KEYS, {"name": "deploy script"})
-    alice_client.post(API_KEYS, {"name": "dashboard", "read_only": "on"})
+    alice_client.post(API_KEYS, {"name": "dashboard", "scope": "read"})
 
-    assert dict(alice.api_keys.values_list("name", "read_only")) == {
-        "deploy script": False,
-        "dashboard": True,
+    assert dict(alice.api_keys.values_list("name", "scope")) == {
+        "deploy script": "write",
+        "dashboard": "read",
     }
-    page = alice_client.get(API_KEYS).content.decode()
-    assert "read and write" in page
-    assert "read-only" in page
+    rows = {row[0]: row for row in table_rows(alice_client.get(API_KEYS))}
+    assert rows["deploy script"][3] == "write"
+    assert rows["dashboard"][3] == "read"
 
 
 def test_it_refuses_a_key_without_a_name(alice_client, alice):

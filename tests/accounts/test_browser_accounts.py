@@ -54,7 +54,7 @@ def test_a_new_member_signs_up_confirms_logs_in_and_manages_a_key(
     settings_nav.get_by_role("link", name="API keys").click()
     expect(page.get_by_text("No keys yet.")).to_be_visible()
     page.get_by_label("Name").fill("deploy script")
-    expect(page.get_by_label("Read-only (can list and read, not change)")).not_to_be_checked()
+    expect(page.get_by_label("Scope")).to_have_value("write")
     page.get_by_role("button", name="Create key").click()
 
     expect(page.get_by_text("Copy it now: it will not be shown again.")).to_be_visible()
@@ -63,7 +63,7 @@ def test_a_new_member_signs_up_confirms_logs_in_and_manages_a_key(
     assert plain.startswith(key.prefix + "_")
     row = page.get_by_role("row").filter(has_text="deploy script")
     expect(row).to_contain_text(f"{key.prefix}…")
-    expect(row).to_contain_text("read and write")
+    expect(row).to_contain_text("write")
 
     settings_nav.get_by_role("link", name="API keys").click()
     expect(page.get_by_text("Copy it now")).to_have_count(0)

@@ -7,6 +7,7 @@ from rest_framework.test import APIRequestFactory
 
 from accounts.api_auth import ApiKeyAuthentication
 from accounts.models import ApiKey
+from accounts.projects import personal_project
 
 
 def create_api_key(*args: str) -> tuple[str, str]:
@@ -29,7 +30,7 @@ def test_it_prints_only_the_key_and_the_key_authenticates(alice):
     assert plain.startswith("csk_")
     user, key = authenticate(plain)
     assert user == alice
-    assert not key.read_only
+    assert (key.scope, key.project) == ("write", personal_project(alice))
     assert key.name == "created from the command line"
 
 
@@ -43,7 +44,7 @@ def test_it_creates_a_read_only_key(alice):
     out, _ = create_api_key("alice@example.org", "--read-only", "--name", "dashboard")
 
     _, key = authenticate(out.strip())
-    assert key.read_only
+    assert key.scope == "read"
     assert key.name == "dashboard"
 
 

@@ -1,4 +1,5 @@
 from accounts.models import ApiKey, User
+from accounts.projects import personal_project
 from jobs.models import Job
 from tests.conftest import PASSWORD
 
@@ -25,8 +26,20 @@ def test_it_deletes_the_member_and_their_keys(alice_client, alice, alice_key, bo
 
 
 def test_it_deletes_the_members_jobs_and_only_theirs(alice_client, alice, bob):
-    Job.objects.create(user=alice, title="backup", url="https://example.org/b", schedule="@daily")
-    Job.objects.create(user=bob, title="report", url="https://example.org/r", schedule="@daily")
+    Job.objects.create(
+        user=alice,
+        project=personal_project(alice),
+        title="backup",
+        url="https://example.org/b",
+        schedule="@daily",
+    )
+    Job.objects.create(
+        user=bob,
+        project=personal_project(bob),
+        title="report",
+        url="https://example.org/r",
+        schedule="@daily",
+    )
 
     alice_client.post(DELETE, {"password": PASSWORD})
 
@@ -45,7 +58,13 @@ def test_the_deleted_member_cannot_log_in(alice_client, alice):
 
 
 def test_a_wrong_password_changes_nothing(alice_client, alice, alice_key):
-    Job.objects.create(user=alice, title="backup", url="https://example.org/b", schedule="@daily")
+    Job.objects.create(
+        user=alice,
+        project=personal_project(alice),
+        title="backup",
+        url="https://example.org/b",
+        schedule="@daily",
+    )
 
     response = alice_client.post(DELETE, {"password": "not it"})
 

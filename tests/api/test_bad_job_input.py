@@ -5,6 +5,7 @@ The table is tests/bad_job_inputs.py, shared with the job form's tests.
 
 import pytest
 
+from accounts.projects import personal_project
 from jobs.models import Job
 from tests.bad_job_inputs import BAD_JOB_INPUTS, GOOD_JOB, BadJobInput, case_id
 
@@ -37,7 +38,7 @@ def test_creating_a_job_with_a_bad_value_is_refused(alice_api, case: BadJobInput
 def test_changing_a_job_to_a_bad_value_is_refused_and_changes_nothing(
     alice_api, alice, case: BadJobInput
 ):
-    job = Job.objects.create(user=alice, **GOOD_JOB)
+    job = Job.objects.create(user=alice, project=personal_project(alice), **GOOD_JOB)
     before = Job.objects.filter(pk=job.pk).values().get()
 
     response = alice_api.patch(f"{JOBS}{job.pk}/", {case.field: case.value}, format="json")

@@ -104,6 +104,7 @@ def test_the_list_costs_the_same_queries_for_many_jobs(alice_api, alice):
     job = make_job(alice, title="First")
     job.last_execution = Execution.objects.create(job=job, scheduled_for=NOON)
     job.save()
+    queries_for_list()  # the key's first use of the minute also writes last_used_at
     one = queries_for_list()
     for number in range(5):
         job = make_job(alice, title=f"More {number}")

@@ -24,6 +24,7 @@ CONTRACT = {
     ("post", "/api/v1/jobs/{id}/resume/"),
     ("get", "/api/v1/jobs/{id}/executions/"),
     ("get", "/api/v1/executions/{id}/"),
+    ("get", "/api/v1/audit/"),
 }
 pytestmark = pytest.mark.usefixtures("fresh_limits")
 

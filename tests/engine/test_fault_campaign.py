@@ -146,8 +146,11 @@ def test_a_slot_delivered_across_a_database_restart_is_recorded_succeeded(
             "shell",
             "-c",
             "from accounts.models import User; from jobs.models import Job; "
+            "from accounts.projects import personal_project; "
             "dave = User.objects.create_user('dave@example.org', 'pw'); "
-            f"[Job.objects.create(user=dave, title=f'Ping {{n}}', url={target.url('/ok')!r}, "
+            "project = personal_project(dave); "
+            f"[Job.objects.create(user=dave, project=project, title=f'Ping {{n}}', "
+            f"url={target.url('/ok')!r}, "
             "schedule='0 0 1 1 *', timezone='UTC') for n in range(20)]",
         )
         start(engine, "alpha")

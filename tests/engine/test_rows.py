@@ -2,12 +2,19 @@
 
 from django.utils import timezone
 
+from accounts.projects import personal_project
 from jobs.engine.rows import update_rows
 from jobs.models import Execution, Job
 
 
 def test_it_saves_each_rows_own_values_of_every_type(alice, django_assert_num_queries):
-    job = Job.objects.create(user=alice, title="t", url="https://8.8.8.8/", schedule="@daily")
+    job = Job.objects.create(
+        user=alice,
+        project=personal_project(alice),
+        title="t",
+        url="https://8.8.8.8/",
+        schedule="@daily",
+    )
     executions = [Execution.objects.create(job=job, scheduled_for=timezone.now()) for _ in range(3)]
     finished = timezone.now()
     for n, execution in enumerate(executions):

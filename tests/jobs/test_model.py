@@ -134,7 +134,7 @@ def test_an_empty_password_means_none_is_set(alice):
     assert not reloaded(job).auth_password_set
 
 
-def test_deleting_a_member_deletes_their_jobs(alice):
+def test_deleting_a_member_deletes_the_jobs_of_the_projects_they_own(alice):
     # The delete collector loads the jobs with most fields deferred.
     make_job(alice)
 

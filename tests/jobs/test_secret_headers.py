@@ -3,6 +3,7 @@
 import pytest
 from django.db import connection
 
+from accounts.projects import personal_project
 from jobs.engine import run_now, worker
 from jobs.models import Job
 
@@ -38,7 +39,13 @@ def test_the_api_stores_them_encrypted_and_shows_only_their_names(alice_api, ali
 
 
 def test_a_patch_without_them_keeps_them_and_an_empty_object_removes_them(alice_api, alice):
-    job = Job(user=alice, title="t", url="http://127.0.0.1:9/", schedule="@daily")
+    job = Job(
+        user=alice,
+        project=personal_project(alice),
+        title="t",
+        url="http://127.0.0.1:9/",
+        schedule="@daily",
+    )
     job.secret_headers = {"X-Api-Key": TOKEN}
     job.save()
 
@@ -70,7 +77,12 @@ def test_bad_secret_headers_are_refused_like_headers(alice_api, alice):
 
 def test_they_are_sent_with_the_request(alice, target):
     job = Job(
-        user=alice, title="t", url=target.url("/echo"), schedule="@daily", headers={"X-Plain": "p"}
+        user=alice,
+        project=personal_project(alice),
+        title="t",
+        url=target.url("/echo"),
+        schedule="@daily",
+        headers={"X-Plain": "p"},
     )
     job.secret_headers = {"Authorization": f"Bearer {TOKEN}"}
     job.save()
@@ -83,7 +95,13 @@ def test_they_are_sent_with_the_request(alice, target):
 
 
 def test_the_edit_page_never_shows_them_and_keeps_them_when_left_empty(alice_client, alice):
-    job = Job(user=alice, title="t", url="http://127.0.0.1:9/", schedule="*/5 * * * *")
+    job = Job(
+        user=alice,
+        project=personal_project(alice),
+        title="t",
+        url="http://127.0.0.1:9/",
+        schedule="*/5 * * * *",
+    )
     job.secret_headers = {"X-Api-Key": TOKEN}
     job.save()
 

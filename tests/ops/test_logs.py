@@ -57,19 +57,19 @@ def test_a_failed_execution_is_one_json_line_with_its_ids(alice, target, caplog,
     (line,) = lines(caplog, json_formatter, "execution.failed")
     assert line["job_id"] == execution.job_id
     assert line["execution_id"] == execution.id
-    assert line["member_id"] == alice.id
+    assert line["project_id"] == execution.job.project_id
     assert (line["reason"], line["http_status"]) == ("http_status", 500)
     assert line["level"] == "info"
     assert line["logger"] == "jobs.engine.worker"
     assert line["timestamp"].endswith("Z")
 
 
-def test_a_health_change_line_carries_the_job_and_member(alice, target, caplog, json_formatter):
+def test_a_health_change_line_carries_the_job_and_project(alice, target, caplog, json_formatter):
     with caplog.at_level(logging.INFO):
         execution = run_failing(alice, target)
 
     (line,) = lines(caplog, json_formatter, "job.health")
-    assert (line["job_id"], line["member_id"]) == (execution.job_id, alice.id)
+    assert (line["job_id"], line["project_id"]) == (execution.job_id, execution.job.project_id)
     assert line["change"] == "failing"
 
 
@@ -109,5 +109,5 @@ def test_plain_format_renders_readable_lines(alice, target, caplog, monkeypatch)
     rendered = [plain.format(record) for record in caplog.records]
     (line,) = [text for text in rendered if "execution.failed" in text]
     assert f"job_id={execution.job_id}" in line
-    assert f"member_id={alice.id}" in line
+    assert f"project_id={execution.job.project_id}" in line
     assert not line.startswith("{")

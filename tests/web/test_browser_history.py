@@ -14,7 +14,7 @@ from playwright.sync_api import Page, expect
 
 from jobs.engine import health, run_now, worker
 from jobs.models import Execution, Job
-from tests.conftest import closing_connection, log_in_as_alice
+from tests.conftest import closing_connection, log_in_as_alice, make_job
 
 pytestmark = pytest.mark.browser
 POLL_WAIT = 12_000  # ms: the page polls every 5 s
@@ -104,9 +104,7 @@ def test_executions_appear_by_themselves_and_open_with_their_response(
 def test_the_status_filter_changes_the_table_without_a_reload(
     page: Page, live_server, transactional_db, alice, private_targets, target, no_broker
 ):
-    job = Job.objects.create(
-        user=alice, title="Flaky endpoint", url=target.url("/flaky"), schedule="0 9 * * *"
-    )
+    job = make_job(alice, title="Flaky endpoint", url=target.url("/flaky"), timezone="UTC")
     for _ in range(3):
         run_once(job)
     log_in_as_alice(page, live_server)

@@ -137,8 +137,9 @@ def test_the_number_of_queries_does_not_grow_with_the_jobs(
         job = five_minute_report(alice, title=f"Job {number:02}", schedule=f"{number} * * * *")
         finish(job, Execution.Status.SUCCEEDED, 200)
 
-    # Session, member, jobs with their last execution, recent outcomes, success rates.
-    with django_assert_max_num_queries(5):
+    # Session, member, their project, jobs with their last execution, recent outcomes,
+    # success rates, and the other projects to switch to.
+    with django_assert_max_num_queries(7):
         response = alice_client.get(DASHBOARD)
 
     assert response.status_code == 200

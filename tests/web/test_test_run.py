@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
+from accounts.projects import personal_project
 from jobs.models import Execution, Job
-from tests.conftest import page_text
+from tests.conftest import make_job, page_text
 from tests.web.test_job_form import job_form_data
 
 TEST_RUN = "/jobs/test-run/"
@@ -69,6 +70,7 @@ def test_a_failing_target_shows_the_reason(alice_client, alice, target):
 def test_on_the_edit_form_an_empty_password_means_the_saved_one(alice_client, alice, target):
     job = Job(
         user=alice,
+        project=personal_project(alice),
         title="Nightly report",
         url=target.url("/ok"),
         schedule="0 9 * * *",
@@ -93,7 +95,13 @@ def test_on_the_edit_form_an_empty_password_means_the_saved_one(alice_client, al
 
 
 def test_a_password_typed_in_the_form_is_used_instead(alice_client, alice, target):
-    job = Job(user=alice, title="Report", url=target.url("/ok"), schedule="0 9 * * *")
+    job = Job(
+        user=alice,
+        project=personal_project(alice),
+        title="Report",
+        url=target.url("/ok"),
+        schedule="0 9 * * *",
+    )
     job.auth_password = "hunter2"
     job.save()
     data = job_form_data(url=target.url("/echo"), auth_username="ops", auth_password="new-one")
@@ -157,7 +165,13 @@ def test_a_private_address_is_refused_unless_the_operator_allows_it(
 
 
 def test_bob_cannot_test_run_alices_job(client, bob, alice, target):
-    job = Job(user=alice, title="Report", url=target.url("/ok"), schedule="0 9 * * *")
+    job = Job(
+        user=alice,
+        project=personal_project(alice),
+        title="Report",
+        url=target.url("/ok"),
+        schedule="0 9 * * *",
+    )
     job.auth_password = "hunter2"
     job.save()
     client.force_login(bob)
@@ -192,9 +206,7 @@ def test_it_is_post_only(alice_client):
 
 
 def test_the_edit_form_has_the_button_and_the_job_id(alice_client, alice):
-    job = Job.objects.create(
-        user=alice, title="Report", url="https://example.com/", schedule="0 9 * * *"
-    )
+    job = make_job(alice, title="Report", url="https://example.com/", timezone="UTC")
 
     content = alice_client.get(f"/jobs/{job.id}/edit/").content.decode()
 
