@@ -30,18 +30,22 @@ class NotAllowed(Exception):
 def give_a_personal_project(sender: type, instance: User, created: bool, **kwargs) -> None:
     """Every member has a project of their own from the start."""
     if created and not kwargs.get("raw"):
-        create_project(instance, name=f"{instance.email}'s jobs", personal=True)
+        name = f"{instance.email}'s jobs"
+        create_project(instance, name=name, personal=True, using=kwargs.get("using", "default"))
 
 
-def create_project(owner: User, *, name: str, personal: bool = False) -> Project:
-    with transaction.atomic():
-        project = Project.objects.create(name=name, personal=personal)
-        Membership.objects.create(project=project, user=owner, role=Role.OWNER)
+def create_project(
+    owner: User, *, name: str, personal: bool = False, using: str = "default"
+) -> Project:
+    with transaction.atomic(using=using):
+        project = Project.objects.using(using).create(name=name, personal=personal)
+        Membership.objects.using(using).create(project=project, user=owner, role=Role.OWNER)
     return project
 
 
 def personal_project(user: User) -> Project:
-    return Project.objects.get(personal=True, memberships__user=user, memberships__role=Role.OWNER)
+    projects = Project.objects.using(user._state.db or "default")
+    return projects.get(personal=True, memberships__user=user, memberships__role=Role.OWNER)
 
 
 def membership(user: User, project: Project) -> Membership | None:

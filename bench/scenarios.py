@@ -32,6 +32,7 @@ from django_celery_beat.models import (
 )
 
 from accounts.models import User
+from accounts.projects import personal_project
 from bench import naive
 from bench.processes import ROOT, Process, Sampler, pids_named, procfile, wait_until, worker_flag
 from bench.target import ports_from, read_record
@@ -155,10 +156,12 @@ def create_cronsvc_jobs(side: Side, run: Live, first_slot: int) -> None:
     slot = datetime.fromtimestamp(first_slot, UTC)
     schedule = f"{slot.minute} {slot.hour} * * *" if run.once else "* * * * *"
     # next_run_at computed once for all: they share the schedule.
+    project = personal_project(user)
     Job.objects.using(side.alias).bulk_create(
         (
             Job(
                 user=user,
+                project=project,
                 title=f"bench {key}",
                 url=job_url(side.ports, key),
                 schedule=schedule,
@@ -515,8 +518,10 @@ def fill_jobs(registered: int, now: datetime) -> list[int]:
     """`registered` jobs: DUE of them due within the horizon, the rest years away (cronsvc
     reads only due rows, whatever the schedules of the others)."""
     user = member("default")
+    project = personal_project(user)
     far = Job(
         user=user,
+        project=project,
         title="bench far",
         url="http://127.0.0.1:9/j/far",
         schedule="* * * * *",
@@ -537,6 +542,7 @@ def fill_jobs(registered: int, now: datetime) -> list[int]:
     due = Job.objects.bulk_create(
         Job(
             user=user,
+            project=project,
             title=f"bench {key}",
             url=f"http://127.0.0.1:9/j/{key}",
             schedule="* * * * *",

@@ -282,7 +282,12 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "cronsvc API",
-    "DESCRIPTION": "Cron jobs that call URLs: create and manage them, read their executions.",
+    "DESCRIPTION": (
+        "Cron jobs that call URLs: create and manage them, read their executions. "
+        "Every path is scoped to the project of the API key in the Authorization header: "
+        "another project's objects are 404. Read-scope keys may only GET; changing jobs "
+        "needs a write key of a member, admin or owner of the project."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],

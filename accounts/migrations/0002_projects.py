@@ -6,20 +6,6 @@ from django.conf import settings
 from django.db import migrations, models
 
 
-def personal_projects(apps, schema_editor):
-    """Every member gets the personal project a new member gets at sign-up, owning it;
-    their API keys move into it, read-only keys with the read scope."""
-    User = apps.get_model("accounts", "User")
-    Project = apps.get_model("accounts", "Project")
-    Membership = apps.get_model("accounts", "Membership")
-    ApiKey = apps.get_model("accounts", "ApiKey")
-    for user in User.objects.order_by("id"):
-        project = Project.objects.create(name=f"{user.email}'s jobs", personal=True)
-        Membership.objects.create(project=project, user=user, role="owner")
-        ApiKey.objects.filter(user=user).update(project=project)
-    ApiKey.objects.filter(read_only=True).update(scope="read")
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -115,15 +101,5 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name='auditentry',
             index=models.Index(fields=['project', '-at'], name='audit_project_idx'),
-        ),
-        migrations.RunPython(personal_projects, migrations.RunPython.noop),
-        migrations.RemoveField(
-            model_name='apikey',
-            name='read_only',
-        ),
-        migrations.AlterField(
-            model_name='apikey',
-            name='project',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='api_keys', to='accounts.project'),
         ),
     ]

@@ -42,6 +42,9 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
     )
 )
 class JobViewSet(viewsets.ModelViewSet):
+    """The jobs of the key's project (another project's job is a 404). Read keys may only
+    read; changing a job needs a write key of a member, admin or owner."""
+
     serializer_class = JobSerializer
     queryset = Job.objects.none()  # for the schema; get_queryset scopes to the member
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]

@@ -5,19 +5,6 @@ from django.conf import settings
 from django.db import migrations, models
 
 
-def into_personal_projects(apps, schema_editor):
-    """Each job goes to its member's personal project (made by accounts 0002)."""
-    Job = apps.get_model("jobs", "Job")
-    Membership = apps.get_model("accounts", "Membership")
-    personal = dict(
-        Membership.objects.filter(role="owner", project__personal=True).values_list(
-            "user_id", "project_id"
-        )
-    )
-    for user_id, project_id in personal.items():
-        Job.objects.filter(user_id=user_id).update(project_id=project_id)
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -36,11 +23,5 @@ class Migration(migrations.Migration):
             model_name='job',
             name='user',
             field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='jobs', to=settings.AUTH_USER_MODEL),
-        ),
-        migrations.RunPython(into_personal_projects, migrations.RunPython.noop),
-        migrations.AlterField(
-            model_name='job',
-            name='project',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='jobs', to='accounts.project'),
         ),
     ]

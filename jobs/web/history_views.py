@@ -37,7 +37,9 @@ def job_charts(request: HttpRequest, job_id: int) -> HttpResponse:
 @login_required
 def execution_detail(request: HttpRequest, execution_id: int) -> HttpResponse:
     execution = get_object_or_404(
-        Execution.objects.select_related("job"), pk=execution_id, job__user=request.user
+        Execution.objects.select_related("job"),
+        pk=execution_id,
+        job__project__memberships__user=request.user,
     )
     job = execution.job
     context = {
