@@ -11,12 +11,13 @@ from django.db.models import Q
 from django.utils import timezone
 
 from cronsvc import crypto
-from jobs import validators
+from jobs import assertions, validators
 from jobs.schedules import Schedule, schedule_for
 
 if TYPE_CHECKING:
     from accounts.models import Project
 
+MAX_RETRIES = 5
 # A due job this far past its next run means dispatching is behind or stopped.
 STALE_JOB_AFTER = timedelta(minutes=2)
 
@@ -99,6 +100,16 @@ class Job(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     next_run_at = models.DateTimeField(null=True, blank=True)
     consecutive_failures = models.PositiveIntegerField(default=0)
+    # A slot's failed attempt is tried again this many times (for reasons worth it),
+    # the first retry after retry_delay_seconds, each later one after twice as long.
+    retries = models.PositiveSmallIntegerField(
+        default=0, validators=[MinValueValidator(0), MaxValueValidator(MAX_RETRIES)]
+    )
+    retry_delay_seconds = models.PositiveSmallIntegerField(
+        default=10, validators=[MinValueValidator(1), MaxValueValidator(600)]
+    )
+    # Checks on the response, all of which must hold for success (jobs/assertions.py).
+    assertions = models.JSONField(default=list, blank=True, validators=[assertions.validate])
     # Failing after this many failures in a row (and one email per failing streak).
     failure_threshold = models.PositiveSmallIntegerField(
         default=1, validators=[MinValueValidator(1), MaxValueValidator(100)]
@@ -223,6 +234,7 @@ class Execution(models.Model):
         BLOCKED = "blocked", "blocked (internal address)"
         TOO_LARGE = "too_large", "response too large"
         INVALID_RESPONSE = "invalid_response", "invalid response"
+        ASSERTION = "assertion", "a check on the response failed"
         # The worker died with the request in flight: the target may have had it.
         WORKER_LOST = "worker_lost", "worker lost"
         # The request could not be built, or an error we did not classify.
@@ -230,6 +242,13 @@ class Execution(models.Model):
 
     job = models.ForeignKey(Job, models.CASCADE, related_name="executions")
     scheduled_for = models.DateTimeField()
+    # 1 for a slot's first try; a retry is a row of its own, due at scheduled_for.
+    attempt = models.PositiveSmallIntegerField(default=1)
+    retry_of = models.ForeignKey(
+        "self", models.CASCADE, null=True, blank=True, related_name="retries"
+    )
+    # On a failed attempt that will be tried again: when.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
     trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.SCHEDULE)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     created_at = models.DateTimeField(default=timezone.now)
@@ -273,6 +292,12 @@ class Execution(models.Model):
                 fields=["status", "enqueued_at"],
                 condition=Q(status__in=["pending", "running"]),
                 name="execution_unfinished_idx",
+            ),
+            # The dispatch tick's second query: retries due and not yet sent.
+            models.Index(
+                fields=["scheduled_for"],
+                condition=Q(status="pending", enqueued_at__isnull=True),
+                name="execution_retry_due_idx",
             ),
         ]
 

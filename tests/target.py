@@ -176,10 +176,14 @@ class Target:
         return web.Response(text="OK")
 
     async def status(self, request: web.Request) -> web.Response:
+        """/status/503?retry_after=3 answers 503 with Retry-After: 3."""
         code = min(max(int(request.match_info["code"]), 200), 599)
+        headers = {}
+        if "retry_after" in request.query:
+            headers["Retry-After"] = request.query["retry_after"]
         if code in (204, 304):
-            return web.Response(status=code)
-        return web.Response(status=code, text=f"Status {code}")
+            return web.Response(status=code, headers=headers)
+        return web.Response(status=code, text=f"Status {code}", headers=headers)
 
     async def slow(self, request: web.Request) -> web.Response:
         await asyncio.sleep(min(float(request.match_info["seconds"]), MAX_WAIT))

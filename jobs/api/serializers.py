@@ -3,6 +3,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import AuditEntry
+from jobs import assertions
 from jobs.models import Execution, Job, job_limit_error
 from jobs.schedules import EMPTY_SCHEDULE
 from jobs.validators import validate_headers, validate_schedule_in_timezone
@@ -78,6 +79,9 @@ class ExecutionSerializer(serializers.ModelSerializer):
             "response_truncated",
             "error",
             "request",
+            "attempt",
+            "retry_of",
+            "next_attempt_at",
         ]
         read_only_fields = fields
 
@@ -129,6 +133,9 @@ class JobSerializer(serializers.ModelSerializer):
             "timeout_seconds",
             "expected_statuses",
             "follow_redirects",
+            "retries",
+            "retry_delay_seconds",
+            "assertions",
             "enabled",
             "failure_threshold",
             "notify_on_failure",
@@ -143,12 +150,27 @@ class JobSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["consecutive_failures", "created_at", "updated_at"]
         # DRF refuses an empty schedule before the validators run: say what the form says.
-        extra_kwargs = {"schedule": {"error_messages": {"blank": EMPTY_SCHEDULE}}}
+        extra_kwargs = {
+            "schedule": {"error_messages": {"blank": EMPTY_SCHEDULE}},
+            "retries": {"help_text": "Tries after a failed one worth another (0 to 5)."},
+            "retry_delay_seconds": {
+                "help_text": "Seconds before the first retry (1 to 600); each later one waits "
+                "twice as long, with full jitter, at most 10 minutes."
+            },
+            "assertions": {
+                "help_text": "Up to 10 checks that must all hold for success, each one of "
+                '{"kind": "body_contains" | "body_not_contains" | "body_matches" (RE2), '
+                '"value": text}, {"kind": "json_equals", "path": "a.b.0", "value": any JSON}, '
+                '{"kind": "max_duration_ms", "value": ms}.'
+            },
+        }
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         # Model validators check the timezone name; the serializer field adds the default.
         self.fields["timezone"].validators = Job._meta.get_field("timezone").validators
+        # validate_assertions names each bad item by its index instead.
+        self.fields["assertions"].validators = []
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_secret_header_names(self, job: Job) -> list[str]:
@@ -158,6 +180,14 @@ class JobSerializer(serializers.ModelSerializer):
     def get_last_execution(self, job: Job) -> dict | None:
         execution = job.last_execution
         return ExecutionSummarySerializer(execution).data if execution else None
+
+    def validate_assertions(self, value: object) -> list:
+        """A 400 naming each bad item by its index: {"assertions": {"2": ["…"]}}."""
+        if problem := assertions.list_problem(value):
+            raise serializers.ValidationError(problem)
+        if problems := assertions.item_problems(value):
+            raise serializers.ValidationError({str(i): [p] for i, p in problems.items()})
+        return value
 
     def validate(self, attrs: dict) -> dict:
         request = self.context["request"]

@@ -24,11 +24,11 @@ HEALTH_FIELDS = ["consecutive_failures", "failing", "enabled", "next_run_at", "l
 
 def record(executions: list[Execution]) -> list[HealthChange]:
     """Count finished executions against their jobs, in the caller's transaction, and
-    write the changes they make. Only runs that reached a result count: a missed or
-    skipped slot says nothing of the target. Jobs are locked in id order, so two
-    batches touching the same jobs cannot deadlock."""
+    write the changes they make. Only a slot's final result counts: a missed or skipped
+    slot says nothing of the target, and a failure with a retry to come is not final.
+    Jobs are locked in id order, so two batches touching the same jobs cannot deadlock."""
     by_job: dict[int, list[Execution]] = {}
-    counted = [e for e in executions if e.status in (Status.SUCCEEDED, Status.FAILED)]
+    counted = [e for e in executions if is_final_result(e)]
     for execution in sorted(counted, key=lambda e: e.scheduled_for):
         by_job.setdefault(execution.job_id, []).append(execution)
     jobs = list(Job.objects.select_for_update().filter(id__in=by_job).order_by("id"))
@@ -50,6 +50,13 @@ def record(executions: list[Execution]) -> list[HealthChange]:
         # Robust: the results are committed; the alerts' own schedule catches up.
         transaction.on_commit(lambda: celery_app.send_task(task_names.DELIVER_ALERTS), robust=True)
     return changes
+
+
+def is_final_result(execution: Execution) -> bool:
+    """A slot's final outcome: a success, or a failure with no retry to come."""
+    if execution.status == Status.SUCCEEDED:
+        return True
+    return execution.status == Status.FAILED and execution.next_attempt_at is None
 
 
 def count(job: Job, execution: Execution) -> list[HealthChange]:

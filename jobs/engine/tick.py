@@ -27,11 +27,12 @@ def tick(now: datetime | None = None) -> int:
     horizon = now + timedelta(seconds=settings.DISPATCH_HORIZON_SECONDS)
     total = 0
     with metrics.DISPATCH_TICK.time():
-        while True:
-            claimed = claim_batch(now, horizon)
-            total += claimed
-            if claimed < settings.DISPATCH_BATCH_SIZE:
-                break
+        for claim in (claim_batch, claim_retries):
+            while True:
+                claimed = claim(now, horizon)
+                total += claimed
+                if claimed < settings.DISPATCH_BATCH_SIZE:
+                    break
     metrics.DISPATCH_CLAIMED.inc(total)
     return total
 
@@ -57,6 +58,22 @@ def claim_batch(now: datetime, horizon: datetime) -> int:
     # sweep sends them; the tick goes on claiming instead of failing half-way.
     transaction.on_commit(lambda: enqueue(to_run), robust=True)
     return len(jobs)
+
+
+@transaction.atomic
+def claim_retries(now: datetime, horizon: datetime) -> int:
+    """Retries due within the horizon and not sent yet (jobs/engine/retries.py): a batch of
+    them marked sent, so a second dispatcher passes them by, and queued after commit."""
+    due = list(
+        Execution.objects.select_for_update(skip_locked=True)
+        .filter(status=Execution.Status.PENDING, enqueued_at=None, scheduled_for__lte=horizon)
+        .order_by("scheduled_for")
+        .values_list("id", flat=True)[: settings.DISPATCH_BATCH_SIZE]
+    )
+    if due:
+        Execution.objects.filter(id__in=due).update(enqueued_at=now)
+        transaction.on_commit(lambda: enqueue(due), robust=True)
+    return len(due)
 
 
 def plan(job: Job, now: datetime) -> list[Execution]:

@@ -12,7 +12,7 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from jobs import masking
-from jobs.engine import health, recovery, tick
+from jobs.engine import health, recovery, retries, tick
 from jobs.engine.firing import FIRING
 from jobs.engine.rows import update_rows
 from jobs.models import Execution, Job
@@ -39,6 +39,7 @@ RESULT_FIELDS = [
     "timings",
     "request",
     "missed_count",
+    "next_attempt_at",
 ]
 # Seconds between tries of a results write the database refused (a restart).
 RECORD_RETRY_DELAYS = (1, 2, 4, 8, 15, 15)
@@ -150,6 +151,7 @@ async def fire(client: http.Client, execution: Execution) -> http.Outcome | Miss
         return Missed(late_seconds=late, at=now)
     try:
         request = request_for(execution.job, execution_id=str(execution.id))
+        request.attempt, request.retry_of = execution.attempt, execution.retry_of_id
         execution.request = masking.request_record(request)
     except Exception as error:  # e.g. credentials under a key that was since removed
         # One unreadable job must not leave its whole batch `running`.
@@ -177,6 +179,7 @@ def request_for(job: Job, *, execution_id: str) -> http.Request:
         timeout=job.timeout_seconds,
         follow_redirects=job.follow_redirects,
         expected_statuses=job.expected_statuses,
+        assertions=job.assertions,
     )
 
 
@@ -242,6 +245,7 @@ def write_results(executions: list[Execution]) -> list[Execution]:
         .values_list("id", flat=True)
     )
     finished = [e for e in executions if e.id in still_running]
+    Execution.objects.bulk_create(retries.plan(finished, timezone.now()))
     update_rows(finished, RESULT_FIELDS)
     health.record(finished)
     tick.catch_up([e for e in finished if e.status == Status.MISSED], timezone.now())

@@ -22,12 +22,15 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from django.conf import settings
 from multidict import CIMultiDict
 
+from jobs import assertions
 from jobs.outbound.addresses import is_internal
 
 CAPTURE_LIMIT = 64 * 1024
 MAX_REDIRECTS = 5
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 EXECUTION_HEADER = "X-Cronsvc-Execution"
+ATTEMPT_HEADER = "X-Cronsvc-Attempt"
+RETRY_OF_HEADER = "X-Cronsvc-Retry-Of"
 # Headers about the request body (the Fetch standard's list), dropped with the body.
 BODY_HEADERS = (
     "Content-Type",
@@ -53,6 +56,11 @@ class Request:
     timeout: float = 30
     follow_redirects: bool = True
     expected_statuses: list[int] = field(default_factory=list)
+    # Checks on the response, beyond its status (jobs/assertions.py).
+    assertions: list[dict] = field(default_factory=list)
+    # Which try of its slot this is; retries name the first (so targets can deduplicate).
+    attempt: int = 1
+    retry_of: int | None = None
 
     def is_success(self, status: int) -> bool:
         if self.expected_statuses:
@@ -74,6 +82,8 @@ class Outcome:
     response_truncated: bool = False
     error: str = ""
     timings: dict[str, int] = field(default_factory=dict)
+    # Each assertion's result, when the status was as expected (the test run shows them).
+    assertion_results: list[assertions.Result] = field(default_factory=list)
 
     @property
     def duration_ms(self) -> int:
@@ -213,7 +223,7 @@ class Client:
             async with self.session.request(
                 method,
                 url,
-                headers=with_identity(headers, request.execution_id),
+                headers=with_identity(headers, request),
                 data=body or None,
                 allow_redirects=False,
                 trace_request_ctx=context,
@@ -248,17 +258,20 @@ def member_headers(request: Request) -> CIMultiDict[str]:
     return headers
 
 
-def with_identity(headers: CIMultiDict[str], execution_id: str) -> CIMultiDict[str]:
-    """The member's headers plus ours; assignment replaces a member's own spelling of either."""
+def with_identity(headers: CIMultiDict[str], request: Request) -> CIMultiDict[str]:
+    """The member's headers plus ours; assignment replaces a member's own spelling of any."""
     headers = headers.copy()
     headers["User-Agent"] = user_agent()
-    headers[EXECUTION_HEADER] = str(execution_id)
+    headers[EXECUTION_HEADER] = str(request.execution_id)
+    headers[ATTEMPT_HEADER] = str(request.attempt)
+    if request.retry_of is not None:
+        headers[RETRY_OF_HEADER] = str(request.retry_of)
     return headers
 
 
 def sent_header_names(request: Request) -> list[str]:
     """The names of the headers the first hop carries, ours included."""
-    return list(with_identity(member_headers(request), request.execution_id))
+    return list(with_identity(member_headers(request), request))
 
 
 def becomes_get(status: int, method: str) -> bool:
@@ -290,6 +303,14 @@ async def record_response(
     if not outcome.succeeded:
         outcome.failure_reason = "http_status"
         outcome.error = f"Got HTTP {response.status}, expected {expected_text(request)}."
+    elif request.assertions:
+        took = round((datetime.now(UTC) - outcome.started_at).total_seconds() * 1000)
+        results = assertions.check(request.assertions, body=outcome.response_body, duration_ms=took)
+        outcome.assertion_results = results
+        if not all(result.passed for result in results):
+            outcome.succeeded = False
+            outcome.failure_reason = "assertion"
+            outcome.error = assertions.failure_message(results)
 
 
 async def read_capped(stream: aiohttp.StreamReader) -> bytes:

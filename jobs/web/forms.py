@@ -7,7 +7,8 @@ from django.core.exceptions import ValidationError
 
 from accounts.forms import TIMEZONE_CHOICES
 from accounts.models import Project, User
-from jobs.models import Job, job_limit_error
+from jobs import assertions
+from jobs.models import MAX_RETRIES, Job, job_limit_error
 from jobs.validators import validate_headers, validate_schedule_in_timezone
 from jobs.web.presets import (
     PRESET_INPUTS,
@@ -112,6 +113,23 @@ class PreviewForm(ScheduleFields):
         )
 
 
+EXPECTATION_ROWS = 3
+EXPECTATION_KINDS = [("", "—"), *assertions.KIND_LABELS.items()]
+
+
+def typed_value(kind: str, text: str) -> object:
+    """What a row's value box means: milliseconds for a duration, JSON for json_equals
+    (plain text when it is not JSON, so ok means "ok"), text otherwise."""
+    if kind == "max_duration_ms":
+        return int(text) if text.strip().isdigit() else text
+    if kind == "json_equals":
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+    return text
+
+
 def parse_header_lines(text: str) -> dict[str, str]:
     headers = {}
     for number, line in enumerate(text.splitlines(), start=1):
@@ -167,6 +185,24 @@ class JobForm(ScheduleFields, forms.ModelForm):
         required=False,
         initial=1,
     )
+    retries = forms.IntegerField(
+        label="Retries after a failure",
+        min_value=0,
+        max_value=MAX_RETRIES,
+        required=False,
+        initial=0,
+        help_text="0 to 5. Only for timeouts, DNS, connection and TLS failures and HTTP 408, "
+        "425, 429 and 5xx; never past the next run.",
+    )
+    retry_delay_seconds = forms.IntegerField(
+        label="First retry after (seconds)",
+        min_value=1,
+        max_value=600,
+        required=False,
+        initial=10,
+        help_text="Each later retry waits twice as long (with jitter), at most 10 minutes; "
+        "a Retry-After header is honoured.",
+    )
     clear_auth_password = forms.BooleanField(label="Remove the saved password", required=False)
     expires_at = forms.DateTimeField(
         label="Stop running after",
@@ -190,6 +226,8 @@ class JobForm(ScheduleFields, forms.ModelForm):
             "expected_statuses",
             "follow_redirects",
             "expires_at",
+            "retries",
+            "retry_delay_seconds",
             "failure_threshold",
             "notify_on_failure",
             "notify_on_recovery",
@@ -221,6 +259,58 @@ class JobForm(ScheduleFields, forms.ModelForm):
                 self.initial["expires_at"] = local.replace(tzinfo=None)
         else:
             self.initial.setdefault("timezone", user.timezone)
+        self.add_expectation_rows()
+
+    def add_expectation_rows(self) -> None:
+        """ "Expect in the response": a row (kind, path, value) per assertion, and room for
+        more, up to the 10 allowed; no script needed."""
+        saved = self.instance.assertions if self.instance.pk else []
+        posted = sum(1 for name in self.data if name.startswith("expect_kind_"))
+        count = min(assertions.MAX_ASSERTIONS, max(EXPECTATION_ROWS, len(saved) + 1, posted))
+        for row in range(count):
+            self.fields[f"expect_kind_{row}"] = forms.ChoiceField(
+                label="Check", choices=EXPECTATION_KINDS, required=False
+            )
+            self.fields[f"expect_path_{row}"] = forms.CharField(
+                label="JSON path", required=False, max_length=assertions.MAX_VALUE_LENGTH
+            )
+            self.fields[f"expect_value_{row}"] = forms.CharField(
+                label="Value", required=False, strip=False
+            )
+        for row, assertion in enumerate(saved):
+            value = assertion["value"]
+            self.initial[f"expect_kind_{row}"] = assertion["kind"]
+            self.initial[f"expect_path_{row}"] = assertion.get("path", "")
+            self.initial[f"expect_value_{row}"] = (
+                json.dumps(value) if assertion["kind"] == "json_equals" else value
+            )
+
+    def expectation_rows(self) -> list[tuple]:
+        """(kind, path, value) bound fields of each row, for the template."""
+        rows = sum(1 for name in self.fields if name.startswith("expect_kind_"))
+        return [
+            (self[f"expect_kind_{row}"], self[f"expect_path_{row}"], self[f"expect_value_{row}"])
+            for row in range(rows)
+        ]
+
+    def clean_expectations(self) -> list[dict]:
+        """The rows with a kind, as assertions; each problem shown at its row's value."""
+        rows, chosen = [], []
+        for row in range(len(self.expectation_rows())):
+            kind = self.cleaned_data.get(f"expect_kind_{row}")
+            if not kind:
+                continue
+            assertion = {
+                "kind": kind,
+                "value": typed_value(kind, self.cleaned_data.get(f"expect_value_{row}", "")),
+            }
+            if kind == "json_equals":
+                assertion["path"] = self.cleaned_data.get(f"expect_path_{row}", "")
+            rows.append(row)
+            chosen.append(assertion)
+        for index, problem in assertions.item_problems(chosen).items():
+            self.add_error(f"expect_value_{rows[index]}", problem[0].upper() + problem[1:])
+        return chosen
 
     def clean_headers(self) -> dict[str, str]:
         return parse_header_lines(self.cleaned_data["headers"])
@@ -233,11 +323,18 @@ class JobForm(ScheduleFields, forms.ModelForm):
     def clean_failure_threshold(self) -> int:
         return self.cleaned_data["failure_threshold"] or 1
 
+    def clean_retries(self) -> int:
+        return self.cleaned_data["retries"] or 0
+
+    def clean_retry_delay_seconds(self) -> int:
+        return self.cleaned_data["retry_delay_seconds"] or 10
+
     def clean_expected_statuses(self) -> list[int]:
         return parse_statuses(self.cleaned_data["expected_statuses"])
 
     def clean(self) -> dict:
         cleaned = super().clean()
+        cleaned["assertions"] = self.clean_expectations()
         if "preset" in cleaned:
             self.check_schedule(cleaned["schedule"], cleaned.get("timezone") or "UTC")
         if cleaned.get("expires_at") and cleaned.get("timezone"):
@@ -263,6 +360,7 @@ class JobForm(ScheduleFields, forms.ModelForm):
 
     def save(self, commit: bool = True) -> Job:
         job = super().save(commit=False)
+        job.assertions = self.cleaned_data["assertions"]
         if job.pk is None:
             job.project, job.user = self.project, self.user
         if self.cleaned_data["clear_auth_password"]:

@@ -29,6 +29,9 @@ EXECUTION_FIELDS = {
     "response_truncated",
     "error",
     "request",
+    "attempt",
+    "retry_of",
+    "next_attempt_at",
 }
 SLOT = datetime(2026, 5, 12, 10, 0, tzinfo=UTC)
 pytestmark = pytest.mark.usefixtures("fresh_limits")
@@ -93,6 +96,9 @@ def test_the_history_is_newest_first_with_every_field(alice_api, alice_job, fini
         "response_truncated": False,
         "error": "No response within 30 seconds.",
         "request": None,  # not recorded
+        "attempt": 1,
+        "retry_of": None,
+        "next_attempt_at": None,
     }
     assert page["results"][1]["trigger"] == "manual"
     assert page["results"][1]["status"] == "pending"
@@ -157,7 +163,7 @@ def test_an_execution_says_which_request_it_sent(alice_api, alice, target, priva
     assert response.json()["request"] == {
         "method": "PUT",
         "url": target.url("/ok?token=••••••"),
-        "headers": ["X-Api-Key", "User-Agent", "X-Cronsvc-Execution"],
+        "headers": ["X-Api-Key", "User-Agent", "X-Cronsvc-Execution", "X-Cronsvc-Attempt"],
         "body_size": 5,
         "body_start": "hello",
     }

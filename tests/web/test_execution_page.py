@@ -118,6 +118,7 @@ def test_it_shows_the_request_as_sent_with_secrets_hidden(
         "X-Custom",
         "User-Agent",
         "X-Cronsvc-Execution",
+        "X-Cronsvc-Attempt",
     }
     assert 'Body 21 bytes {"report": "nightly"}' in page
     content = response.content.decode()

@@ -119,6 +119,9 @@ def job_form_data(**changes: str) -> dict[str, str]:
         "notify_on_recovery": "on",
         "notify_on_disable": "on",
         "failure_threshold": "1",
+        "retries": "0",
+        "retry_delay_seconds": "10",
+        **{f"expect_{part}_{row}": "" for row in range(3) for part in ("kind", "path", "value")},
         **changes,
     }
 
