@@ -260,6 +260,17 @@ AUTO_DISABLE_AFTER = env.int("AUTO_DISABLE_AFTER", default=25)
 # host at a time (a burst of jobs on one site queues for them instead of flooding it),
 # kept open this long between calls so every-minute jobs reuse them.
 CONNECTIONS_PER_HOST = env.int("CONNECTIONS_PER_HOST", default=100)
+# Isolation between projects in each firing loop: at most this many of one project's
+# requests in flight at once (its others wait, no one else's do); a host whose
+# connections fail or time out this many times in a row gets its circuit opened.
+IN_FLIGHT_PER_PROJECT = env.int("IN_FLIGHT_PER_PROJECT", default=100)
+CIRCUIT_FAILURES = env.int("CIRCUIT_FAILURES", default=20)
+# Lookups: the system's nameservers unless these are given (host or host:port, comma-separated).
+DNS_NAMESERVERS = env.list("DNS_NAMESERVERS", default=[])
+DNS_TIMEOUT_SECONDS = env.float("DNS_TIMEOUT_SECONDS", default=5)
+# Target ports a job may call (checked when saved and at connect): not SSH, SMTP or
+# database ports on someone else's host.
+ALLOWED_TARGET_PORTS = env.str("ALLOWED_TARGET_PORTS", default="80,443,1024-65535")
 KEEPALIVE_SECONDS = env.int("KEEPALIVE_SECONDS", default=75)
 MANUAL_RUNS_PER_MINUTE = env.int("MANUAL_RUNS_PER_MINUTE", default=10)
 TEST_RUNS_PER_MINUTE = env.int("TEST_RUNS_PER_MINUTE", default=5)

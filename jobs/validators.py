@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
-from jobs.outbound.addresses import internal_target
+from jobs.outbound.addresses import allowed_port, internal_target
 from jobs.schedules import Schedule, ScheduleError, validate_timezone
 
 MAX_URL_LENGTH = 2048
@@ -50,6 +50,12 @@ def validate_target_url(url: str) -> None:
     if split_url(url).scheme.lower() not in ("http", "https"):
         raise ValidationError("Only http:// and https:// URLs can be called.")
     URLValidator(schemes=["http", "https"], message=INVALID_URL)(url)
+    parts = split_url(url)
+    port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
+    if not allowed_port(port):
+        raise ValidationError(
+            f"Port {port} cannot be called; jobs may call ports {settings.ALLOWED_TARGET_PORTS}."
+        )
     if settings.ALLOW_PRIVATE_TARGETS:
         return
     if (address := internal_target(url)) is not None:

@@ -71,6 +71,7 @@ def engine_environment(directory: Path, **overrides: str) -> dict[str, str]:
         "DATABASE_URL": database_url(),
         "CELERY_BROKER_URL": broker_url(),
         "ALLOW_PRIVATE_TARGETS": "true",
+        "ALLOWED_TARGET_PORTS": "1-65535",
         "DISPATCH_INTERVAL_SECONDS": "1",
         "LOG_LEVEL": "INFO",
         "LOG_FORMAT": "plain",

@@ -44,6 +44,9 @@ class FiringLoop:
                 client = http.Client(
                     connections_per_host=settings.CONNECTIONS_PER_HOST,
                     keepalive_seconds=settings.KEEPALIVE_SECONDS,
+                    in_flight_per_tenant=settings.IN_FLIGHT_PER_PROJECT,
+                    circuit_threshold=settings.CIRCUIT_FAILURES,
+                    nameservers=settings.DNS_NAMESERVERS,
                 )
                 self.client = asyncio.run_coroutine_threadsafe(
                     client.__aenter__(), self.loop

@@ -152,6 +152,7 @@ async def fire(client: http.Client, execution: Execution) -> http.Outcome | Miss
     try:
         request = request_for(execution.job, execution_id=str(execution.id))
         request.attempt, request.retry_of = execution.attempt, execution.retry_of_id
+        request.tenant = execution.job.project_id
         execution.request = masking.request_record(request)
     except Exception as error:  # e.g. credentials under a key that was since removed
         # One unreadable job must not leave its whole batch `running`.

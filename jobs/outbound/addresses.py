@@ -2,9 +2,15 @@
 
 import ipaddress
 import socket
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
+from django.conf import settings
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+SAVE_TIME_LOOKUP_SECONDS = 2
+# A few threads for save-time lookups: a lookup that hangs keeps one, never a web worker.
+LOOKUPS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="cronsvc-lookup")
 
 # Python's is_private leaves these out: carrier-grade NAT (where one cloud keeps
 # its metadata service) and the well-known metadata endpoints themselves.
@@ -48,9 +54,22 @@ def is_internal(ip: IPAddress) -> bool:
     )
 
 
+def allowed_port(port: int) -> bool:
+    """Only the ports operators allow (ALLOWED_TARGET_PORTS, checked when a job is saved and
+    at connect): no probing of SSH, SMTP or database ports on someone else's host."""
+    for part in settings.ALLOWED_TARGET_PORTS.split(","):
+        low, _, high = part.strip().partition("-")
+        if int(low) <= port <= int(high or low):
+            return True
+    return False
+
+
 def resolve(host: str, port: int) -> list[IPAddress]:
-    """Addresses the system resolver gives for a host (which also reads 2130706433 or 0x7f.1)."""
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    """Addresses the system resolver gives for a host (which also reads 2130706433 or 0x7f.1),
+    waiting at most SAVE_TIME_LOOKUP_SECONDS: a web request never waits longer on a
+    member's nameserver (TimeoutError; the engine checks again at connect time)."""
+    lookup = LOOKUPS.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
+    infos = lookup.result(timeout=SAVE_TIME_LOOKUP_SECONDS)
     return [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
 
 
@@ -66,7 +85,7 @@ def internal_target(url: str) -> IPAddress | None:
         parts = urlsplit(url)
         port = parts.port or (443 if parts.scheme == "https" else 80)
         addresses = resolve(parts.hostname or "", port)
-    except (OSError, UnicodeError, ValueError):
+    except (OSError, UnicodeError, ValueError, TimeoutError):
         return None
     if addresses and all(is_internal(ip) for ip in addresses):
         return addresses[0]

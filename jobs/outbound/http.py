@@ -7,10 +7,11 @@ failure into one of the reasons members see.
 """
 
 import asyncio
+import contextlib
 import ipaddress
 import socket
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import SimpleNamespace
@@ -23,9 +24,13 @@ from django.conf import settings
 from multidict import CIMultiDict
 
 from jobs import assertions
-from jobs.outbound.addresses import is_internal
+from jobs.outbound import circuits
+from jobs.outbound.addresses import allowed_port, is_internal
 
 CAPTURE_LIMIT = 64 * 1024
+# c-ares tries each nameserver this long, this many times; DNS_TIMEOUT_SECONDS bounds it all.
+DNS_TRY_SECONDS = 2
+DNS_TRIES = 2
 MAX_REDIRECTS = 5
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 EXECUTION_HEADER = "X-Cronsvc-Execution"
@@ -61,6 +66,8 @@ class Request:
     # Which try of its slot this is; retries name the first (so targets can deduplicate).
     attempt: int = 1
     retry_of: int | None = None
+    # Whose request it is (the job's project), for the fair share of in-flight requests.
+    tenant: int | None = None
 
     def is_success(self, status: int) -> bool:
         if self.expected_statuses:
@@ -82,6 +89,8 @@ class Outcome:
     response_truncated: bool = False
     error: str = ""
     timings: dict[str, int] = field(default_factory=dict)
+    # Still waiting for a place among its project's requests in flight.
+    waiting_for_tenant: bool = False
     # Each assertion's result, when the status was as expected (the test run shows them).
     assertion_results: list[assertions.Result] = field(default_factory=list)
 
@@ -108,16 +117,40 @@ def refuse_numeric_host(url: str) -> None:
     refuse_internal(socket.inet_ntoa(packed))
 
 
-class GuardedResolver(AbstractResolver):
-    """The system resolver, minus internal addresses (so a name cannot lead inside)."""
+def inet_aton_host(host: str, port: int) -> ResolveResult | None:
+    """Hosts like 2130706433 or 0x7f.1 are IPv4 addresses to the C library (and browsers),
+    not names to look up: read them as it does."""
+    try:
+        address = socket.inet_ntoa(socket.inet_aton(host))
+    except OSError:
+        return None
+    return ResolveResult(
+        hostname=host, host=address, port=port, family=socket.AF_INET, proto=0, flags=0
+    )
 
-    def __init__(self) -> None:
-        self.resolver = aiohttp.ThreadedResolver()
+
+class GuardedResolver(AbstractResolver):
+    """Lookups minus internal addresses (so a name cannot lead inside).
+
+    Asynchronous (c-ares, through aiodns), each bounded by DNS_TIMEOUT_SECONDS: no thread
+    pool a nameserver that never answers could fill, so one member's dead names cannot
+    queue everyone else's lookups behind them.
+    """
+
+    def __init__(self, nameservers: list[str] | None = None) -> None:
+        options = {"timeout": DNS_TRY_SECONDS, "tries": DNS_TRIES}
+        if nameservers:
+            options["nameservers"] = nameservers
+        self.resolver = aiohttp.AsyncResolver(**options)
 
     async def resolve(
         self, host: str, port: int = 0, family: int = socket.AF_INET
     ) -> list[ResolveResult]:
-        results = await self.resolver.resolve(host, port, family)
+        if (numeric := inet_aton_host(host, port)) is not None:
+            results = [numeric]
+        else:
+            async with asyncio.timeout(settings.DNS_TIMEOUT_SECONDS):
+                results = await self.resolver.resolve(host, port, family)
         allowed = []
         for result in results:
             try:
@@ -126,7 +159,8 @@ class GuardedResolver(AbstractResolver):
                 continue
             allowed.append(result)
         if not allowed:
-            raise Blocked(f"{host} resolves only to internal addresses ({results[0]['host']}).")
+            addresses = ", ".join(result["host"] for result in results)
+            raise Blocked(f"{host} resolves only to internal addresses ({addresses}).")
         return allowed
 
     async def close(self) -> None:
@@ -138,7 +172,14 @@ def guarded_socket(addr_info: tuple) -> socket.socket:
     # passes here, with the address it is about to connect to.
     family, type_, proto, _, sockaddr = addr_info
     refuse_internal(sockaddr[0])
+    refuse_port(sockaddr[1])
     return socket.socket(family, type_, proto)
+
+
+def refuse_port(port: int) -> None:
+    if not allowed_port(port):
+        allowed = settings.ALLOWED_TARGET_PORTS
+        raise Blocked(f"Refused to connect to port {port}; jobs may call ports {allowed}.")
 
 
 def timing_trace() -> aiohttp.TraceConfig:
@@ -178,15 +219,34 @@ class Client:
     """One aiohttp session (one connection pool). Use as `async with Client() as client`.
 
     connections_per_host caps the connections open to one host at once (0: no cap), so a
-    burst of jobs on one site reuses a few connections rather than opening hundreds."""
+    burst of jobs on one site reuses a few connections rather than opening hundreds.
+    in_flight_per_tenant caps one project's requests in flight at once (0: no cap): its
+    others wait, and no other project's do. Hosts that keep failing to connect or answer
+    get their circuit opened (jobs/outbound/circuits.py) after circuit_threshold failures
+    in a row (0: never)."""
 
-    def __init__(self, *, connections_per_host: int = 0, keepalive_seconds: float = 15) -> None:
+    def __init__(
+        self,
+        *,
+        connections_per_host: int = 0,
+        keepalive_seconds: float = 15,
+        in_flight_per_tenant: int = 0,
+        circuit_threshold: int = 0,
+        nameservers: list[str] | None = None,
+    ) -> None:
         self.connections_per_host = connections_per_host
         self.keepalive_seconds = keepalive_seconds
+        self.in_flight_per_tenant = in_flight_per_tenant
+        self.tenants: dict[int, asyncio.Semaphore] = {}
+        self.breakers = (
+            circuits.Breakers(threshold=circuit_threshold) if circuit_threshold else None
+        )
+        self.nameservers = settings.DNS_NAMESERVERS if nameservers is None else nameservers
 
     async def __aenter__(self) -> "Client":
+        self.resolver = GuardedResolver(self.nameservers)
         connector = aiohttp.TCPConnector(
-            resolver=GuardedResolver(),
+            resolver=self.resolver,
             socket_factory=guarded_socket,
             limit=0,
             limit_per_host=self.connections_per_host,
@@ -203,17 +263,45 @@ class Client:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.session.close()
+        # Not the connector's to close: lookups still waiting on a silent nameserver are
+        # cancelled here, while the loop runs, not called back after it has gone.
+        await self.resolver.close()
 
     async def send(self, request: Request) -> Outcome:
         outcome = Outcome(started_at=datetime.now(UTC))
         context = SimpleNamespace(t0=time.monotonic(), timings=outcome.timings, outcome=outcome)
+        host = host_of(request.url)
         try:
-            async with asyncio.timeout(request.timeout):
+            async with asyncio.timeout(request.timeout), self.tenant_slot(request, outcome):
+                self.refuse_open_circuit(host)
                 await self.follow(request, outcome, context)
         except Exception as error:  # every failure becomes a recorded reason
             outcome.failure_reason, outcome.error = classify(error, request, outcome)
+        if self.breakers is not None and outcome.failure_reason != "circuit_open":
+            self.breakers.record(host, outcome.failure_reason)
         outcome.finished_at = datetime.now(UTC)
         return outcome
+
+    @contextlib.asynccontextmanager
+    async def tenant_slot(self, request: Request, outcome: Outcome) -> AsyncIterator[None]:
+        """One of the request's project's in-flight places (nothing to wait for without a
+        cap). While it waits, the outcome says so, should the timeout come first."""
+        if not self.in_flight_per_tenant or request.tenant is None:
+            yield
+            return
+        if request.tenant not in self.tenants:
+            self.tenants[request.tenant] = asyncio.Semaphore(self.in_flight_per_tenant)
+        outcome.waiting_for_tenant = True
+        async with self.tenants[request.tenant]:
+            outcome.waiting_for_tenant = False
+            yield
+
+    def refuse_open_circuit(self, host: str) -> None:
+        if self.breakers is not None and (left := self.breakers.refuses(host)) is not None:
+            raise CircuitOpen(
+                f"Not sent: {host} failed to connect or answer {self.breakers.threshold} times "
+                f"in a row; it is tried again in {left:.0f} s."
+            )
 
     async def follow(self, request: Request, outcome: Outcome, context: SimpleNamespace) -> None:
         method, url, body = request.method, request.url, request.body.encode()
@@ -285,6 +373,16 @@ class TooManyRedirects(Exception):
     pass
 
 
+class CircuitOpen(Exception):
+    """The host's circuit is open: not tried."""
+
+
+def host_of(url: str) -> str:
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return f"{parts.hostname}:{port}"
+
+
 class InvalidRedirect(Exception):
     pass
 
@@ -352,7 +450,14 @@ def classify(error: BaseException, request: Request, outcome: Outcome) -> tuple[
     """The failure reason members see for an exception, with a short explanation."""
     if isinstance(error, Blocked):
         return "blocked", str(error)
+    if isinstance(error, CircuitOpen):
+        return "circuit_open", str(error)
     if isinstance(error, TimeoutError):
+        if outcome.waiting_for_tenant:
+            return "timeout", (
+                f"Not sent: its project had as many requests in flight as one project may "
+                f"for all of {request.timeout:g} s."
+            )
         if outcome.sent_at is None:
             # Waiting for a connection to the host (others to it were all busy) or for
             # the host to accept one: nothing reached it.

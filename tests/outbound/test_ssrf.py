@@ -12,11 +12,13 @@ blocking one of them, its test fails here (within the 2 s timeout), and no packe
 import ipaddress
 import socket
 from asyncio.selector_events import BaseSelectorEventLoop
+from collections.abc import Iterator
 from functools import partial
 
 import pytest
 
 from tests.conftest import redirect, send
+from tests.dns import Nameserver
 
 BLOCKED_URLS = [
     "http://127.0.0.1:{port}/",
@@ -165,24 +167,20 @@ def test_a_redirect_to_an_internal_address_is_refused_before_connecting(
     assert target.connections == 0
 
 
-def resolve(monkeypatch: pytest.MonkeyPatch, name: str, *addresses: str) -> None:
-    """Make the system resolver answer `name` with these addresses, in this order."""
-    getaddrinfo = socket.getaddrinfo
-
-    def answers(host: str, *args: object, **kwargs: object) -> list:
-        if host != name:
-            return getaddrinfo(host, *args, **kwargs)
-        return [answer for address in addresses for answer in getaddrinfo(address, *args, **kwargs)]
-
-    monkeypatch.setattr(socket, "getaddrinfo", answers)
+@pytest.fixture
+def nameserver(settings) -> Iterator[Nameserver]:
+    """The engine's lookups go to a nameserver of the test's (tests/dns.py)."""
+    with Nameserver() as server:
+        settings.DNS_NAMESERVERS = [server.address]
+        yield server
 
 
 def test_a_name_with_public_and_internal_addresses_is_reached_only_on_the_public_one(
-    public_target, target, monkeypatch
+    public_target, target, nameserver
 ):
     # A resolver answer mixing both is the DNS-rebinding shape: only the public
     # address may be used, whichever order they come in.
-    resolve(monkeypatch, "mixed.test", "127.0.0.1", "127.0.0.2")
+    nameserver.answer("mixed.test", "127.0.0.1", "127.0.0.2")
 
     outcome = send_briefly(f"http://mixed.test:{target.port}/ok")
 
@@ -191,8 +189,8 @@ def test_a_name_with_public_and_internal_addresses_is_reached_only_on_the_public
     assert target.connections == 0
 
 
-def test_a_name_with_only_internal_addresses_is_refused(public_target, target, monkeypatch):
-    resolve(monkeypatch, "inside.test", "127.0.0.1", "10.0.0.1")
+def test_a_name_with_only_internal_addresses_is_refused(public_target, target, nameserver):
+    nameserver.answer("inside.test", "127.0.0.1", "10.0.0.1")
 
     outcome = send_briefly(f"http://inside.test:{target.port}/ok")
 
