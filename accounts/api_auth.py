@@ -6,7 +6,7 @@ from rest_framework import authentication, exceptions, permissions, throttling
 from rest_framework.request import Request
 
 from accounts import limits
-from accounts.models import ApiKey
+from accounts.models import ApiKey, confirmed_primary_address
 
 if TYPE_CHECKING:  # rest_framework.views imports this module through the settings
     from rest_framework.views import APIView
@@ -37,6 +37,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("Invalid API key.")
         key = (
             ApiKey.objects.select_related("user")
+            .annotate(has_confirmed_address=confirmed_primary_address(of="user"))
             .filter(prefix=f"{prefix[0]}_{prefix[1]}", user__is_active=True)
             .first()
         )
@@ -44,6 +45,13 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("Invalid API key.")
         if key.is_revoked:
             raise exceptions.AuthenticationFailed("This API key has been revoked.")
+        # Until then the account may be someone else's, who signed up with the address.
+        if not key.has_confirmed_address:
+            raise exceptions.AuthenticationFailed(
+                "Confirm your email address (follow the link we emailed you) to use the API."
+            )
+        # The answer comes with the key: User.is_verified asks no more.
+        key.user.has_confirmed_address = True
         return key
 
     def authenticate_header(self, request: Request) -> str:
