@@ -6,6 +6,7 @@ Whoever holds an account before its address is proven (someone who signed up wit
 person's address, or who knew the old password) keeps nothing past that proof: not a
 session, not a key."""
 
+from allauth.account.adapter import get_adapter as get_account_adapter
 from allauth.account.models import EmailAddress
 from allauth.account.signals import email_confirmed, password_reset, user_logged_in
 from allauth.usersessions.adapter import get_adapter as usersessions_adapter
@@ -30,6 +31,12 @@ def remember_device(
 def secure_after_reset(sender: type, *, request: HttpRequest, user: User, **kwargs) -> None:
     lockout.unlock_unknown_devices(request, user)
     end_other_sessions_and_revoke_keys(request, user, because="Your password was reset")
+    # An account with no confirmed address has only the one it signed up with (adding
+    # another needs a log-in), and the reset link went there: that proves it as the
+    # confirmation link would, so the owner logs in now instead of after a second email.
+    (address, *others) = user.emailaddress_set.all()
+    if not address.verified and not others:
+        get_account_adapter(request).confirm_email(request, address)
 
 
 @receiver(email_confirmed)

@@ -177,6 +177,10 @@ ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
 # Sessions last SESSION_COOKIE_AGE (two weeks), as before: no "Remember me" box.
 ACCOUNT_SESSION_REMEMBER = True
+# Sensitive actions (a new API key, deleting the account, 2FA settings) ask again for the
+# password or a second factor, unless given in the last 5 minutes. Not by an emailed code:
+# sign-in codes are off.
+ACCOUNT_REAUTHENTICATION_METHODS = ("password", "mfa")
 # A member's addresses (sign-in and alert addresses); each new one is confirmed by email.
 ACCOUNT_MAX_EMAIL_ADDRESSES = 5
 

@@ -154,6 +154,14 @@ def alice_client(client, alice):
     return client
 
 
+@pytest.fixture
+def alice_reauthenticated(alice_client):
+    """alice, who has just confirmed her password again, as creating a key or deleting the
+    account asks."""
+    reauthenticate(alice_client)
+    return alice_client
+
+
 def log_in(client: Client, email: str, password: str = PASSWORD, **request) -> object:
     """Post the log-in form, as a browser does (REMOTE_ADDR=… for another address)."""
     return client.post("/accounts/login/", {"login": email, "password": password}, **request)
