@@ -42,7 +42,7 @@ class AccountAdapter(DefaultAccountAdapter):
     def pre_authenticate(self, request: HttpRequest, **credentials: Any) -> None:
         # Instead of allauth's per-account count, which lets anyone lock a member out:
         # allauth's authenticate() rolls this usage back when the password was right.
-        self._login_failed_rl_usage = lockout.count_attempt(request, credentials["email"])
+        self._login_failed_rl_usage = lockout.count_attempt(request, credentials.get("email", ""))
         if self._login_failed_rl_usage is None:
             raise self.validation_error("too_many_login_attempts")
 
