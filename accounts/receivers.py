@@ -34,9 +34,9 @@ def secure_after_reset(sender: type, *, request: HttpRequest, user: User, **kwar
     # An account with no confirmed address has only the one it signed up with (adding
     # another needs a log-in), and the reset link went there: that proves it as the
     # confirmation link would, so the owner logs in now instead of after a second email.
-    (address, *others) = user.emailaddress_set.all()
-    if not address.verified and not others:
-        get_account_adapter(request).confirm_email(request, address)
+    addresses = list(user.emailaddress_set.all())
+    if len(addresses) == 1 and not addresses[0].verified:
+        get_account_adapter(request).confirm_email(request, addresses[0])
 
 
 @receiver(email_confirmed)

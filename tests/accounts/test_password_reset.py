@@ -149,3 +149,17 @@ def test_an_unknown_email_shows_the_same_page_and_sends_nothing(client, alice, m
     assert response.redirect_chain == [(SENT, 302)]
     assert "Check your email" in response.content.decode()
     assert mailoutbox == []
+
+
+def test_a_member_made_without_an_address_row_can_reset_too(
+    client, alice, mailoutbox, emailed_link
+):
+    # As the admin's "add user" makes them: a User and no EmailAddress.
+    alice.emailaddress_set.all().delete()
+    link = ask_for_a_link(client, "alice@example.org", mailoutbox, emailed_link)
+
+    response = set_password(client, link)
+
+    assert response.status_code == 302
+    alice.refresh_from_db()
+    assert alice.check_password(NEW_PASSWORD)
