@@ -1,17 +1,21 @@
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from accounts.models import ApiKey, User
 
+# The admin signs in through allauth too, with its lockout and two-factor sign-in.
+admin.site.login = secure_admin_login(admin.site.login)
+
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     ordering = ["email"]
-    list_display = ["email", "email_verified_at", "is_staff", "date_joined"]
+    list_display = ["email", "is_staff", "date_joined"]
     search_fields = ["email"]
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
-        ("Profile", {"fields": ["email_verified_at", "timezone", "notification_email"]}),
+        ("Profile", {"fields": ["timezone", "notification_email"]}),
         ("Permissions", {"fields": ["is_active", "is_staff", "is_superuser", "groups"]}),
         ("Dates", {"fields": ["last_login", "date_joined"]}),
     ]

@@ -6,8 +6,8 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions, permissions, throttling
 from rest_framework.request import Request
 
-from accounts import limits, projects
-from accounts.models import ApiKey, Role
+from accounts import limits, mfa_enabled, projects
+from accounts.models import ApiKey, Role, confirmed_primary_address
 
 LAST_USED_EVERY = timedelta(minutes=1)
 
@@ -43,6 +43,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("Invalid API key.")
         key = (
             ApiKey.objects.select_related("user", "project")
+            .annotate(has_confirmed_address=confirmed_primary_address(of="user"))
             .filter(prefix=f"{prefix[0]}_{prefix[1]}", user__is_active=True)
             .first()
         )
@@ -50,6 +51,13 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("Invalid API key.")
         if key.is_revoked:
             raise exceptions.AuthenticationFailed("This API key has been revoked.")
+        # Until then the account may be someone else's, who signed up with the address.
+        if not key.has_confirmed_address:
+            raise exceptions.AuthenticationFailed(
+                "Confirm your email address (follow the link we emailed you) to use the API."
+            )
+        # The answer comes with the key: User.is_verified asks no more.
+        key.user.has_confirmed_address = True
         return key
 
     def authenticate_header(self, request: Request) -> str:
@@ -69,6 +77,12 @@ class KeyRolePermission(permissions.BasePermission):
         member = projects.membership(key.user, key.project)
         if member is None:
             self.message = "This API key's member is no longer in its project."
+            return False
+        if key.project.require_2fa and not mfa_enabled(key.user):
+            self.message = (
+                f"“{key.project}” requires two-factor sign-in of its members; this key's "
+                "member has not set it up."
+            )
             return False
         if request.method in permissions.SAFE_METHODS:
             return True

@@ -5,5 +5,6 @@ class AccountsConfig(AppConfig):
     name = "accounts"
 
     def ready(self) -> None:
-        # Connects the signal that gives each new member a personal project.
-        from accounts import projects  # noqa: F401
+        # Connect the signal receivers: allauth's (receivers) and each new member's
+        # personal project (projects).
+        from accounts import projects, receivers  # noqa: F401

@@ -1,4 +1,5 @@
-"""Per-member rate limits: Run now, test runs and the REST API all count here.
+"""Per-member rate limits: Run now, test runs and the REST API all count here. (Sign-up,
+log-in and the other account pages are django-allauth's, limited by its ACCOUNT_RATE_LIMITS.)
 
 One mechanism: a sliding log of the member's recent uses per scope, kept in Django's
 cache, which is shared by every process when CACHE_URL points at Redis (the default

@@ -2,31 +2,58 @@ import hashlib
 import hmac
 import secrets
 import zoneinfo
+from datetime import datetime
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
-from django.db import models
-from django.db.models import Q
+from django.db import models, transaction
+from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
 
-class UserManager(BaseUserManager):
+def confirmed_primary_address(*, of: str = "pk") -> Exists:
+    """Whether the member in the outer query (at `of`) has confirmed their sign-in address."""
+    return Exists(EmailAddress.objects.filter(user=OuterRef(of), primary=True, verified=True))
+
+
+class UserQuerySet(models.QuerySet):
+    def with_verification(self) -> "UserQuerySet":
+        """Members with `is_verified` answered by the same query (see User.is_verified)."""
+        return self.annotate(has_confirmed_address=confirmed_primary_address())
+
+
+class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
     use_in_migrations = True
 
     def get_by_natural_key(self, email: str) -> "User":
         # Emails are unique regardless of case, so log-in ignores case too.
         return self.get(email__iexact=email)
 
-    def create_user(self, email: str, password: str | None = None, **fields) -> "User":
-        user = self.model(email=self.normalize_email(email), **fields)
-        user.set_password(password)
-        user.save(using=self._db)
+    def create_user(
+        self, email: str, password: str | None = None, *, verified: bool = False, **fields
+    ) -> "User":
+        """A member and their sign-in address (allauth's EmailAddress), confirmed or not."""
+        with transaction.atomic(using=self._db):
+            user = self.model(email=self.normalize_email(email), **fields)
+            user.set_password(password)
+            user.save(using=self._db)
+            EmailAddress.objects.using(self._db).create(
+                user=user, email=user.email.lower(), primary=True, verified=verified
+            )
         return user
 
     def create_superuser(self, email: str, password: str | None = None, **fields) -> "User":
-        fields.update(is_staff=True, is_superuser=True, email_verified_at=timezone.now())
-        return self.create_user(email, password, **fields)
+        fields.update(is_staff=True, is_superuser=True)
+        return self.create_user(email, password, verified=True, **fields)
+
+    def email_taken(self, email: str) -> bool:
+        """Whether a member signs in with this address or has confirmed it."""
+        return (
+            self.filter(email__iexact=email).exists()
+            or EmailAddress.objects.filter(email__iexact=email, verified=True).exists()
+        )
 
 
 class User(AbstractUser):
@@ -36,9 +63,9 @@ class User(AbstractUser):
     first_name = None
     last_name = None
     email = models.EmailField("email address")
-    email_verified_at = models.DateTimeField(null=True, blank=True)
     timezone = models.CharField(max_length=64, default="UTC")
-    # Where job notifications go; empty means the sign-in address.
+    # Where job notifications go, one of the member's confirmed addresses; empty means
+    # the sign-in address. alert_address applies the rule.
     notification_email = models.EmailField(blank=True)
 
     USERNAME_FIELD = "email"
@@ -57,7 +84,15 @@ class User(AbstractUser):
 
     @property
     def is_verified(self) -> bool:
-        return self.email_verified_at is not None
+        """Whether the member has confirmed their sign-in address. Members loaded for a
+        request come with the answer (UserQuerySet.with_verification); others ask."""
+        annotated = self.__dict__.get("has_confirmed_address")
+        if annotated is not None:
+            return annotated
+        return self.confirmed_addresses().filter(primary=True).exists()
+
+    def confirmed_addresses(self) -> models.QuerySet[EmailAddress]:
+        return EmailAddress.objects.filter(user=self, verified=True)
 
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
@@ -65,19 +100,17 @@ class User(AbstractUser):
 
     @property
     def alert_address(self) -> str | None:
-        """Where job alerts go: the notification address (stored only once confirmed),
-        else the sign-in address once it is confirmed; None until there is one."""
-        if self.notification_email:
-            return self.notification_email
-        return self.email if self.is_verified else None
+        """Where job alerts go: the chosen notification address while it is one of the
+        member's confirmed addresses, else the sign-in address once it is confirmed; None
+        until there is one."""
+        confirmed = {address.email.lower(): address for address in self.confirmed_addresses()}
+        chosen = confirmed.get(self.notification_email.lower())
+        if chosen is None:
+            chosen = next((address for address in confirmed.values() if address.primary), None)
+        return chosen.email if chosen else None
 
     def has_verified_address(self, email: str) -> bool:
-        return self.is_verified and self.email.lower() == email.lower()
-
-    def mark_verified(self) -> None:
-        if not self.is_verified:
-            self.email_verified_at = timezone.now()
-            self.save(update_fields=["email_verified_at"])
+        return self.confirmed_addresses().filter(email__iexact=email).exists()
 
 
 def hash_key(key: str) -> str:
@@ -87,6 +120,13 @@ def hash_key(key: str) -> str:
 class ApiKeyQuerySet(models.QuerySet):
     def active(self) -> "ApiKeyQuerySet":
         return self.filter(revoked_at__isnull=True)
+
+    def revoke_made_before(self, moment: datetime) -> list["ApiKey"]:
+        """Revoke the active keys made before `moment`; the keys it revoked."""
+        keys = list(self.active().filter(created_at__lt=moment))
+        for key in keys:
+            key.revoke()
+        return keys
 
 
 class ApiKey(models.Model):

@@ -14,7 +14,7 @@ from django.http import Http404, HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts import audit
+from accounts import audit, mfa_enabled
 from accounts.models import ApiKey, Invitation, Membership, Project, Role, User
 from cronsvc import emails
 
@@ -51,7 +51,10 @@ def personal_project(user: User) -> Project:
 def membership(user: User, project: Project) -> Membership | None:
     if not user.is_authenticated:
         return None
-    return Membership.objects.filter(user=user, project=project).first()
+    member = Membership.objects.filter(user=user, project=project).first()
+    if member is not None:
+        member.project = project  # the caller's copy: checks read it without a query
+    return member
 
 
 def current_membership(request: HttpRequest) -> Membership:
@@ -76,12 +79,25 @@ def switch(request: HttpRequest, project_id: int) -> Project:
     return chosen.project
 
 
+class TwoFactorRequired(PermissionDenied):
+    """The project asks every member for a second factor, and this one has none."""
+
+    def __init__(self, project: Project) -> None:
+        super().__init__(
+            f"“{project}” asks every member to sign in with a second factor. Set one up "
+            "in Settings → Two-factor sign-in to work in it."
+        )
+
+
 def require_role(member: Membership | None, role: str) -> None:
-    """A page or endpoint's check: another project is a 404, too small a role a 403."""
+    """A page or endpoint's check: another project is a 404, too small a role a 403, and a
+    project that requires two-factor sign-in refuses a member without it."""
     if member is None:
         raise Http404("No such project.")
     if not member.may(role):
         raise PermissionDenied(f"This needs the {Role(role).label} role in “{member.project}”.")
+    if member.project.require_2fa and not mfa_enabled(member.user):
+        raise TwoFactorRequired(member.project)
 
 
 def update_settings(project: Project, *, name: str, require_2fa: bool, by: audit.Actor) -> None:

@@ -5,7 +5,6 @@ console email) so `make run` works on a fresh machine. README.md lists every var
 """
 
 import os
-from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -75,7 +74,10 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
-    "axes",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "allauth.usersessions",
     "accounts",
     "jobs",
     "alerts",
@@ -91,8 +93,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Last, as django-axes asks, so it sees the outcome of authentication.
-    "axes.middleware.AxesMiddleware",
+    # allauth's sign-in stages, and its "sign in again first" for sensitive actions.
+    "allauth.account.middleware.AccountMiddleware",
+    # A project that requires two-factor sign-in sends members without it to set it up.
+    "accounts.middleware.TwoFactorRequiredMiddleware",
 ]
 
 ROOT_URLCONF = "cronsvc.urls"
@@ -138,10 +142,9 @@ DATABASES = {"default": database_config()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
-AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
-]
+# allauth's backend (sign-in by email), loading a member with whether their address is
+# confirmed in the same query.
+AUTHENTICATION_BACKENDS = ["accounts.backends.AuthenticationBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -150,24 +153,81 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 # Emails are unique ignoring case (a functional constraint the check cannot see).
 SILENCED_SYSTEM_CHECKS = ["auth.W004"]
-LOGIN_URL = "login"
+LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
-EMAIL_VERIFICATION_MAX_AGE = timedelta(days=3)
 
-# Lock an account out from one address after repeated failures, for a while.
-AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
-AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_RESET_ON_SUCCESS = True
+# Sign-up, sign-in, email addresses and passwords: django-allauth (accounts/adapter.py
+# adapts it). Members sign in with an email address they have confirmed; there are no
+# usernames.
+ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+# The link in the email opens a page with a button: mail scanners that follow links
+# confirm nothing.
+ACCOUNT_CONFIRM_EMAIL_ON_GET = False
+ACCOUNT_EMAIL_CONFIRMATION_EXPIRE_DAYS = 3
+# Only the browser that signed up is signed in by confirming (allauth keeps that in its
+# session); a link opened anywhere else just confirms.
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+# The browser that set a new password from the emailed link signs in (through 2FA, if on).
+ACCOUNT_LOGIN_ON_PASSWORD_RESET = True
+# Sign-up, sign-in and password reset answer the same whether or not an address has an
+# account; the owner of a taken address gets an email instead.
+ACCOUNT_PREVENT_ENUMERATION = True
+# A reset asked for an address with no account sends nothing, so the form cannot be used
+# to mail strangers.
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
+# Sessions last SESSION_COOKIE_AGE (two weeks), as before: no "Remember me" box.
+ACCOUNT_SESSION_REMEMBER = True
+# Sensitive actions (a new API key, deleting the account, 2FA settings) ask again for the
+# password or a second factor, unless given in the last 5 minutes. Not by an emailed code:
+# sign-in codes are off.
+ACCOUNT_REAUTHENTICATION_METHODS = ("password", "mfa")
+# A member's addresses (sign-in and alert addresses); each new one is confirmed by email.
+ACCOUNT_MAX_EMAIL_ADDRESSES = 5
+
+# Failed sign-ins lock out unknown devices, never the member's own (accounts/lockout.py):
+# LOGIN_FAILURE_LIMIT failures within LOGIN_COOLOFF_MINUTES.
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_COOLOFF_MINUTES = env.int("LOGIN_COOLOFF_MINUTES", default=15)
+LOGIN_FAILURES = f"{LOGIN_FAILURE_LIMIT}/{LOGIN_COOLOFF_MINUTES}m/key"
+# allauth's rate limits ("count/period/per", per ip, user or key; a sliding window in
+# CACHES). Those not named keep allauth's defaults: signup 20/m/ip, reset_password
+# 20/m/ip,5/m/key, reset_password_from_key 20/m/ip, confirm_email 1/3m/key (a new
+# confirmation email at most every 3 minutes per address), manage_email 10/m/user,
+# change_password 5/m/user, reauthenticate 10/m/user.
+ACCOUNT_RATE_LIMITS = {
+    # Every sign-in attempt per address: off, because it would let anyone behind a
+    # shared address hold the member's own devices out. Failures are limited below.
+    "login": None,
+    # allauth's own: wrong 2FA codes per member.
+    "login_failed": LOGIN_FAILURES,
+    # accounts/lockout.py: wrong passwords from devices that never signed in to the
+    # account, per account and (across accounts) per address.
+    "login_failed_unknown_device": f"10/m/ip,{LOGIN_FAILURES}",
+    # accounts/lockout.py: wrong passwords from one device the member signed in on.
+    "login_failed_known_device": LOGIN_FAILURES,
+}
 # Behind N reverse proxies the client address is N hops back in X-Forwarded-For;
 # with none, only REMOTE_ADDR counts (a client could forge the header otherwise).
 PROXY_COUNT = env.int("PROXY_COUNT", default=0)
-if PROXY_COUNT:
-    AXES_IPWARE_PROXY_COUNT = PROXY_COUNT
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
-AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-AXES_USERNAME_CALLABLE = "accounts.lockout.axes_username"
+ALLAUTH_TRUSTED_PROXY_COUNT = PROXY_COUNT
+
+# Two-factor sign-in (allauth.mfa): an authenticator app, passkeys and security keys, and
+# recovery codes. Whoever turns one on is asked for it at every sign-in.
+MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
+MFA_PASSKEY_LOGIN_ENABLED = True
+MFA_TOTP_ISSUER = SITE_NAME
+# Browsers allow WebAuthn only over https, or on localhost.
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG or SITE_URL.startswith(
+    ("http://localhost", "http://127.0.0.1", "http://[::1]")
+)
+# The sessions page (allauth.usersessions) lists the sessions made by signing in; it does
+# not write "last seen" on every request.
+USERSESSIONS_TRACK_ACTIVITY = False
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -1,5 +1,5 @@
 """Personas and shared fixtures: alice owns jobs and a key, bob is another member,
-carol has signed up but not confirmed her email address yet.
+carol has signed up but not confirmed her email address yet (so she cannot log in).
 
 Also the one copy of each helper that more than one test module uses: tests import them
 from here (`from tests.conftest import make_job`). A module that needs other defaults
@@ -12,6 +12,7 @@ import ipaddress
 import re
 import socket
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -22,9 +23,19 @@ from urllib.parse import urlencode
 
 import pytest
 import time_machine
+from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+from allauth.mfa.totp.internal.auth import (
+    TOTP,
+    format_hotp_value,
+    generate_totp_secret,
+    hotp_value,
+)
 from django.core.cache import cache
 from django.core.mail import EmailMultiAlternatives
 from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -73,8 +84,14 @@ def fast_password_hashing(settings) -> None:
 
 
 def make_member(email: str, *, verified: bool = True, **fields) -> User:
-    verified_at = timezone.now() if verified else None
-    return User.objects.create_user(email, PASSWORD, email_verified_at=verified_at, **fields)
+    """A member with their sign-in address (allauth's EmailAddress), confirmed unless not
+    `verified`."""
+    return User.objects.create_user(email, PASSWORD, verified=verified, **fields)
+
+
+def add_confirmed_address(user: User, email: str) -> EmailAddress:
+    """Another address of the member's, confirmed (as if through Settings → Email addresses)."""
+    return EmailAddress.objects.create(user=user, email=email, verified=True, primary=False)
 
 
 @pytest.fixture
@@ -141,10 +158,51 @@ def staff_client(staff) -> Client:
 
 @pytest.fixture
 def alice_client(client, alice):
-    # force_login, or post the login form: axes refuses Client.login(), which
-    # authenticates without a request (AxesBackendRequestParameterRequired).
+    # force_login: a session without allauth's record of how it signed in, so actions
+    # that ask for a recent sign-in (reauthenticate) ask for it first.
     client.force_login(alice)
     return client
+
+
+@pytest.fixture
+def alice_reauthenticated(alice_client):
+    """alice, who has just confirmed her password again, as creating a key or deleting the
+    account asks."""
+    reauthenticate(alice_client)
+    return alice_client
+
+
+def log_in(client: Client, email: str, password: str = PASSWORD, **request) -> object:
+    """Post the log-in form, as a browser does (REMOTE_ADDR=… for another address)."""
+    return client.post("/accounts/login/", {"login": email, "password": password}, **request)
+
+
+def reauthenticate(client: Client, password: str = PASSWORD) -> None:
+    """Confirm the password again, as allauth asks before sensitive actions."""
+    response = client.post("/accounts/reauthenticate/", {"password": password})
+    assert response.status_code == 302, response.content.decode()
+
+
+def totp_code(secret: str, *, seconds_later: int = 0) -> str:
+    """What an authenticator app with this secret shows now (or that many seconds later)."""
+    counter = (int(time.time()) + seconds_later) // 30
+    return format_hotp_value(hotp_value(secret, counter))
+
+
+@pytest.fixture
+def alice_totp(alice) -> str:
+    """alice has turned on two-factor sign-in with an authenticator app (and so has
+    recovery codes); the app's secret."""
+    secret = generate_totp_secret()
+    TOTP.activate(alice, secret)
+    RecoveryCodes.activate(alice)
+    return secret
+
+
+def recovery_codes(user: User) -> list[str]:
+    return RecoveryCodes(
+        Authenticator.objects.get(user=user, type="recovery_codes")
+    ).get_unused_codes()
 
 
 @pytest.fixture
@@ -464,3 +522,13 @@ def log_in_as_alice(page, live_server: object) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("main").get_by_role("button", name="Log in").click()
     expect(page.get_by_role("heading", name="Your jobs")).to_be_visible()
+
+
+def migrate(targets: list[tuple[str, str]] | None = None):
+    """Migrate the test database to `targets` (by default the latest of every app); the
+    app registry of the database's state there."""
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    targets = targets or executor.loader.graph.leaf_nodes()
+    executor.migrate(targets)
+    return executor.loader.project_state(targets).apps

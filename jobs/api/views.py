@@ -64,8 +64,6 @@ class JobViewSet(viewsets.ModelViewSet):
         return jobs
 
     def perform_create(self, serializer: BaseSerializer) -> None:
-        if not self.request.user.is_verified:
-            raise exceptions.PermissionDenied("Confirm your email address before creating jobs.")
         job = serializer.save(user=self.request.user, project=self.request.auth.project)
         auditing.created(job, api_actor(self.request))
 

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0002_projects'),
+        ('accounts', '0004_projects'),
         ('jobs', '0005_execution_claim_and_sent'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

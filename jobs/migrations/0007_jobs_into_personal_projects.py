@@ -2,7 +2,7 @@ from django.db import migrations
 
 
 def into_personal_projects(apps, schema_editor):
-    """Each job goes to its member's personal project (made by accounts 0002)."""
+    """Each job goes to its member's personal project (made by accounts 0005)."""
     Job = apps.get_model("jobs", "Job")
     Membership = apps.get_model("accounts", "Membership")
     personal = dict(
@@ -15,10 +15,10 @@ def into_personal_projects(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    # Data alone, between the schema changes around it (see accounts 0003).
+    # Data alone, between the schema changes around it (see accounts 0005).
     dependencies = [
         ("jobs", "0006_job_project"),
-        ("accounts", "0003_personal_projects"),
+        ("accounts", "0005_personal_projects"),
     ]
 
     operations = [

@@ -10,7 +10,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts import audit, limits, projects
-from accounts.decorators import verified_required
 from accounts.models import Role
 from jobs import auditing
 from jobs.engine import health, run_now, worker
@@ -44,15 +43,16 @@ def web_actor(request: HttpRequest) -> audit.Actor:
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    project = projects.current_membership(request).project
-    jobs = list(project.jobs.select_related("last_execution"))
+    member = projects.current_membership(request)
+    projects.require_role(member, Role.VIEWER)
+    jobs = list(member.project.jobs.select_related("last_execution"))
     strips = history.recent_outcomes(jobs)
     rates = history.success_rates(jobs, since=timezone.now() - SUCCESS_RATE_WINDOW)
     rows = [(job, strips[job.id], rates[job.id]) for job in jobs]
     return render(request, "jobs/dashboard.html", {"jobs": jobs, "rows": rows})
 
 
-@verified_required
+@login_required
 def job_create(request: HttpRequest) -> HttpResponse:
     member = projects.current_membership(request)
     projects.require_role(member, Role.MEMBER)
@@ -65,7 +65,7 @@ def job_create(request: HttpRequest) -> HttpResponse:
     return render(request, "jobs/job_form.html", {"form": form})
 
 
-@verified_required
+@login_required
 def job_edit(request: HttpRequest, job_id: int) -> HttpResponse:
     job = get_job(request, job_id, Role.MEMBER)
     was = auditing.before(job)
@@ -103,7 +103,7 @@ def job_pause(request: HttpRequest, job_id: int) -> HttpResponse:
     return redirect("job_detail", job.id)
 
 
-@verified_required
+@login_required
 @require_POST
 def job_resume(request: HttpRequest, job_id: int) -> HttpResponse:
     job = get_job(request, job_id, Role.MEMBER)
@@ -118,7 +118,7 @@ def set_enabled(request: HttpRequest, job: Job, enabled: bool) -> None:
     auditing.updated(job, web_actor(request), was)
 
 
-@verified_required
+@login_required
 @require_POST
 def job_clone(request: HttpRequest, job_id: int) -> HttpResponse:
     job = get_job(request, job_id, Role.MEMBER)
@@ -149,7 +149,7 @@ def job_delete(request: HttpRequest, job_id: int) -> HttpResponse:
     return render(request, "jobs/job_confirm_delete.html", {"job": job})
 
 
-@verified_required
+@login_required
 @require_POST
 def job_run(request: HttpRequest, job_id: int) -> HttpResponse:
     job = get_job(request, job_id, Role.MEMBER)
@@ -189,7 +189,7 @@ def preview_problem(form: PreviewForm) -> str:
     return f"{form.fields[name].label}: {errors[0]}"
 
 
-@verified_required
+@login_required
 @require_POST
 def test_run(request: HttpRequest) -> HttpResponse:
     """Run the form's current, unsaved settings once and show the response (not stored)."""

@@ -8,6 +8,8 @@ from rest_framework.response import Response
 from rest_framework.test import APIClient
 from rest_framework.views import APIView
 
+from tests.conftest import api_client_for
+
 
 class WhoAmI(APIView):
     def get(self, request: Request) -> Response:
@@ -65,6 +67,15 @@ def test_a_revoked_key_is_refused(alice_api, alice):
     assert response.status_code == 401
     assert response.json() == {"detail": "This API key has been revoked."}
     assert response["WWW-Authenticate"] == "Bearer"
+
+
+def test_a_key_of_a_member_who_has_not_confirmed_their_address_is_refused(carol):
+    response = api_client_for(carol).get("/whoami/")
+
+    assert response.status_code == 401
+    assert response.json() == {
+        "detail": "Confirm your email address (follow the link we emailed you) to use the API."
+    }
 
 
 def test_a_key_of_a_deactivated_member_is_refused(alice_api, alice):

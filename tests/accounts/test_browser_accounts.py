@@ -1,4 +1,5 @@
-"""A new member's first visit in a real browser: sign up, confirm, log in, make and revoke a key.
+"""A new member's first visit in a real browser: sign up, confirm, log in, make and revoke a
+key; and a member with two-factor sign-in logging in with their authenticator app's code.
 
 Finding every field by its label and every control by its role also checks that the pages
 can be used without seeing them.
@@ -8,11 +9,12 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from accounts.models import ApiKey, User
+from tests.conftest import PASSWORD, totp_code
 
 pytestmark = pytest.mark.browser
 
 EMAIL = "dave@example.org"
-PASSWORD = "plum tree harbour 42"
+DAVES_PASSWORD = "plum tree harbour 42"
 
 
 def test_a_new_member_signs_up_confirms_logs_in_and_manages_a_key(
@@ -24,38 +26,40 @@ def test_a_new_member_signs_up_confirms_logs_in_and_manages_a_key(
     page.goto(live_server.url)
     page.get_by_role("navigation", name="Main").get_by_role("button", name="Sign up").click()
     page.get_by_label("Email").fill(EMAIL)
-    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Password").fill(DAVES_PASSWORD)
     main.get_by_role("button", name="Sign up").click()
 
-    expect(page.get_by_text(f"Welcome! We sent a confirmation link to {EMAIL}.")).to_be_visible()
-    banner = page.get_by_text(f"Confirm your email address ({EMAIL}) to create jobs.")
-    expect(banner).to_be_visible()
-
+    expect(page.get_by_role("heading", name="Confirm your email address")).to_be_visible()
     (message,) = mailoutbox
     assert message.to == [EMAIL]
     link = emailed_link(message)
-    assert link.startswith(f"{live_server.url}/accounts/verify/")
+    assert link.startswith(f"{live_server.url}/accounts/confirm-email/")
     page.goto(link)
+    assert not User.objects.get(email=EMAIL).is_verified
+    main.get_by_role("button", name="Confirm").click()
 
-    expect(page.get_by_text("Your email address is confirmed.")).to_be_visible()
-    expect(banner).to_have_count(0)
+    expect(page.get_by_text(f"You have confirmed {EMAIL}.")).to_be_visible()
     assert User.objects.get(email=EMAIL).is_verified
 
     page.get_by_role("button", name="Log out").click()
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Log in").click()
     page.get_by_label("Email").fill(EMAIL.upper())
-    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Password").fill(DAVES_PASSWORD)
     main.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
     page.get_by_role("link", name="Settings").click()
-    expect(main.get_by_text(f"Signed in as {EMAIL} (confirmed).")).to_be_visible()
+    expect(main.get_by_text(f"Signed in as {EMAIL}.")).to_be_visible()
     settings_nav = page.get_by_role("navigation", name="Settings")
     settings_nav.get_by_role("link", name="API keys").click()
     expect(page.get_by_text("No keys yet.")).to_be_visible()
     page.get_by_label("Name").fill("deploy script")
     expect(page.get_by_label("Scope")).to_have_value("write")
     page.get_by_role("button", name="Create key").click()
+    # A new key asks for the password again; then it is made.
+    expect(page.get_by_role("heading", name="Confirm it is you")).to_be_visible()
+    page.get_by_label("Password").fill(DAVES_PASSWORD)
+    main.get_by_role("button", name="Confirm").click()
 
     expect(page.get_by_text("Copy it now: it will not be shown again.")).to_be_visible()
     plain = page.locator("#new-key").inner_text()
@@ -77,3 +81,22 @@ def test_a_new_member_signs_up_confirms_logs_in_and_manages_a_key(
     expect(row.get_by_role("button", name="Revoke deploy script")).to_have_count(0)
     key.refresh_from_db()
     assert key.is_revoked
+
+
+def test_a_member_with_an_authenticator_app_logs_in_with_its_code(
+    page: Page, live_server, alice_totp
+):
+    main = page.get_by_role("main")
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Email").fill("alice@example.org")
+    page.get_by_label("Password").fill(PASSWORD)
+    main.get_by_role("button", name="Log in").click()
+
+    expect(page.get_by_role("heading", name="Two-factor sign-in")).to_be_visible()
+    expect(page.get_by_role("button", name="Log out")).to_have_count(0)
+    page.get_by_label("Code").fill(totp_code(alice_totp))
+    main.get_by_role("button", name="Log in").click()
+
+    expect(page.get_by_role("heading", name="Your jobs")).to_be_visible()
+    page.get_by_role("link", name="Settings").click()
+    expect(main.get_by_text("Two-factor sign-in is on.")).to_be_visible()

@@ -1,10 +1,12 @@
 from io import StringIO
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.core.management import CommandError, call_command
 from django.test import Client
 
 from accounts.models import User
+from tests.conftest import log_in
 
 
 def create_member(*args: str) -> str:
@@ -14,8 +16,8 @@ def create_member(*args: str) -> str:
 
 
 def can_log_in(email: str, password: str) -> bool:
-    response = Client().post("/accounts/login/", {"username": email, "password": password})
-    return response.status_code == 302
+    response = log_in(Client(), email, password)
+    return response.status_code == 302 and response.url == "/"
 
 
 def test_it_creates_a_verified_member_with_the_given_password(db):
@@ -24,6 +26,7 @@ def test_it_creates_a_verified_member_with_the_given_password(db):
     assert out == "Created member dave@example.org.\n"
     dave = User.objects.get(email="dave@example.org")
     assert dave.is_verified
+    assert EmailAddress.objects.filter(user=dave, primary=True, verified=True).exists()
     assert not dave.is_staff
     assert can_log_in("dave@example.org", "plum tree harbour 42")
 
@@ -51,6 +54,13 @@ def test_it_refuses_an_email_taken_in_any_case(alice, email):
         create_member(email)
 
     assert User.objects.count() == 1
+
+
+def test_it_refuses_an_address_another_member_has_confirmed(alice):
+    EmailAddress.objects.create(user=alice, email="alerts@example.org", verified=True)
+
+    with pytest.raises(CommandError, match=r"already exists\."):
+        create_member("alerts@example.org")
 
 
 @pytest.mark.parametrize("email", ["dave", "dave@", "@example.org", "dave example.org", ""])

@@ -1,31 +1,31 @@
 from accounts.models import ApiKey, User
 from accounts.projects import personal_project
 from jobs.models import Job
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, log_in
 
 DELETE = "/accounts/settings/delete/"
 
 
-def test_it_explains_what_goes(alice_client):
-    page = alice_client.get(DELETE).content.decode()
+def test_it_explains_what_goes(alice_reauthenticated):
+    page = alice_reauthenticated.get(DELETE).content.decode()
 
     assert "This deletes your account with all its jobs, their history and your API keys." in page
     assert "Delete my account" in page
 
 
-def test_it_deletes_the_member_and_their_keys(alice_client, alice, alice_key, bob_api):
-    response = alice_client.post(DELETE, {"password": PASSWORD})
+def test_it_deletes_the_member_and_their_keys(alice_reauthenticated, alice, alice_key, bob_api):
+    response = alice_reauthenticated.post(DELETE)
 
     assert response.status_code == 302
     assert response.url == "/"
     assert not User.objects.filter(email="alice@example.org").exists()
     assert list(ApiKey.objects.values_list("name", flat=True)) == ["bob's key"]
-    assert alice_client.get("/accounts/settings/").status_code == 302
-    page = alice_client.get("/accounts/login/").content.decode()
+    assert alice_reauthenticated.get("/accounts/settings/").status_code == 302
+    page = alice_reauthenticated.get("/accounts/login/").content.decode()
     assert "Your account and everything in it have been deleted." in page
 
 
-def test_it_deletes_the_members_jobs_and_only_theirs(alice_client, alice, bob):
+def test_it_deletes_the_members_jobs_and_only_theirs(alice_reauthenticated, alice, bob):
     Job.objects.create(
         user=alice,
         project=personal_project(alice),
@@ -41,49 +41,32 @@ def test_it_deletes_the_members_jobs_and_only_theirs(alice_client, alice, bob):
         schedule="@daily",
     )
 
-    alice_client.post(DELETE, {"password": PASSWORD})
+    alice_reauthenticated.post(DELETE)
 
     assert list(Job.objects.values_list("title", flat=True)) == ["report"]
 
 
-def test_the_deleted_member_cannot_log_in(alice_client, alice):
-    alice_client.post(DELETE, {"password": PASSWORD})
+def test_the_deleted_member_cannot_log_in(alice_reauthenticated, alice):
+    alice_reauthenticated.post(DELETE)
 
-    response = alice_client.post(
-        "/accounts/login/", {"username": "alice@example.org", "password": PASSWORD}
-    )
+    response = log_in(alice_reauthenticated, "alice@example.org", PASSWORD)
 
     assert response.status_code == 200
-    assert "Please enter a correct email address and password." in response.content.decode()
+    assert "The email address or the password is not correct." in response.content.decode()
 
 
-def test_a_wrong_password_changes_nothing(alice_client, alice, alice_key):
-    Job.objects.create(
-        user=alice,
-        project=personal_project(alice),
-        title="backup",
-        url="https://example.org/b",
-        schedule="@daily",
-    )
+def test_deleting_asks_for_the_password_again_first(client, alice, alice_key):
+    client.force_login(alice)
 
-    response = alice_client.post(DELETE, {"password": "not it"})
+    response = client.post(DELETE)
 
-    assert response.status_code == 200
-    assert "That password is not correct." in response.content.decode()
+    assert response.status_code == 302
+    assert response.url.startswith("/accounts/reauthenticate/")
     assert User.objects.filter(pk=alice.pk).exists()
-    assert alice.api_keys.count() == 1
-    assert alice.jobs.count() == 1
-    assert alice_client.get("/accounts/settings/").status_code == 200
-
-
-def test_an_empty_password_changes_nothing(alice_client, alice):
-    response = alice_client.post(DELETE, {"password": ""})
-
-    assert response.status_code == 200
-    assert "This field is required." in response.content.decode()
+    assert client.post("/accounts/reauthenticate/", {"password": "not it"}).status_code == 200
     assert User.objects.filter(pk=alice.pk).exists()
 
 
-def test_a_get_changes_nothing(alice_client, alice):
-    assert alice_client.get(DELETE).status_code == 200
+def test_a_get_changes_nothing(alice_reauthenticated, alice):
+    assert alice_reauthenticated.get(DELETE).status_code == 200
     assert User.objects.filter(pk=alice.pk).exists()

@@ -2,18 +2,14 @@
 and keys land in a personal project they own, read-only keys with the read scope."""
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
-BEFORE = [("accounts", "0001_initial"), ("jobs", "0005_execution_claim_and_sent")]
-AFTER = [("accounts", "0004_apikey_scope_only"), ("jobs", "0008_job_project_required")]
+from tests.conftest import migrate
 
-
-def migrate(targets: list[tuple[str, str]]):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
+BEFORE = [
+    ("accounts", "0003_remove_user_email_verified_at"),
+    ("jobs", "0005_execution_claim_and_sent"),
+]
+AFTER = [("accounts", "0006_apikey_scope_only"), ("jobs", "0008_job_project_required")]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -50,4 +46,4 @@ def test_members_jobs_and_keys_move_into_personal_projects():
             "dashboard": "read",
         }
     finally:
-        migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+        migrate()

@@ -276,3 +276,53 @@ def test_create_api_key_makes_a_key_for_a_named_project(alice, acme):
     key = ApiKey.objects.get(prefix=out.getvalue().strip()[:12])
     assert (key.project, key.scope) == (acme, "write")
     assert acme.audit_entries.get(action="key.created").via == "command"
+
+
+# Two-factor sign-in required of every member.
+
+
+def test_a_project_that_requires_two_factor_sends_a_member_without_it_to_set_it_up(
+    client, acme, alice_totp
+):
+    acme.require_2fa = True
+    acme.save()
+    bob = acme.memberships.get(role="member").user
+    client.force_login(bob)
+    client.post("/projects/switch/", {"project": str(acme.id)})
+
+    response = client.get(DASHBOARD, follow=True)
+
+    assert response.redirect_chain[-1][0] == "/accounts/2fa/"
+    assert "“Acme” asks every member to sign in with a second factor." in page_text(response)
+
+
+def test_a_member_with_two_factor_works_in_it(alice_client, acme, alice_totp):
+    acme.require_2fa = True
+    acme.save()
+    make_job(acme.owner, project=acme, title="Acme backup")
+    alice_client.post("/projects/switch/", {"project": str(acme.id)})
+
+    assert "Acme backup" in page_text(alice_client.get(DASHBOARD))
+
+
+def test_its_keys_of_a_member_without_two_factor_are_refused(acme):
+    acme.require_2fa = True
+    acme.save()
+    bob = acme.memberships.get(role="member").user
+    _, plain = ApiKey.issue(user=bob, project=acme, name="bob's")
+
+    response = api_client(plain).get("/api/v1/jobs/")
+
+    assert response.status_code == 403
+    assert "requires two-factor sign-in of its members" in response.json()["detail"]
+
+
+def test_the_owner_requires_it_in_the_project_settings(alice_client, acme, alice_totp):
+    alice_client.post("/projects/switch/", {"project": str(acme.id)})
+
+    alice_client.post("/projects/settings/", {"name": "Acme", "require_2fa": "on"})
+
+    acme.refresh_from_db()
+    assert acme.require_2fa
+    (entry,) = acme.audit_entries.filter(action="project.updated")
+    assert entry.changes == {"require_2fa": [False, True]}

@@ -3,14 +3,21 @@ import pytest
 from accounts.models import User
 
 SIGNUP = "/accounts/signup/"
+SENT = "/accounts/confirm-email/"
 GOOD_PASSWORD = "plum tree harbour 42"
 
 
+def sign_up(
+    client, email: str = "dave@example.org", password: str = GOOD_PASSWORD, **request
+) -> object:
+    return client.post(SIGNUP, {"email": email, "password1": password}, **request)
+
+
 def test_it_creates_a_member_and_sends_a_verification_link(client, db, mailoutbox, emailed_link):
-    response = client.post(SIGNUP, {"email": "dave@example.org", "password": GOOD_PASSWORD})
+    response = sign_up(client)
 
     assert response.status_code == 302
-    assert response.url == "/"
+    assert response.url == SENT
     dave = User.objects.get(email="dave@example.org")
     assert dave.check_password(GOOD_PASSWORD)
     assert not dave.is_verified
@@ -18,35 +25,59 @@ def test_it_creates_a_member_and_sends_a_verification_link(client, db, mailoutbo
 
     (message,) = mailoutbox
     assert message.to == ["dave@example.org"]
+    assert message.from_email == "cronsvc <cronsvc@localhost>"
     assert message.subject == "Confirm your email address for cronsvc"
-    assert "Please confirm that dave@example.org is your address" in message.body
+    assert "Please confirm that dave@example.org is your address." in message.body
     assert "<strong>dave@example.org</strong>" in message.alternatives[0].content
-    assert emailed_link(message).startswith("http://localhost:8000/accounts/verify/")
+    assert emailed_link(message).startswith("http://localhost:8000/accounts/confirm-email/")
 
 
-def test_it_signs_the_new_member_in_and_says_where_the_link_went(client, db):
-    client.post(SIGNUP, {"email": "dave@example.org", "password": GOOD_PASSWORD})
+def test_emailed_links_point_at_the_site_url_whatever_the_request_said(
+    client, db, settings, mailoutbox, emailed_link
+):
+    settings.SITE_URL = "https://cron.example.com"
 
-    page = client.get("/accounts/settings/").content.decode()
-    assert "Welcome! We sent a confirmation link to dave@example.org." in page
-    assert "Signed in as <strong>dave@example.org</strong> (not confirmed yet)." in page
-    assert "Confirm your email address (dave@example.org) to create jobs." in page
+    sign_up(client, HTTP_HOST="127.0.0.1")
 
-
-def test_it_keeps_the_case_of_the_address_but_lowercases_the_domain(client, db):
-    client.post(SIGNUP, {"email": "Dave.Jones@EXAMPLE.org", "password": GOOD_PASSWORD})
-
-    assert User.objects.get().email == "Dave.Jones@example.org"
+    assert emailed_link(mailoutbox[0]).startswith(
+        "https://cron.example.com/accounts/confirm-email/"
+    )
 
 
-def test_it_refuses_an_email_taken_in_other_case(client, alice, mailoutbox):
-    response = client.post(SIGNUP, {"email": "ALICE@Example.ORG", "password": GOOD_PASSWORD})
+def test_it_does_not_sign_the_new_member_in_until_they_confirm(client, db):
+    sign_up(client)
 
-    assert response.status_code == 200
-    assert "An account with this email address already exists." in response.content.decode()
-    assert list(User.objects.values_list("email", flat=True)) == ["alice@example.org"]
-    assert mailoutbox == []
-    assert "_auth_user_id" not in client.session
+    page = client.get(SENT).content.decode()
+    assert "We sent you an email." in page
+    assert client.get("/accounts/settings/").status_code == 302
+
+
+def test_it_keeps_an_address_as_one_address_whatever_its_case(client, db):
+    sign_up(client, "Dave.Jones@EXAMPLE.org")
+
+    assert User.objects.get().email.lower() == "dave.jones@example.org"
+
+
+def test_sign_up_does_not_reveal_whether_an_address_has_an_account(
+    client, alice, mailoutbox, emailed_link
+):
+    taken = sign_up(client, "ALICE@Example.ORG")
+    new = sign_up(client, "dave@example.org")
+
+    assert (taken.status_code, taken.url) == (new.status_code, new.url) == (302, SENT)
+    assert sorted(User.objects.values_list("email", flat=True)) == [
+        "alice@example.org",
+        "dave@example.org",
+    ]
+    alices, daves = mailoutbox
+    assert alices.to == ["alice@example.org"]
+    assert alices.subject == "Someone tried to sign up to cronsvc with your address"
+    assert "which already has one" in alices.body
+    assert emailed_link(alices) == "http://localhost:8000/accounts/password/reset/"
+    assert User.objects.get(email="alice@example.org").check_password(
+        "correct horse battery staple"
+    )
+    assert daves.subject == "Confirm your email address for cronsvc"
 
 
 @pytest.mark.parametrize(
@@ -59,7 +90,7 @@ def test_it_refuses_an_email_taken_in_other_case(client, alice, mailoutbox):
     ],
 )
 def test_it_refuses_a_weak_password(client, db, mailoutbox, password, complaint):
-    response = client.post(SIGNUP, {"email": "dave@example.org", "password": password})
+    response = sign_up(client, password=password)
 
     assert response.status_code == 200
     assert complaint in response.content.decode()
@@ -68,7 +99,7 @@ def test_it_refuses_a_weak_password(client, db, mailoutbox, password, complaint)
 
 
 def test_it_refuses_an_invalid_email(client, db, mailoutbox):
-    response = client.post(SIGNUP, {"email": "dave@", "password": GOOD_PASSWORD})
+    response = sign_up(client, "dave@")
 
     assert response.status_code == 200
     assert "Enter a valid email address." in response.content.decode()
@@ -80,7 +111,7 @@ def test_the_form_labels_its_fields(client, db):
     page = client.get(SIGNUP).content.decode()
 
     assert '<label for="id_email">Email</label>' in page
-    assert '<label for="id_password">Password</label>' in page
+    assert '<label for="id_password1">Password</label>' in page
 
 
 def test_a_closed_instance_hides_the_link_and_the_page(client, db, settings, mailoutbox):
@@ -88,9 +119,9 @@ def test_a_closed_instance_hides_the_link_and_the_page(client, db, settings, mai
 
     assert SIGNUP not in client.get("/").content.decode()
     assert SIGNUP not in client.get("/accounts/login/").content.decode()
-    assert client.get(SIGNUP).status_code == 404
-    response = client.post(SIGNUP, {"email": "dave@example.org", "password": GOOD_PASSWORD})
-    assert response.status_code == 404
+    assert "Sign-up is closed" in client.get(SIGNUP).content.decode()
+    response = sign_up(client)
+    assert "Sign-up is closed" in response.content.decode()
     assert not User.objects.exists()
     assert mailoutbox == []
 

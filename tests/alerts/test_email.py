@@ -19,7 +19,7 @@ from jobs import masking
 from jobs.engine import health, worker
 from jobs.models import Execution, HealthChange, Job
 from jobs.outbound import http
-from tests.conftest import frozen_at, html_text, make_job, race
+from tests.conftest import add_confirmed_address, frozen_at, html_text, make_job, race
 
 # A Tuesday, 10:00 in Berlin (CET).
 NOW = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
@@ -455,6 +455,7 @@ def test_an_unverified_member_gets_no_email(carol, clock):
 
 
 def test_the_notification_address_is_used_when_the_member_set_one(alice, job, clock):
+    add_confirmed_address(alice, "alerts@example.org")
     alice.notification_email = "alerts@example.org"
     alice.save()
     fail(job, clock)

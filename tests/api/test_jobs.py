@@ -260,8 +260,11 @@ def test_a_member_who_has_not_confirmed_their_email_cannot_create_jobs(carol_api
         JOBS, {"title": "t", "url": "http://127.0.0.1:9/", "schedule": "@daily"}, format="json"
     )
 
-    assert response.status_code == 403
-    assert response.json() == {"detail": "Confirm your email address before creating jobs."}
+    # Refused when the key is read (accounts/api_auth.py), before any view runs.
+    assert response.status_code == 401
+    assert response.json() == {
+        "detail": "Confirm your email address (follow the link we emailed you) to use the API."
+    }
     assert not Job.objects.exists()
 
 

@@ -139,12 +139,12 @@ def test_a_new_member_reads_links_to_the_port_it_serves_and_one_line_per_run(mak
     port, log = make_run
     browser = Browser(f"http://127.0.0.1:{port}")
 
-    browser.submit("/accounts/signup/", {"email": "dave@example.org", "password": "plum tree 42"})
-    console = wait_for(log, r"http://[^/\s]+/accounts/verify/\S+")
+    browser.submit("/accounts/signup/", {"email": "dave@example.org", "password1": "plum tree 42"})
+    console = wait_for(log, r"http://[^/\s]+/accounts/confirm-email/\S+")
     # The first is the plain-text part's; the HTML part repeats it, escaped.
-    link = re.findall(r"http://[^/\s]+/accounts/verify/[\w:/-]+", console)[0]
-    assert link.startswith(f"http://127.0.0.1:{port}/accounts/verify/")
-    browser.get(link.removeprefix(browser.base))
+    link = re.findall(r"http://[^/\s]+/accounts/confirm-email/[\w:/-]+", console)[0]
+    assert link.startswith(f"http://127.0.0.1:{port}/accounts/confirm-email/")
+    browser.submit(link.removeprefix(browser.base), {})
     job_page = browser.submit("/jobs/new/", job_form(target.url("/ok")))
     job_id = re.search(r'action="/jobs/(\d+)/run/"', job_page)[1]
     browser.submit(f"/jobs/{job_id}/run/", {}, page=job_page)
@@ -183,9 +183,10 @@ def executions_worker(var_dir: Path) -> int:
 def test_a_worker_that_dies_comes_back_by_itself(make_run, target):
     port, log = make_run
     browser = Browser(f"http://127.0.0.1:{port}")
-    browser.submit("/accounts/signup/", {"email": "erin@example.org", "password": "plum tree 42"})
-    link = re.findall(r"http://[^/\s]+/accounts/verify/[\w:/-]+", wait_for(log, "/verify/"))[0]
-    browser.get(link.removeprefix(browser.base))
+    browser.submit("/accounts/signup/", {"email": "erin@example.org", "password1": "plum tree 42"})
+    console = wait_for(log, "/confirm-email/")
+    link = re.findall(r"http://[^/\s]+/accounts/confirm-email/[\w:/-]+", console)[0]
+    browser.submit(link.removeprefix(browser.base), {})
     job_page = browser.submit("/jobs/new/", job_form(target.url("/ok")))
     job_id = re.search(r'action="/jobs/(\d+)/run/"', job_page)[1]
 

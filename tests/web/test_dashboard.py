@@ -117,30 +117,3 @@ def test_with_no_jobs_it_invites_the_member_to_create_one(alice_client):
     assert "No jobs yet." in page
     assert "Create your first job" in page
     assert 'href="/jobs/new/"' in page
-
-
-def test_an_unverified_member_is_asked_to_confirm_before_creating(client, carol):
-    client.force_login(carol)
-
-    page = client.get(DASHBOARD).content.decode()
-
-    assert "No jobs yet." in page
-    assert "Confirm your email address (carol@example.org) to create jobs." in page
-    assert 'href="/jobs/new/"' not in page
-
-
-@pytest.mark.parametrize("count", [1, 20])
-def test_the_number_of_queries_does_not_grow_with_the_jobs(
-    alice_client, alice, clock, count, django_assert_max_num_queries
-):
-    for number in range(count):
-        job = five_minute_report(alice, title=f"Job {number:02}", schedule=f"{number} * * * *")
-        finish(job, Execution.Status.SUCCEEDED, 200)
-
-    # Session, member, their project, jobs with their last execution, recent outcomes,
-    # success rates, and the other projects to switch to.
-    with django_assert_max_num_queries(7):
-        response = alice_client.get(DASHBOARD)
-
-    assert response.status_code == 200
-    assert len(labelled_rows(response)) == count

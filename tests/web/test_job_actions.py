@@ -225,16 +225,6 @@ def test_run_now_works_for_a_paused_job_and_leaves_it_paused(alice_client, alice
     assert (job.enabled, job.next_run_at) == (False, None)
 
 
-def test_an_unverified_member_cannot_run_a_job(client, carol):
-    job = quarter_hourly_report(carol)
-    client.force_login(carol)
-
-    response = client.post(f"/jobs/{job.id}/run/")
-
-    assert response.status_code == 302
-    assert not Execution.objects.exists()
-
-
 def test_delete_asks_first(alice_client, alice):
     job = quarter_hourly_report(alice)
 

@@ -345,25 +345,6 @@ def test_a_job_that_expires_before_its_first_run_has_no_next_run(alice_client, c
     assert "none (expired)" in alice_client.get(f"/jobs/{job.id}/").content.decode()
 
 
-def test_an_unverified_member_is_sent_away_from_the_create_page(client, carol):
-    client.force_login(carol)
-
-    response = client.get(CREATE, follow=True)
-
-    assert response.redirect_chain[0] == ("/", 302)
-    assert "Confirm your email address before creating jobs." in response.content.decode()
-    assert 'id="job-form"' not in response.content.decode()
-
-
-def test_an_unverified_member_cannot_post_a_job(client, carol):
-    client.force_login(carol)
-
-    response = client.post(CREATE, job_form_data())
-
-    assert response.status_code == 302
-    assert not Job.objects.exists()
-
-
 def test_the_job_cap_is_a_form_error(alice_client, alice, settings):
     settings.MAX_JOBS_PER_MEMBER = 2
     five_minute_report(alice, title="One")

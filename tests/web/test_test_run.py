@@ -192,15 +192,6 @@ def test_a_job_id_that_is_not_a_number_is_404(alice_client, alice, target):
     assert response.status_code == 404
 
 
-def test_it_needs_a_verified_member(client, carol, target):
-    client.force_login(carol)
-
-    response = client.post(TEST_RUN, job_form_data(url=target.url("/ok")))
-
-    assert response.status_code == 302
-    assert target.requests == []
-
-
 def test_it_is_post_only(alice_client):
     assert alice_client.get(TEST_RUN).status_code == 405
 

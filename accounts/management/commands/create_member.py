@@ -3,9 +3,7 @@ import secrets
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_email
-from django.utils import timezone
 
-from accounts.forms import email_taken
 from accounts.models import User
 
 
@@ -21,11 +19,11 @@ class Command(BaseCommand):
             validate_email(email)
         except ValidationError:
             raise CommandError(f"{email!r} is not a valid email address.") from None
-        if email_taken(email):
+        if User.objects.email_taken(email):
             raise CommandError(f"A member with the email {email} already exists.")
         generated = password is None
         password = password or secrets.token_urlsafe(12)
-        User.objects.create_user(email, password, email_verified_at=timezone.now())
+        User.objects.create_user(email, password, verified=True)
         self.stdout.write(f"Created member {email}.")
         if generated:
             self.stdout.write(f"Password: {password}")

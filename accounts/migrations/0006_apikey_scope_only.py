@@ -3,10 +3,10 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    """After 0003 filled them in."""
+    """After 0005 filled them in."""
 
     dependencies = [
-        ("accounts", "0003_personal_projects"),
+        ("accounts", "0005_personal_projects"),
     ]
 
     operations = [

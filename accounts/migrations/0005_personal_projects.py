@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
     # Data alone: PostgreSQL will not alter a table (or index it, as Django does at the end
     # of a migration) with row changes pending in the same transaction.
     dependencies = [
-        ("accounts", "0002_projects"),
+        ("accounts", "0004_projects"),
     ]
 
     operations = [
