@@ -1,17 +1,21 @@
 import json
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from cronsvc import crypto
 from jobs import assertions, validators
+from jobs.outbound.http import same_origin
 from jobs.schedules import Schedule, schedule_for
 
 if TYPE_CHECKING:
@@ -46,17 +50,34 @@ class JobQuerySet(models.QuerySet):
         return self.filter(Q(title__icontains=text) | Q(url__icontains=text))
 
 
-def job_limit_error(project: "Project", member: AbstractBaseUser) -> str | None:
-    """Why `member` cannot add a job to the project, or None: the project's own cap, and
-    its owner's, which counts the jobs of every project they own."""
-    if project.jobs.count() >= settings.MAX_JOBS_PER_PROJECT:
-        return f"This project has reached the limit of {settings.MAX_JOBS_PER_PROJECT} jobs."
-    owner = project.owner
-    owned = Job.objects.filter(project__memberships__user=owner, project__memberships__role="owner")
-    if owned.count() >= settings.MAX_JOBS_PER_MEMBER:
-        who = "You have" if owner == member else "The project's owner has"
-        return f"{who} reached the limit of {settings.MAX_JOBS_PER_MEMBER} jobs."
-    return None
+class JobLimitReached(Exception):
+    """No room for another job: the project's cap, or its owner's."""
+
+
+@contextmanager
+def room_for_a_job(project: "Project", member: AbstractBaseUser) -> Iterator[None]:
+    """Make a job inside this block, or raise JobLimitReached saying which cap it would pass.
+
+    The owner's cap counts the jobs of every project they own, so their row is the one lock
+    for both caps: held while the jobs are counted and the new one saved, parallel creates
+    cannot pass a cap together."""
+    with transaction.atomic():
+        owner = (
+            get_user_model()
+            .objects.select_for_update(of=("self",))
+            .get(memberships__project=project, memberships__role="owner")
+        )
+        if project.jobs.count() >= settings.MAX_JOBS_PER_PROJECT:
+            limit = settings.MAX_JOBS_PER_PROJECT
+            raise JobLimitReached(f"This project has reached the limit of {limit} jobs.")
+        owned = Job.objects.filter(
+            project__memberships__user=owner, project__memberships__role="owner"
+        )
+        if owned.count() >= settings.MAX_JOBS_PER_MEMBER:
+            who = "You have" if owner == member else "The project's owner has"
+            limit = settings.MAX_JOBS_PER_MEMBER
+            raise JobLimitReached(f"{who} reached the limit of {limit} jobs.")
+        yield
 
 
 class Job(models.Model):
@@ -209,6 +230,28 @@ class Job(models.Model):
     @property
     def auth_password_set(self) -> bool:
         return bool(self.auth_password_encrypted)
+
+    def forget_credentials_elsewhere(self, saved_url: str, given: Collection[str]) -> str:
+        """Credentials belong to the site they were given for: when the URL moves to another
+        origin (scheme, host or port), the saved password and secret headers are dropped
+        unless this same change gives them again (`given` names the fields it gives), as
+        redirects drop them. Says what was dropped, for the member; empty when nothing was."""
+        if not saved_url or same_origin(saved_url, self.url):
+            return ""
+        dropped = []
+        if self.auth_password_set and "auth_password" not in given:
+            self.auth_password = ""
+            dropped.append("password")
+        if self.secret_headers_encrypted and "secret_headers" not in given:
+            self.secret_headers = {}
+            dropped.append("secret headers")
+        if not dropped:
+            return ""
+        return (
+            f"The URL now points at another site, so the saved {' and '.join(dropped)} "
+            f"{'was' if dropped == ['password'] else 'were'} removed. "
+            "Enter them again if the new site needs them."
+        )
 
 
 class Execution(models.Model):

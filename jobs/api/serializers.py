@@ -4,7 +4,7 @@ from rest_framework import serializers
 
 from accounts.models import AuditEntry
 from jobs import assertions
-from jobs.models import Execution, Job, job_limit_error
+from jobs.models import Execution, Job
 from jobs.schedules import EMPTY_SCHEDULE
 from jobs.validators import validate_headers, validate_schedule_in_timezone
 
@@ -112,6 +112,11 @@ class JobSerializer(serializers.ModelSerializer):
     # these like every other time in the response (UTC, "Z").
     next_runs = serializers.ListField(child=serializers.DateTimeField(), read_only=True)
     last_execution = serializers.SerializerMethodField()
+    warnings = serializers.SerializerMethodField(
+        help_text="What this change did that you may not expect, such as dropping the saved "
+        "password and secret headers when the URL moved to another site (scheme, host or "
+        "port) without them. Empty when reading."
+    )
 
     class Meta:
         model = Job
@@ -147,6 +152,7 @@ class JobSerializer(serializers.ModelSerializer):
             "consecutive_failures",
             "created_at",
             "updated_at",
+            "warnings",
         ]
         read_only_fields = ["consecutive_failures", "created_at", "updated_at"]
         # DRF refuses an empty schedule before the validators run: say what the form says.
@@ -167,10 +173,15 @@ class JobSerializer(serializers.ModelSerializer):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.warnings: list[str] = []
         # Model validators check the timezone name; the serializer field adds the default.
         self.fields["timezone"].validators = Job._meta.get_field("timezone").validators
         # validate_assertions names each bad item by its index instead.
         self.fields["assertions"].validators = []
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_warnings(self, job: Job) -> list[str]:
+        return self.warnings
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_secret_header_names(self, job: Job) -> list[str]:
@@ -194,8 +205,6 @@ class JobSerializer(serializers.ModelSerializer):
         if self.instance is None:
             attrs.setdefault("timezone", request.user.timezone)
         self.check_schedule_runs(attrs)
-        if self.instance is None and (limit := job_limit_error(request.auth.project, request.user)):
-            raise serializers.ValidationError(limit)
         return attrs
 
     def check_schedule_runs(self, attrs: dict) -> None:
@@ -219,7 +228,12 @@ class JobSerializer(serializers.ModelSerializer):
         return job
 
     def update(self, job: Job, validated_data: dict) -> Job:
+        saved_url = job.url
+        given = [name for name in ("auth_password", "secret_headers") if name in validated_data]
         self.set_secrets(job, validated_data)
+        job.url = validated_data.pop("url", job.url)
+        if note := job.forget_credentials_elsewhere(saved_url, given):
+            self.warnings.append(note)
         return super().update(job, validated_data)
 
     def set_secrets(self, job: Job, validated_data: dict) -> None:

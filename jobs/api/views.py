@@ -8,14 +8,14 @@ from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.serializers import BaseSerializer
+from rest_framework.serializers import BaseSerializer, ValidationError
 
 from accounts import audit
 from accounts.models import AuditEntry
 from jobs import auditing
 from jobs.api.serializers import AuditEntrySerializer, ExecutionSerializer, JobSerializer
 from jobs.engine import health, run_now
-from jobs.models import Execution, Job
+from jobs.models import Execution, Job, JobLimitReached, room_for_a_job
 
 
 class ApiKeyScheme(OpenApiAuthenticationExtension):
@@ -64,8 +64,13 @@ class JobViewSet(viewsets.ModelViewSet):
         return jobs
 
     def perform_create(self, serializer: BaseSerializer) -> None:
-        job = serializer.save(user=self.request.user, project=self.request.auth.project)
-        auditing.created(job, api_actor(self.request))
+        project = self.request.auth.project
+        try:
+            with room_for_a_job(project, self.request.user):
+                job = serializer.save(user=self.request.user, project=project)
+                auditing.created(job, api_actor(self.request))
+        except JobLimitReached as error:
+            raise ValidationError({"non_field_errors": [str(error)]}) from None
 
     def perform_update(self, serializer: BaseSerializer) -> None:
         was = auditing.before(serializer.instance)

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from accounts.forms import TIMEZONE_CHOICES
 from accounts.models import Project, User
 from jobs import assertions
-from jobs.models import MAX_RETRIES, Job, job_limit_error
+from jobs.models import MAX_RETRIES, Job
 from jobs.validators import validate_headers, validate_schedule_in_timezone
 from jobs.web.presets import (
     PRESET_INPUTS,
@@ -241,13 +241,13 @@ class JobForm(ScheduleFields, forms.ModelForm):
             "timeout_seconds": "Timeout (seconds)",
         }
 
-    def __init__(
-        self, *args, user: User, project: Project, enforce_limit: bool = True, **kwargs
-    ) -> None:
+    def __init__(self, *args, user: User, project: Project, **kwargs) -> None:
         self.user = user
         self.project = project
-        self.enforce_limit = enforce_limit
         super().__init__(*args, **kwargs)
+        # Where the saved credentials were given for (Job.forget_credentials_elsewhere).
+        self.saved_url = self.instance.url if self.instance.pk else ""
+        self.credentials_note = ""
         if self.instance.pk:
             self.initial.update(self.initial_for(self.instance))
             self.initial["headers"] = "\n".join(
@@ -341,12 +341,6 @@ class JobForm(ScheduleFields, forms.ModelForm):
             # The browser sends a wall-clock time; it means the job's timezone.
             wall = cleaned["expires_at"].replace(tzinfo=None)
             cleaned["expires_at"] = wall.replace(tzinfo=ZoneInfo(cleaned["timezone"]))
-        if (
-            self.enforce_limit
-            and self.instance.pk is None
-            and (limit := job_limit_error(self.project, self.user))
-        ):
-            raise ValidationError(limit)
         return cleaned
 
     def check_schedule(self, expression: str, timezone: str) -> None:
@@ -371,6 +365,8 @@ class JobForm(ScheduleFields, forms.ModelForm):
             job.secret_headers = {}
         elif self.cleaned_data["secret_headers"]:
             job.secret_headers = self.cleaned_data["secret_headers"]
+        given = [name for name in ("auth_password", "secret_headers") if self.cleaned_data[name]]
+        self.credentials_note = job.forget_credentials_elsewhere(self.saved_url, given)
         if commit:
             job.save()
         return job

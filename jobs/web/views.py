@@ -13,7 +13,7 @@ from accounts import audit, limits, projects
 from accounts.models import Role
 from jobs import auditing
 from jobs.engine import health, run_now, worker
-from jobs.models import Execution, Job, job_limit_error
+from jobs.models import Execution, Job, JobLimitReached, room_for_a_job
 from jobs.outbound import http
 from jobs.schedules import ScheduleError, schedule_for
 from jobs.web import history
@@ -58,10 +58,15 @@ def job_create(request: HttpRequest) -> HttpResponse:
     projects.require_role(member, Role.MEMBER)
     form = JobForm(request.POST or None, user=request.user, project=member.project)
     if request.method == "POST" and form.is_valid():
-        job = form.save()
-        auditing.created(job, web_actor(request))
-        messages.success(request, f"“{job.title}” is scheduled.")
-        return redirect("job_detail", job.id)
+        try:
+            with room_for_a_job(member.project, request.user):
+                job = form.save()
+                auditing.created(job, web_actor(request))
+        except JobLimitReached as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, f"“{job.title}” is scheduled.")
+            return redirect("job_detail", job.id)
     return render(request, "jobs/job_form.html", {"form": form})
 
 
@@ -77,6 +82,8 @@ def job_edit(request: HttpRequest, job_id: int) -> HttpResponse:
         saved = form.save()
         auditing.updated(saved, web_actor(request), was)
         messages.success(request, f"“{saved.title}” is saved.")
+        if form.credentials_note:
+            messages.warning(request, form.credentials_note)
         return redirect("job_detail", job.id)
     return render(request, "jobs/job_form.html", {"form": form, "job": job})
 
@@ -122,9 +129,6 @@ def set_enabled(request: HttpRequest, job: Job, enabled: bool) -> None:
 @require_POST
 def job_clone(request: HttpRequest, job_id: int) -> HttpResponse:
     job = get_job(request, job_id, Role.MEMBER)
-    if limit := job_limit_error(job.project, request.user):
-        messages.error(request, limit)
-        return redirect("job_detail", job.id)
     copy = Job.objects.get(pk=job.pk)
     copy.pk = None
     copy.title = f"Copy of {job.title}"[:200]
@@ -132,8 +136,13 @@ def job_clone(request: HttpRequest, job_id: int) -> HttpResponse:
     copy.next_run_at = None
     copy.user = request.user
     health.reset(copy)
-    copy.save()
-    auditing.created(copy, web_actor(request))
+    try:
+        with room_for_a_job(job.project, request.user):
+            copy.save()
+            auditing.created(copy, web_actor(request))
+    except JobLimitReached as error:
+        messages.error(request, str(error))
+        return redirect("job_detail", job.id)
     messages.success(request, "Here is the copy, paused. Check it and resume it when ready.")
     return redirect("job_edit", copy.id)
 
@@ -202,10 +211,7 @@ def test_run(request: HttpRequest) -> HttpResponse:
     else:
         projects.require_role(member, Role.MEMBER)
     project = job.project if job else member.project
-    # Not saved, so the job cap does not apply.
-    form = JobForm(
-        request.POST, instance=job, user=request.user, project=project, enforce_limit=False
-    )
+    form = JobForm(request.POST, instance=job, user=request.user, project=project)
     context: dict = {"form": form}
     allowed = settings.TEST_RUNS_PER_MINUTE
     if limits.acquire("test_run", request.user.pk, limits.Rate(allowed, 60)) is not None:

@@ -4,9 +4,6 @@ in the shared cache."""
 from concurrent.futures import ThreadPoolExecutor
 
 from accounts import limits
-from tests.conftest import api_client_for
-
-JOBS = "/api/v1/jobs/"
 
 
 def test_parallel_uses_never_pass_the_limit():
@@ -33,15 +30,3 @@ def test_rates_read_as_drf_writes_them():
     assert limits.Rate.parse("120/minute") == limits.Rate(120, 60)
     assert limits.Rate.parse("5/s") == limits.Rate(5, 1)
     assert limits.Rate.parse("1000/day") == limits.Rate(1000, 86400)
-
-
-def test_two_keys_of_one_member_share_the_api_allowance(alice, settings):
-    settings.API_THROTTLE_RATE = "3/minute"
-    first, second = api_client_for(alice), api_client_for(alice)
-    for client in (first, second, first):
-        assert client.get(JOBS).status_code == 200
-
-    response = second.get(JOBS)
-
-    assert response.status_code == 429
-    assert 0 < int(response["Retry-After"]) <= 60

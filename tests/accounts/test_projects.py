@@ -14,6 +14,7 @@ from accounts import audit, projects
 from accounts.models import ApiKey, AuditEntry, Membership, Role
 from jobs.models import Job
 from tests.conftest import api_client, make_job, make_member, page_text
+from tests.web.test_job_form import job_form_data
 
 DASHBOARD = "/jobs/"
 
@@ -238,12 +239,12 @@ def test_audit_entries_are_kept_90_days(alice, acme):
 # Limits
 
 
-def test_the_job_cap_is_per_project(alice_client, alice, acme, settings):
+def test_the_job_cap_is_per_project(alice_client, alice, acme, settings, private_targets):
     settings.MAX_JOBS_PER_PROJECT = 1
     make_job(alice, project=acme)
     alice_client.post("/projects/switch/", {"project": str(acme.id)})
 
-    response = alice_client.post("/jobs/new/", {"title": "x"})
+    response = alice_client.post("/jobs/new/", job_form_data())
 
     assert "This project has reached the limit of 1 jobs." in page_text(response)
     # alice's personal project has room still.

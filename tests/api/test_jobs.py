@@ -44,6 +44,7 @@ JOB_FIELDS = {
     "consecutive_failures",
     "created_at",
     "updated_at",
+    "warnings",
 }
 # There is no internet here: jobs call the discard port on this machine. Throttle counts live
 # in the cache and would leak from one test to the next.
