@@ -143,3 +143,19 @@ def test_a_key_records_its_use_at_most_once_a_minute(alice_api, alice, clock):
     clock.shift(timedelta(seconds=2))
     alice_api.get(JOBS)
     assert alice.api_keys.get().last_used_at == first_use + timedelta(seconds=61)
+
+
+def test_twenty_parallel_run_nows_make_exactly_the_allowance(
+    transactional_db, alice, alice_key, settings, sent
+):
+    settings.MANUAL_RUNS_PER_MINUTE = 3
+    job = make_job(alice)
+
+    def run_now() -> int:
+        return api_client(alice_key).post(f"{JOBS}{job.id}/run/").status_code
+
+    statuses = race(run_now, count=20)
+
+    assert sorted(statuses) == [202] * 3 + [429] * 17
+    assert job.executions.count() == 3
+    assert len(sent.ids) == 3
