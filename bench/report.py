@@ -101,6 +101,13 @@ def table(columns: list[str], rows: list[list[str]]) -> str:
 
 def live_notes(result: dict) -> list[str]:
     notes = []
+    if result["hanging"] or result["refusing"]:
+        notes.append(
+            f"{result['design']}: {result['hanging']} % of the jobs call targets that never"
+            f" answer (each waits out its 30 s timeout) and {result['refusing']} % targets that"
+            f' refuse connections; "expected" counts the slots of the other jobs, each of'
+            " which must arrive in its own minute."
+        )
     machine = result["machine"]
     ours = sum(u.cpu for u in result["usage"].values())
     notes.append(

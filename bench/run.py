@@ -54,6 +54,15 @@ def parse(argv: list[str]) -> argparse.Namespace:
         help="target ports the jobs are spread over, standing for that many sites",
     )
     parser.add_argument("--workers", type=int, default=1, help="worker processes per design")
+    parser.add_argument(
+        "--per-project", type=int, default=100, help="jobs per project (each has a fair share)"
+    )
+    parser.add_argument(
+        "--hanging", type=int, default=0, help="percent of jobs whose target never answers"
+    )
+    parser.add_argument(
+        "--refusing", type=int, default=0, help="percent of jobs whose target refuses connections"
+    )
     parser.add_argument("--profile", action="store_true", help="py-spy the beat and workers")
     parser.add_argument(
         "--redis-db", type=int, default=5, help="Redis database for cronsvc (naive: the next one)"
@@ -71,6 +80,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
         parser.error("--jobs must be between 1 and 100,000")
     if args.minutes is not None and not 1 <= args.minutes <= 15:
         parser.error("--minutes must be between 1 and 15")
+    if args.hanging < 0 or args.refusing < 0 or args.hanging + args.refusing >= 100:
+        parser.error("--hanging and --refusing: percents that leave some jobs healthy")
+    if args.per_project < 1:
+        parser.error("--per-project must be at least 1")
     return args
 
 
@@ -296,6 +309,9 @@ def run(args, designs, databases, env, out, command, load_before) -> int:
                 ports=args.ports,
                 profile=args.profile,
                 out=out,
+                per_project=args.per_project,
+                hanging=args.hanging,
+                refusing=args.refusing,
             )
             if scenario == "smoke":
                 # Both designs at once (so it fits in two minutes): figures not comparable.
@@ -319,6 +335,12 @@ def run(args, designs, databases, env, out, command, load_before) -> int:
             else:
                 heading = f"capacity: {jobs:,} jobs every minute for {minutes} minutes"
                 key = f"capacity-{jobs}"
+                if args.hanging or args.refusing:
+                    heading += (
+                        f", {args.hanging} % of them on targets that never answer and"
+                        f" {args.refusing} % on targets that refuse connections"
+                    )
+                    key += f"-hanging-{args.hanging}-refusing-{args.refusing}"
             profiles = [(r["design"], n, p) for r in results for n, p in r["profiles"]]
             if profiles:
                 body += (

@@ -31,8 +31,7 @@ from django_celery_beat.models import (
     SolarSchedule,
 )
 
-from accounts.models import User
-from accounts.projects import personal_project
+from accounts.models import Membership, Project, Role, User
 from bench import naive
 from bench.processes import ROOT, Process, Sampler, pids_named, procfile, wait_until, worker_flag
 from bench.target import ports_from, read_record
@@ -74,6 +73,22 @@ class Live:
     ports: int = 50
     profile: bool = False
     out: Path = ROOT / "bench" / "out"
+    # Jobs per project: each project has its own fair share of requests in flight.
+    per_project: int = 100
+    # Percent of the jobs whose target never answers (each waits out its timeout), and whose
+    # target refuses connections: job n is one when n mod 100 falls in their share.
+    hanging: int = 0
+    refusing: int = 0
+
+    def kind(self, key: int) -> str:
+        share = key % 100
+        if share < self.hanging:
+            return "hanging"
+        return "refusing" if share < self.hanging + self.refusing else "healthy"
+
+    @property
+    def healthy_keys(self) -> set[int]:
+        return {key for key in range(self.jobs) if self.kind(key) == "healthy"}
 
 
 @dataclass
@@ -84,10 +99,22 @@ class Side:
     alias: str
     database: str
     target: Process | None = None
-    ports: list[int] = field(default_factory=list)
+    # Target ports by kind of job: healthy, hanging, refusing.
+    ports: dict[str, list[int]] = field(default_factory=dict)
     record: Path | None = None
     processes: list[Process] = field(default_factory=list)
     profiles: list[tuple[str, Path, subprocess.Popen]] = field(default_factory=list)
+
+
+def bench_projects(alias: str, owner: User, count: int) -> list[Project]:
+    """`count` projects owned by the bench member, standing for many members' projects."""
+    projects = Project.objects.using(alias).bulk_create(
+        Project(name=f"bench {number}") for number in range(count)
+    )
+    Membership.objects.using(alias).bulk_create(
+        Membership(project=project, user=owner, role=Role.OWNER) for project in projects
+    )
+    return projects
 
 
 def member(alias: str) -> User:
@@ -106,6 +133,7 @@ def reset(alias: str) -> None:
         HealthChange,
         Heartbeat,
         Job,
+        Project,
         PeriodicTask,
         PeriodicTasks,
         CrontabSchedule,
@@ -125,17 +153,23 @@ def ceil_minute(moment: float) -> int:
 def start_target(side: Side, run: Live, env: dict) -> None:
     side.record = run.out / f"{run.name}-{run.jobs}-{side.design}-arrivals.tsv"
     log = run.out / f"{run.name}-{run.jobs}-{side.design}-target.log"
+    # A few sites of each hostile kind, as a handful of members' dead hosts would be.
+    hostile = f" --hanging {5 if run.hanging else 0} --refusing {5 if run.refusing else 0}"
     side.target = Process(
         f"{side.design} target",
-        f"{PYTHON} -m bench.target --record {side.record} --ports {run.ports}",
+        f"{PYTHON} -m bench.target --record {side.record} --ports {run.ports}{hostile}",
         env,
         log,
     )
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and side.target.alive():
-        ports = ports_from(log.read_text())
-        if ports:
-            side.ports = ports
+        text = log.read_text()
+        if ports := ports_from(text):
+            side.ports = {
+                "healthy": ports,
+                "hanging": ports_from(text, "HANGING"),
+                "refusing": ports_from(text, "REFUSING"),
+            }
             return
         time.sleep(0.1)
     raise RuntimeError(f"the target did not start: see {side.target.log}")
@@ -146,8 +180,9 @@ def arrivals_so_far(port: int) -> int:
         return int(response.read())
 
 
-def job_url(ports: list[int], key: int) -> str:
-    # Jobs spread over the target's ports, as over many sites.
+def job_url(side: Side, run: Live, key: int) -> str:
+    # Jobs spread over the target's ports of their kind, as over many sites.
+    ports = side.ports[run.kind(key)]
     return f"http://127.0.0.1:{ports[key % len(ports)]}/j/{key}"
 
 
@@ -156,14 +191,14 @@ def create_cronsvc_jobs(side: Side, run: Live, first_slot: int) -> None:
     slot = datetime.fromtimestamp(first_slot, UTC)
     schedule = f"{slot.minute} {slot.hour} * * *" if run.once else "* * * * *"
     # next_run_at computed once for all: they share the schedule.
-    project = personal_project(user)
+    projects = bench_projects(side.alias, user, math.ceil(run.jobs / run.per_project))
     Job.objects.using(side.alias).bulk_create(
         (
             Job(
                 user=user,
-                project=project,
+                project=projects[key // run.per_project],
                 title=f"bench {key}",
-                url=job_url(side.ports, key),
+                url=job_url(side, run, key),
                 schedule=schedule,
                 timezone="UTC",
                 next_run_at=slot,
@@ -191,7 +226,7 @@ def create_naive_tasks(side: Side, run: Live, first_slot: int) -> None:
                 name=f"bench job {key}",
                 task=naive.TASK,
                 crontab=crontab,
-                args=json.dumps([job_url(side.ports, key)]),
+                args=json.dumps([job_url(side, run, key)]),
             )
             for key in range(run.jobs)
         ),
@@ -343,11 +378,12 @@ def run_live(run: Live, designs: list[str], env: dict, databases: dict[str, str]
         if run.profile:
             for side in sides:
                 start_profiles(side, run, int(end - time.time()))
-        expected = run.jobs * len(slots)
+        healthy = run.healthy_keys
+        expected = len(healthy) * len(slots)
         while time.time() < end:
             check()
             if time.time() > slots[-1] and all(
-                arrivals_so_far(s.ports[0]) >= expected for s in sides
+                arrivals_so_far(s.ports["healthy"][0]) >= expected for s in sides
             ):
                 time.sleep(3)  # a little longer, for duplicates
                 break
@@ -369,8 +405,16 @@ def run_live(run: Live, designs: list[str], env: dict, databases: dict[str, str]
     results = []
     for side in sides:
         arrivals = read_record(str(side.record))
-        result = analyse(arrivals, run.jobs, slots)
-        result.update(design=side.design, scenario=run.name, minutes=len(slots), window=window)
+        result = analyse(arrivals, healthy, slots)
+        result.update(
+            design=side.design,
+            scenario=run.name,
+            jobs=run.jobs,
+            minutes=len(slots),
+            window=window,
+            hanging=run.hanging,
+            refusing=run.refusing,
+        )
         result["usage"] = {
             name.split(" ", 1)[1]: usage_of
             for name, usage_of in usage.items()
@@ -402,8 +446,9 @@ def percentile(values: list[float], fraction: float) -> float | None:
     return ordered[min(len(ordered) - 1, max(0, math.ceil(fraction * len(ordered)) - 1))]
 
 
-def analyse(arrivals: list[tuple[float, str, str]], jobs: int, slots: list[int]) -> dict:
-    """Check the target's record against the expected (job, minute) slots.
+def analyse(arrivals: list[tuple[float, str, str]], jobs: set[int], slots: list[int]) -> dict:
+    """Check the target's record against the expected (job, minute) slots of the jobs given
+    (the healthy ones: hanging and refusing targets record nothing).
 
     An arrival counts for the minute it arrives in (the target: every execution starts within
     its own minute); lateness is its time past the top of that minute. A slot with no arrival
@@ -429,13 +474,12 @@ def analyse(arrivals: list[tuple[float, str, str]], jobs: int, slots: list[int])
         if per_slot[key] == 1:
             lateness_by_slot[slot].append(arrived - slot)
     lateness = [value for values in lateness_by_slot.values() for value in values]
-    served = sum(1 for (key, _) in per_slot if 0 <= key < jobs)
+    served = sum(1 for (key, _) in per_slot if key in jobs)
     busy = sum(max(values) for values in lateness_by_slot.values() if values)
     return {
-        "jobs": jobs,
-        "expected": jobs * len(slots),
+        "expected": len(jobs) * len(slots),
         "arrivals": sum(per_slot.values()),
-        "missed": jobs * len(slots) - served,
+        "missed": len(jobs) * len(slots) - served,
         "duplicated": sum(1 for count in per_slot.values() if count > 1),
         "before_window": before,
         "after_window": after,
@@ -518,7 +562,7 @@ def fill_jobs(registered: int, now: datetime) -> list[int]:
     """`registered` jobs: DUE of them due within the horizon, the rest years away (cronsvc
     reads only due rows, whatever the schedules of the others)."""
     user = member("default")
-    project = personal_project(user)
+    (project,) = bench_projects("default", user, 1)
     far = Job(
         user=user,
         project=project,

@@ -10,6 +10,10 @@ recorded as one tab-separated line:
 flushed to FILE twice a second and on SIGTERM, when it exits. GET /_bench/count answers how many
 requests were recorded so far (that request itself is not recorded).
 
+For the hostile run, `--hanging K` adds K ports that accept connections and never answer
+(`HANGING <n>,...`: the request waits out its timeout), and `--refusing K` holds K ports bound
+but not listening, so a connection to them is refused at once (`REFUSING <n>,...`).
+
 A hand-written parser instead of aiohttp.web: the target must never be the bottleneck on a
 2-core machine it shares with everything else, and this one does only what the bench needs.
 `measure()` is the load generator that checks that (bounded in requests and in time).
@@ -18,6 +22,7 @@ A hand-written parser instead of aiohttp.web: the target must never be the bottl
 import argparse
 import asyncio
 import signal
+import socket
 import sys
 import time
 
@@ -108,7 +113,26 @@ class Connection(asyncio.Protocol):
         self.transport = None
 
 
-async def serve(record_path: str, host: str, ports: int) -> None:
+class Silent(asyncio.Protocol):
+    """Reads the request and never answers: a target that hangs until the caller gives up."""
+
+    def data_received(self, data: bytes) -> None:
+        pass
+
+
+def refusing_socket(host: str) -> socket.socket:
+    """A port bound and never listened on: connecting to it is refused (RST) at once, and
+    no other process can take it while the bench runs."""
+    sock = socket.socket()
+    sock.bind((host, 0))
+    return sock
+
+
+def port_list(sockets: list[socket.socket]) -> str:
+    return ",".join(str(sock.getsockname()[1]) for sock in sockets)
+
+
+async def serve(record_path: str, host: str, ports: int, hanging: int, refusing: int) -> None:
     record = Record(record_path)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -118,8 +142,13 @@ async def serve(record_path: str, host: str, ports: int) -> None:
         await loop.create_server(lambda: Connection(record), host, 0, backlog=4096)
         for _ in range(ports)
     ]
-    numbers = [str(server.sockets[0].getsockname()[1]) for server in servers]
-    print(f"PORTS {','.join(numbers)}", flush=True)
+    servers += [await loop.create_server(Silent, host, 0, backlog=4096) for _ in range(hanging)]
+    refused = [refusing_socket(host) for _ in range(refusing)]
+    if hanging:
+        print(f"HANGING {port_list([s.sockets[0] for s in servers[ports:]])}", flush=True)
+    if refusing:
+        print(f"REFUSING {port_list(refused)}", flush=True)
+    print(f"PORTS {port_list([s.sockets[0] for s in servers[:ports]])}", flush=True)
 
     async def flusher() -> None:
         while True:
@@ -136,11 +165,14 @@ async def serve(record_path: str, host: str, ports: int) -> None:
         record.close()
 
 
-def ports_from(log: str) -> list[int] | None:
-    """The ports a target printed to its log, once it listens."""
+def ports_from(log: str, kind: str = "PORTS") -> list[int] | None:
+    """The ports of a kind (PORTS, HANGING, REFUSING) a target printed to its log, once it
+    listens (PORTS comes last)."""
     if "PORTS " not in log:
         return None
-    return [int(port) for port in log.split("PORTS ", 1)[1].split()[0].split(",")]
+    if f"{kind} " not in log:
+        return []
+    return [int(port) for port in log.split(f"{kind} ", 1)[1].split()[0].split(",")]
 
 
 def read_record(path: str) -> list[tuple[float, str, str]]:
@@ -191,12 +223,14 @@ def main() -> None:
     parser.add_argument("--record", required=True, help="file the arrivals are written to")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--ports", type=int, default=1, help="how many ports to listen on")
+    parser.add_argument("--hanging", type=int, default=0, help="ports that never answer")
+    parser.add_argument("--refusing", type=int, default=0, help="ports that refuse connections")
     args = parser.parse_args()
     if not args.host.startswith("127."):
         sys.exit("the bench target listens on loopback only")
-    if not 1 <= args.ports <= 1000:
-        sys.exit("--ports: 1 to 1,000")
-    asyncio.run(serve(args.record, args.host, args.ports))
+    if not 1 <= args.ports + args.hanging + args.refusing <= 1000:
+        sys.exit("--ports, --hanging and --refusing: 1 to 1,000 in all")
+    asyncio.run(serve(args.record, args.host, args.ports, args.hanging, args.refusing))
 
 
 if __name__ == "__main__":
