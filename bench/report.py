@@ -108,6 +108,13 @@ def live_notes(result: dict) -> list[str]:
             f' refuse connections; "expected" counts the slots of the other jobs, each of'
             " which must arrive in its own minute."
         )
+    if result["flaky"]:
+        notes.append(
+            f"{result['design']}: {result['flaky']} % of the jobs call targets that answer 503"
+            f" twice and then 200, with `retries: 2`: each of their slots counts as delivered"
+            f" by its one 200, which must come in the slot's own minute; the target answered"
+            f" {result['rejected']:,} 503s."
+        )
     machine = result["machine"]
     ours = sum(u.cpu for u in result["usage"].values())
     notes.append(

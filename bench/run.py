@@ -63,6 +63,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--refusing", type=int, default=0, help="percent of jobs whose target refuses connections"
     )
+    parser.add_argument(
+        "--flaky",
+        type=int,
+        default=0,
+        help="percent of jobs whose target answers 503 twice, then 200 (with retries: 2)",
+    )
     parser.add_argument("--profile", action="store_true", help="py-spy the beat and workers")
     parser.add_argument(
         "--redis-db", type=int, default=5, help="Redis database for cronsvc (naive: the next one)"
@@ -80,8 +86,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
         parser.error("--jobs must be between 1 and 100,000")
     if args.minutes is not None and not 1 <= args.minutes <= 15:
         parser.error("--minutes must be between 1 and 15")
-    if args.hanging < 0 or args.refusing < 0 or args.hanging + args.refusing >= 100:
-        parser.error("--hanging and --refusing: percents that leave some jobs healthy")
+    shares = (args.hanging, args.refusing, args.flaky)
+    if min(shares) < 0 or sum(shares) >= 100:
+        parser.error("--hanging, --refusing and --flaky: percents that leave some jobs healthy")
     if args.per_project < 1:
         parser.error("--per-project must be at least 1")
     return args
@@ -312,6 +319,7 @@ def run(args, designs, databases, env, out, command, load_before) -> int:
                 per_project=args.per_project,
                 hanging=args.hanging,
                 refusing=args.refusing,
+                flaky=args.flaky,
             )
             if scenario == "smoke":
                 # Both designs at once (so it fits in two minutes): figures not comparable.
@@ -341,6 +349,9 @@ def run(args, designs, databases, env, out, command, load_before) -> int:
                         f" {args.refusing} % on targets that refuse connections"
                     )
                     key += f"-hanging-{args.hanging}-refusing-{args.refusing}"
+                if args.flaky:
+                    heading += f", {args.flaky} % on targets that answer 503 twice, then 200"
+                    key += f"-flaky-{args.flaky}"
             profiles = [(r["design"], n, p) for r in results for n, p in r["profiles"]]
             if profiles:
                 body += (

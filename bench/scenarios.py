@@ -56,6 +56,9 @@ def naive_worker() -> str:
 
 
 MEMBER_EMAIL = "bench@example.org"
+# A flaky site's jobs retry twice, a second apart (doubling, with jitter): the third attempt,
+# the one the site answers, comes a few seconds after the slot.
+FLAKY_RETRIES = {"retries": 2, "retry_delay_seconds": 1}
 # Open connections for no proxy: every request of the bench goes to 127.0.0.1.
 local = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -79,16 +82,24 @@ class Live:
     # target refuses connections: job n is one when n mod 100 falls in their share.
     hanging: int = 0
     refusing: int = 0
+    # Percent of the jobs on flaky sites (503 twice, then 200), with `retries: 2`.
+    flaky: int = 0
 
     def kind(self, key: int) -> str:
         share = key % 100
-        if share < self.hanging:
-            return "hanging"
-        return "refusing" if share < self.hanging + self.refusing else "healthy"
+        for kind, bound in (
+            ("hanging", self.hanging),
+            ("refusing", self.hanging + self.refusing),
+            ("flaky", self.hanging + self.refusing + self.flaky),
+        ):
+            if share < bound:
+                return kind
+        return "healthy"
 
     @property
     def healthy_keys(self) -> set[int]:
-        return {key for key in range(self.jobs) if self.kind(key) == "healthy"}
+        """The jobs whose every slot must be delivered in its minute (flaky ones by retry)."""
+        return {key for key in range(self.jobs) if self.kind(key) in ("healthy", "flaky")}
 
 
 @dataclass
@@ -182,8 +193,10 @@ def arrivals_so_far(port: int) -> int:
 
 def job_url(side: Side, run: Live, key: int) -> str:
     # Jobs spread over the target's ports of their kind, as over many sites.
-    ports = side.ports[run.kind(key)]
-    return f"http://127.0.0.1:{ports[key % len(ports)]}/j/{key}"
+    kind = run.kind(key)
+    ports = side.ports["healthy" if kind == "flaky" else kind]
+    path = "f" if kind == "flaky" else "j"
+    return f"http://127.0.0.1:{ports[key % len(ports)]}/{path}/{key}"
 
 
 def create_cronsvc_jobs(side: Side, run: Live, first_slot: int) -> None:
@@ -202,6 +215,7 @@ def create_cronsvc_jobs(side: Side, run: Live, first_slot: int) -> None:
                 schedule=schedule,
                 timezone="UTC",
                 next_run_at=slot,
+                **(FLAKY_RETRIES if run.kind(key) == "flaky" else {}),
             )
             for key in range(run.jobs)
         ),
@@ -414,6 +428,7 @@ def run_live(run: Live, designs: list[str], env: dict, databases: dict[str, str]
             window=window,
             hanging=run.hanging,
             refusing=run.refusing,
+            flaky=run.flaky,
         )
         result["usage"] = {
             name.split(" ", 1)[1]: usage_of
@@ -448,7 +463,8 @@ def percentile(values: list[float], fraction: float) -> float | None:
 
 def analyse(arrivals: list[tuple[float, str, str]], jobs: set[int], slots: list[int]) -> dict:
     """Check the target's record against the expected (job, minute) slots of the jobs given
-    (the healthy ones: hanging and refusing targets record nothing).
+    (the healthy and flaky ones: hanging and refusing targets record nothing, and a flaky
+    site's 503s are counted as rejected, not as deliveries).
 
     An arrival counts for the minute it arrives in (the target: every execution starts within
     its own minute); lateness is its time past the top of that minute. A slot with no arrival
@@ -457,9 +473,12 @@ def analyse(arrivals: list[tuple[float, str, str]], jobs: set[int], slots: list[
     first, last = slots[0], slots[-1] + 60
     per_slot: Counter = Counter()
     lateness_by_slot: dict[int, list[float]] = {slot: [] for slot in slots}
-    before = after = foreign = 0
+    before = after = foreign = rejected = 0
     for arrived, path, _ in arrivals:
-        if not path.startswith("/j/"):
+        if path.startswith("/r/"):
+            rejected += 1  # a flaky site's 503: the slot is delivered by a later attempt
+            continue
+        if not path.startswith(("/j/", "/f/")):
             foreign += 1
             continue
         if arrived < first:
@@ -484,6 +503,7 @@ def analyse(arrivals: list[tuple[float, str, str]], jobs: set[int], slots: list[
         "before_window": before,
         "after_window": after,
         "foreign": foreign,
+        "rejected": rejected,
         "p50": percentile(lateness, 0.50),
         "p99": percentile(lateness, 0.99),
         "max": max(lateness) if lateness else None,

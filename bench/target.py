@@ -10,6 +10,10 @@ recorded as one tab-separated line:
 flushed to FILE twice a second and on SIGTERM, when it exits. GET /_bench/count answers how many
 requests were recorded so far (that request itself is not recorded).
 
+Paths under /f/ are flaky sites: they answer 503 to a request whose X-Cronsvc-Attempt is 1
+or 2 and 200 to the third, and such a 503 is recorded under /r/ (so a slot's delivery is its
+one 200, and its rejected attempts are counted apart).
+
 For the hostile run, `--hanging K` adds K ports that accept connections and never answer
 (`HANGING <n>,...`: the request waits out its timeout), and `--refusing K` holds K ports bound
 but not listening, so a connection to them is refused at once (`REFUSING <n>,...`).
@@ -27,10 +31,17 @@ import sys
 import time
 
 EXECUTION_HEADER = b"x-cronsvc-execution"
+ATTEMPT_HEADER = b"x-cronsvc-attempt"
+FLAKY_PATH = b"/f/"
+# A flaky site answers 503 to the first two attempts of a slot and 200 to the third.
+FLAKY_FAILURES = 2
 COUNT_PATH = b"/_bench/count"
 MAX_HEAD = 64 * 1024
 FLUSH_SECONDS = 0.5
 OK = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n"
+UNAVAILABLE = (
+    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n"
+)
 
 
 class Record:
@@ -39,8 +50,9 @@ class Record:
         self.lines: list[str] = []
         self.count = 0
 
-    def add(self, arrived: float, path: bytes, execution: bytes) -> None:
-        self.count += 1
+    def add(self, arrived: float, path: bytes, execution: bytes, delivered: bool = True) -> None:
+        # The count (GET /_bench/count) is of deliveries: a flaky site's 503 is not one.
+        self.count += delivered
         self.lines.append(
             f"{arrived:.6f}\t{path.decode('latin-1')}\t{execution.decode('latin-1')}\n"
         )
@@ -79,7 +91,7 @@ class Connection(asyncio.Protocol):
             parts = lines[0].split(b" ")
             path = parts[1] if len(parts) > 1 else b"/"
             version = parts[2] if len(parts) > 2 else b"HTTP/1.0"
-            length, execution, connection = 0, b"", b""
+            length, execution, connection, attempt = 0, b"", b"", 1
             for line in lines[1:]:
                 name, _, value = line.partition(b":")
                 name = name.strip().lower()
@@ -89,6 +101,8 @@ class Connection(asyncio.Protocol):
                     execution = value.strip()
                 elif name == b"connection":
                     connection = value.strip().lower()
+                elif name == ATTEMPT_HEADER:
+                    attempt = int(value.strip() or 1)
             if len(rest) < length:
                 return  # the body is still coming
             self.buffer = rest[length:]
@@ -101,9 +115,12 @@ class Connection(asyncio.Protocol):
                     b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
                 )
             else:
-                self.record.add(arrived, path, execution)
+                status = OK
+                if path.startswith(FLAKY_PATH) and attempt <= FLAKY_FAILURES:
+                    status, path = UNAVAILABLE, b"/r/" + path[len(FLAKY_PATH) :]
+                self.record.add(arrived, path, execution, delivered=status is OK)
                 self.transport.write(
-                    OK + (b"\r\nOK" if keep_alive else b"Connection: close\r\n\r\nOK")
+                    status + (b"\r\nOK" if keep_alive else b"Connection: close\r\n\r\nOK")
                 )
             if not keep_alive:
                 self.transport.close()

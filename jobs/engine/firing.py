@@ -11,6 +11,7 @@ import atexit
 import os
 import threading
 from collections.abc import Callable, Coroutine
+from concurrent.futures import Future
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -27,10 +28,10 @@ class FiringLoop:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.client: http.Client | None = None
 
-    def run(self, work: Callable[[http.Client], Coroutine[Any, Any, T]]) -> T:
-        """Run `work(client)` on the loop and wait for its result (from any thread)."""
+    def submit(self, work: Callable[[http.Client], Coroutine[Any, Any, T]]) -> Future[T]:
+        """Start `work(client)` on the loop (from any thread); the future has its result."""
         loop, client = self.started()
-        return asyncio.run_coroutine_threadsafe(work(client), loop).result()
+        return asyncio.run_coroutine_threadsafe(work(client), loop)
 
     def started(self) -> tuple[asyncio.AbstractEventLoop, http.Client]:
         with self.lock:

@@ -1,8 +1,11 @@
 """Run a batch of executions: claim them, fire each on its second, record the results."""
 
 import asyncio
+import queue
 import time
 from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -46,6 +49,8 @@ RECORD_RETRY_DELAYS = (1, 2, 4, 8, 15, 15)
 # The column is a 32-bit integer: about 24 days. A lost execution found and re-sent after
 # a longer outage would otherwise fail the whole batch's write and strand it `running`.
 MAX_LATENESS_MS = 2**31 - 1
+# Results that come in within this long of each other are written in one transaction.
+RECORD_WAVE_SECONDS = 0.2
 
 
 @dataclass
@@ -56,16 +61,50 @@ class Missed:
     at: datetime
 
 
+Outcome = http.Outcome | Missed
+
+
 def run_batch(execution_ids: list[int]) -> None:
     executions = claim(execution_ids)
     if not executions:
         return
-    # No connection held idle while the batch waits for its second: a database restart
-    # meanwhile would break it under the results.
-    if not connection.in_atomic_block:
-        connection.close()
-    outcomes = FIRING.run(lambda client: fire_all(client, executions))
-    record_results(executions, outcomes)
+    fire_and_record(executions)
+
+
+def fire_and_record(executions: list[Execution]) -> None:
+    """Fire the batch and record each result as soon as it is in, in waves: one target
+    that hangs until its timeout holds back nobody else's result, retry or alert."""
+    done: queue.SimpleQueue = queue.SimpleQueue()
+    firing = FIRING.submit(lambda client: fire_each(client, executions, done.put))
+    left = len(executions)
+    while left:
+        # No connection held idle while the batch waits (for its second, or for slow
+        # targets): a database restart meanwhile would break it under the results.
+        if not connection.in_atomic_block:
+            connection.close()
+        wave = next_wave(done, firing)
+        record_results([execution for execution, _ in wave], [outcome for _, outcome in wave])
+        left -= len(wave)
+    firing.result()
+
+
+def next_wave(done: queue.SimpleQueue, firing: Future) -> list[tuple[Execution, Outcome]]:
+    """The next results in: the first to come, and those that follow it within
+    RECORD_WAVE_SECONDS, so that results finishing together are written together."""
+    wave = []
+    while not wave:
+        try:
+            wave.append(done.get(timeout=1))
+        except queue.Empty:
+            if firing.done():
+                firing.result()  # raises what stopped the firing
+    deadline = time.monotonic() + RECORD_WAVE_SECONDS
+    while (remaining := deadline - time.monotonic()) > 0:
+        try:
+            wave.append(done.get(timeout=remaining))
+        except queue.Empty:
+            break
+    return wave
 
 
 @transaction.atomic
@@ -133,11 +172,18 @@ def skip_reason(execution: Execution, busy: set[int]) -> str:
     return ""
 
 
-async def fire_all(client: http.Client, executions: list[Execution]) -> list[http.Outcome | Missed]:
-    return await asyncio.gather(*(fire(client, execution) for execution in executions))
+async def fire_each(
+    client: http.Client,
+    executions: list[Execution],
+    report: Callable[[tuple[Execution, Outcome]], None],
+) -> None:
+    async def fire_one(execution: Execution) -> None:
+        report((execution, await fire(client, execution)))
+
+    await asyncio.gather(*(fire_one(execution) for execution in executions))
 
 
-async def fire(client: http.Client, execution: Execution) -> http.Outcome | Missed:
+async def fire(client: http.Client, execution: Execution) -> Outcome:
     # Claimed ahead of time; the request leaves on the scheduled second, never before
     # it: a timer may wake a hair early (monotonic clock), so wait out what is left.
     while (wait := (execution.scheduled_for - timezone.now()).total_seconds()) > 0:
@@ -184,7 +230,7 @@ def request_for(job: Job, *, execution_id: str) -> http.Request:
     )
 
 
-def apply_outcome(execution: Execution, outcome: http.Outcome | Missed) -> None:
+def apply_outcome(execution: Execution, outcome: Outcome) -> None:
     if isinstance(outcome, Missed):
         execution.status, execution.finished_at = Status.MISSED, outcome.at
         execution.missed_count = 1
@@ -217,7 +263,7 @@ def lateness_ms(scheduled_for: datetime, left: datetime) -> int:
     return min(round((left - scheduled_for).total_seconds() * 1000), MAX_LATENESS_MS)
 
 
-def record_results(executions: list[Execution], outcomes: list[http.Outcome | Missed]) -> None:
+def record_results(executions: list[Execution], outcomes: list[Outcome]) -> None:
     """Write the outcomes in hand, through a database restart: each try reconnects, and
     they are tried again for about 45 s before the batch gives up."""
     for execution, outcome in zip(executions, outcomes, strict=True):
