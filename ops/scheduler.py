@@ -2,7 +2,7 @@ import time
 
 import structlog
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import DatabaseError, InterfaceError, close_old_connections
 from django.utils import timezone
 from django_celery_beat.schedulers import DatabaseScheduler
 
@@ -24,6 +24,12 @@ class Scheduler(DatabaseScheduler):
 
     def record_heartbeat(self) -> None:
         close_old_connections()
-        Heartbeat.record("beat", timezone.now())
+        try:
+            Heartbeat.record("beat", timezone.now())
+        except (DatabaseError, InterfaceError) as error:
+            # The database is restarting: beat lives on (its schedule is in memory, and
+            # django-celery-beat's own queries ride out the outage the same way).
+            log.warning("heartbeat.not_recorded", process="beat", error=str(error))
+            return
         self.last_heartbeat = time.monotonic()
         log.info("heartbeat", process="beat")

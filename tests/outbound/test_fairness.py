@@ -70,12 +70,15 @@ def test_five_hundred_slow_jobs_of_one_project_do_not_delay_another_projects_job
 def test_a_projects_request_past_its_timeout_in_the_queue_was_never_sent(target):
     async def scenario() -> list[http.Outcome]:
         async with http.Client(in_flight_per_tenant=1) as client:
-            waiting = [request(target.url("/slow/2"), NOISY_PROJECT, timeout=1) for _ in range(2)]
+            # The first holds the project's one place a second longer than the second waits.
+            waiting = [
+                request(target.url("/slow/3"), NOISY_PROJECT, timeout=timeout) for timeout in (2, 1)
+            ]
             return await asyncio.gather(*(client.send(r) for r in waiting))
 
     first, second = asyncio.run(scenario())
 
-    assert first.error == "Sent, but no complete response within 1 s."
+    assert first.error == "Sent, but no complete response within 2 s."
     assert second.error == (
         "Not sent: its project had as many requests in flight as one project may for all of 1 s."
     )
