@@ -378,6 +378,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Executions and test runs both have a `status`, with different choices.
+    "ENUM_NAME_OVERRIDES": {
+        "ExecutionStatusEnum": "jobs.models.Execution.Status",
+        "TestRunStatusEnum": "jobs.models.TestRun.Status",
+    },
 }
 
 # Structured logs (structlog): JSON lines with an `event` name and ids in production,

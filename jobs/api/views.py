@@ -97,6 +97,7 @@ class JobViewSet(viewsets.ModelViewSet):
         return Response(ExecutionSerializer(execution).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(
+        operation_id="jobs_test_run_new",
         request=JobSerializer,
         responses={202: TestRunStartedSerializer},
         description="Send these job settings once, by a worker, without saving a job. "
