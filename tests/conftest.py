@@ -7,6 +7,7 @@ passes them at the call or binds them with functools.partial, and a module that 
 another frozen moment says `clock = frozen_at(NOW)`; neither defines its own copy."""
 
 import asyncio
+import base64
 import html
 import ipaddress
 import re
@@ -451,6 +452,11 @@ def run_test_run(client: Client, data: dict[str, str]) -> object:
         return started
     test_runs.send(int(poll[2]))
     return client.get(poll[1])
+
+
+def basic(username: str, password: str) -> str:
+    """The Authorization header of HTTP basic auth."""
+    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
 
 
 def redirect(target: Target, to: str, status: int = 302) -> str:
