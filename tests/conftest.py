@@ -445,7 +445,7 @@ def run_test_run(client: Client, data: dict[str, str]) -> object:
 
     The worker's part runs here, through the function its task calls: these tests are
     about what is sent and shown, not the trip through the broker (tests/web/
-    test_test_run_worker.py takes that with a real worker)."""
+    test_test_run.py takes that once with a real worker)."""
     started = client.post(TEST_RUN, data)
     poll = POLL_URL.search(started.content.decode())
     if poll is None:

@@ -13,6 +13,7 @@ from accounts.projects import personal_project
 from jobs.engine import retention, test_runs
 from jobs.models import Execution, Job, TestRun
 from tests.conftest import POLL_URL, TEST_RUN, make_job, page_text, run_test_run
+from tests.processes import Engine, flush_broker
 from tests.web.test_job_form import job_form_data
 
 # The per-minute counts live in the cache and would leak from one test to the next.
@@ -35,6 +36,32 @@ def test_pressing_it_answers_at_once_with_a_partial_that_polls(alice_client, ali
         personal_project(alice),
         alice,
     )
+
+
+def result_once_done(client, poll_url: str) -> object | None:
+    """Poll as the page does: the answer once it no longer polls."""
+    answer = client.get(poll_url)
+    return None if POLL_URL.search(answer.content.decode()) else answer
+
+
+@pytest.mark.slow
+def test_a_worker_process_sends_it_and_the_poll_shows_the_result(
+    transactional_db, alice_client, alice, target, tmp_path
+):
+    flush_broker()  # nothing left over from another run
+    with Engine(tmp_path) as engine:
+        engine.start_worker("system", queues="system,test_runs")
+
+        started = alice_client.post(TEST_RUN, job_form_data(url=target.url("/echo")))
+        poll_url = POLL_URL.search(started.content.decode())[1]
+        result = engine.wait_until(
+            lambda: result_once_done(alice_client, poll_url), what="the test run's result"
+        )
+
+    assert "Succeeded · HTTP 200" in page_text(result)
+    (arrival,) = target.requests
+    assert arrival.headers["X-Cronsvc-Execution"] == "test-run"
+    assert TestRun.objects.get().status == TestRun.Status.DONE
 
 
 def test_the_poll_goes_on_polling_until_a_worker_has_sent_it(alice_client, alice, target):
