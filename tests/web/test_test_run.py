@@ -10,7 +10,7 @@ import pytest
 import time_machine
 
 from accounts.projects import personal_project
-from jobs.engine import retention, test_runs
+from jobs.engine import test_runs
 from jobs.models import Execution, Job, TestRun
 from tests.conftest import POLL_URL, TEST_RUN, make_job, page_text, run_test_run
 from tests.processes import Engine, flush_broker
@@ -302,15 +302,3 @@ def test_the_edit_form_has_the_button_and_the_job_id(alice_client, alice):
 
     assert f'<input type="hidden" name="job_id" value="{job.id}">' in content
     assert 'hx-post="/jobs/test-run/" hx-include="#job-form" hx-target="#test-run"' in content
-
-
-def test_old_test_runs_are_pruned_after_a_day(alice_client, alice, target):
-    with time_machine.travel(datetime(2026, 3, 10, 9, 0, 5, tzinfo=UTC), tick=False) as clock:
-        alice_client.post(TEST_RUN, job_form_data(url=target.url("/ok")))
-        clock.shift(timedelta(hours=23))
-        alice_client.post(TEST_RUN, job_form_data(url=target.url("/ok")))
-        clock.shift(timedelta(hours=2))
-
-        assert retention.prune_test_runs() == 1
-
-    assert TestRun.objects.count() == 1
