@@ -119,7 +119,9 @@ def test_a_test_run_at_a_tarpit_leaves_the_site_answering(
             headers=bearer,
             method="POST",
         )
-        assert (status, took < 1) == (202, True), took
+        # At once, not after the target's 30 s (a fresh web process's first message also
+        # opens its broker connection, so allow it more than the second below).
+        assert (status, took < 5) == (202, True), took
         poll = json.loads(body)["url"]
         engine.wait_until(lambda: tarpit.connections, what="the worker to call the tarpit")
 
