@@ -290,7 +290,14 @@ CELERY_BEAT_SCHEDULER = "ops.scheduler:Scheduler"
 # queue and worker of their own so they never wait behind a burst of batches.
 CELERY_TASK_DEFAULT_QUEUE = "system"
 EXECUTIONS_QUEUE = "executions"
-CELERY_TASK_ROUTES = {task_names.EXECUTE_BATCH: {"queue": EXECUTIONS_QUEUE}}
+# Test runs wait on a member's target for up to MAX_TIMEOUT_SECONDS: never in a web
+# process, never behind the batches. The system worker takes them too; a queue of their
+# own lets an operator give them a worker of their own.
+TEST_RUNS_QUEUE = "test_runs"
+CELERY_TASK_ROUTES = {
+    task_names.EXECUTE_BATCH: {"queue": EXECUTIONS_QUEUE},
+    task_names.TEST_RUN: {"queue": TEST_RUNS_QUEUE},
+}
 CELERY_TIMEZONE = "UTC"
 # Every process proves it is alive this often; ten missed and it is taken for dead, and
 # the runs its worker claimed are finished as lost (ops/liveness.py). Often, so a worker
@@ -334,6 +341,9 @@ ALLOWED_TARGET_PORTS = env.str("ALLOWED_TARGET_PORTS", default="80,443,1024-6553
 KEEPALIVE_SECONDS = env.int("KEEPALIVE_SECONDS", default=75)
 MANUAL_RUNS_PER_MINUTE = env.int("MANUAL_RUNS_PER_MINUTE", default=10)
 TEST_RUNS_PER_MINUTE = env.int("TEST_RUNS_PER_MINUTE", default=5)
+# A web request waits at most this long for the lookup that checks a new URL's host; past
+# it the URL is accepted, and checked again at connect time like every request.
+SAVE_TIME_DNS_TIMEOUT_SECONDS = env.float("SAVE_TIME_DNS_TIMEOUT_SECONDS", default=2)
 RECOVERY_INTERVAL_SECONDS = env.int("RECOVERY_INTERVAL_SECONDS", default=10)
 # A pending execution whose message was sent this long ago was lost with the broker.
 REQUEUE_AFTER_SECONDS = env.int("REQUEUE_AFTER_SECONDS", default=60)
@@ -368,6 +378,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Executions and test runs both have a `status`, with different choices.
+    "ENUM_NAME_OVERRIDES": {
+        "ExecutionStatusEnum": "jobs.models.Execution.Status",
+        "TestRunStatusEnum": "jobs.models.TestRun.Status",
+    },
 }
 
 # Structured logs (structlog): JSON lines with an `event` name and ids in production,

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 MAX_RETRIES = 5
 # A due job this far past its next run means dispatching is behind or stopped.
 STALE_JOB_AFTER = timedelta(minutes=2)
+# A test run still pending this long after the longest timeout is taken for lost.
+TEST_RUN_GRACE_SECONDS = 60
 
 
 class Method(models.TextChoices):
@@ -80,7 +82,43 @@ def room_for_a_job(project: "Project", member: AbstractBaseUser) -> Iterator[Non
         yield
 
 
-class Job(models.Model):
+class Credentials(models.Model):
+    """A target's credentials, encrypted at rest (cronsvc/crypto.py): a job's, and the copy a
+    test run keeps until it has sent them. Never stored or shown in plain text."""
+
+    # Header values the member marked secret (tokens, API keys): encrypted JSON.
+    secret_headers_encrypted = models.TextField(blank=True)
+    auth_password_encrypted = models.TextField(blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def auth_password(self) -> str:
+        return crypto.decrypt(self.auth_password_encrypted)
+
+    @auth_password.setter
+    def auth_password(self, value: str) -> None:
+        self.auth_password_encrypted = crypto.encrypt(value)
+
+    @property
+    def secret_headers(self) -> dict[str, str]:
+        return json.loads(crypto.decrypt(self.secret_headers_encrypted) or "{}")
+
+    @secret_headers.setter
+    def secret_headers(self, headers: dict[str, str]) -> None:
+        self.secret_headers_encrypted = crypto.encrypt(json.dumps(headers)) if headers else ""
+
+    def request_headers(self) -> dict[str, str]:
+        """What is sent: the headers with the secret ones decrypted and added."""
+        return {**self.headers, **self.secret_headers}
+
+    @property
+    def auth_password_set(self) -> bool:
+        return bool(self.auth_password_encrypted)
+
+
+class Job(Credentials):
     project = models.ForeignKey("accounts.Project", models.CASCADE, related_name="jobs")
     # Who made it; the job stays with its project when they leave.
     user = models.ForeignKey(
@@ -92,8 +130,6 @@ class Job(models.Model):
     )
     method = models.CharField(max_length=6, choices=Method.choices, default=Method.GET)
     headers = models.JSONField(default=dict, blank=True, validators=[validators.validate_headers])
-    # Header values the member marked secret (tokens, API keys): encrypted JSON.
-    secret_headers_encrypted = models.TextField(blank=True)
     body = models.TextField(blank=True, validators=[validators.validate_body])
     auth_username = models.CharField(
         "basic auth username",
@@ -101,7 +137,6 @@ class Job(models.Model):
         blank=True,
         validators=[validators.validate_auth_username],
     )
-    auth_password_encrypted = models.TextField(blank=True)
     schedule = models.CharField(max_length=100, validators=[validators.validate_schedule])
     timezone = models.CharField(
         max_length=64, default="UTC", validators=[validators.validate_timezone_name]
@@ -206,30 +241,6 @@ class Job(models.Model):
     @property
     def host(self) -> str:
         return urlsplit(self.url).hostname or ""
-
-    @property
-    def auth_password(self) -> str:
-        return crypto.decrypt(self.auth_password_encrypted)
-
-    @auth_password.setter
-    def auth_password(self, value: str) -> None:
-        self.auth_password_encrypted = crypto.encrypt(value)
-
-    @property
-    def secret_headers(self) -> dict[str, str]:
-        return json.loads(crypto.decrypt(self.secret_headers_encrypted) or "{}")
-
-    @secret_headers.setter
-    def secret_headers(self, headers: dict[str, str]) -> None:
-        self.secret_headers_encrypted = crypto.encrypt(json.dumps(headers)) if headers else ""
-
-    def request_headers(self) -> dict[str, str]:
-        """What the job sends: its headers with the secret ones decrypted and added."""
-        return {**self.headers, **self.secret_headers}
-
-    @property
-    def auth_password_set(self) -> bool:
-        return bool(self.auth_password_encrypted)
 
     def forget_credentials_elsewhere(self, saved_url: str, given: Collection[str]) -> str:
         """Credentials belong to the site they were given for: when the URL moves to another
@@ -396,3 +407,88 @@ class HealthChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job} {self.kind} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class TestRun(Credentials):
+    """One test run a member asked for (the job form's Test run, the API's test-run): the
+    request as it was then, sent once by a worker (jobs/engine/test_runs.py), and what came
+    back. Not a job's history: kept a day (jobs/engine/retention.py)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        DONE = "done"
+
+    project = models.ForeignKey("accounts.Project", models.CASCADE, related_name="test_runs")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, related_name="test_runs"
+    )
+    # The request to send, as the form or the API gave it (validated there, and guarded
+    # again at connect). Credentials are cleared once it has been sent.
+    method = models.CharField(max_length=6, choices=Method.choices)
+    url = models.CharField("URL", max_length=validators.MAX_URL_LENGTH)
+    headers = models.JSONField(default=dict, blank=True)
+    body = models.TextField(blank=True)
+    auth_username = models.CharField(max_length=200, blank=True)
+    timeout_seconds = models.PositiveSmallIntegerField()
+    expected_statuses = models.JSONField(default=list, blank=True)
+    follow_redirects = models.BooleanField(default=True)
+    assertions = models.JSONField(default=list, blank=True)
+
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Set by the worker that sends it, compare-and-set: a second copy of the message sends nothing.
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    succeeded = models.BooleanField(default=False)
+    failure_reason = models.CharField(max_length=20, choices=Execution.Reason.choices, blank=True)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    response_headers = models.JSONField(default=dict, blank=True)
+    response_body = models.TextField(blank=True)
+    response_truncated = models.BooleanField(default=False)
+    error = models.TextField(blank=True)
+    # Each check on the response: {"description", "passed", "found"}.
+    assertion_results = models.JSONField(default=list, blank=True)
+
+    # Pytest would otherwise collect this model as a test class.
+    __test__ = False
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Test run of {self.url} at {self.created_at:%Y-%m-%d %H:%M}: {self.status}"
+
+    @classmethod
+    def of(cls, job: Job, *, by: AbstractBaseUser) -> "TestRun":
+        """A test run of the job as it stands (saved or not), for the member `by`."""
+        return cls(
+            project=job.project,
+            user=by,
+            method=job.method,
+            url=job.url,
+            headers=job.headers,
+            secret_headers_encrypted=job.secret_headers_encrypted,
+            body=job.body,
+            auth_username=job.auth_username,
+            auth_password_encrypted=job.auth_password_encrypted,
+            timeout_seconds=job.timeout_seconds,
+            expected_statuses=job.expected_statuses,
+            follow_redirects=job.follow_redirects,
+            assertions=job.assertions,
+        )
+
+    @property
+    def is_done(self) -> bool:
+        return self.status == self.Status.DONE
+
+    @property
+    def is_lost(self) -> bool:
+        """Still pending long after any worker would have finished it: its worker died with
+        it, or no worker takes test runs. The page stops waiting and says so."""
+        lost_after = timedelta(seconds=settings.MAX_TIMEOUT_SECONDS + TEST_RUN_GRACE_SECONDS)
+        return not self.is_done and self.created_at < timezone.now() - lost_after
+
+    @property
+    def reason_label(self) -> str:
+        return self.failure_reason and Execution.Reason(self.failure_reason).label

@@ -7,6 +7,7 @@ passes them at the call or binds them with functools.partial, and a module that 
 another frozen moment says `clock = frozen_at(NOW)`; neither defines its own copy."""
 
 import asyncio
+import base64
 import html
 import ipaddress
 import re
@@ -43,7 +44,7 @@ from rest_framework.test import APIClient
 from accounts.models import ApiKey, User
 from accounts.projects import personal_project
 from cronsvc import task_names
-from jobs.engine import tick
+from jobs.engine import test_runs, tick
 from jobs.models import Job
 from jobs.outbound import addresses, http
 from tests.target import Target
@@ -432,6 +433,30 @@ def send(url: str, **fields: object) -> http.Outcome:
             return await client.send(http.Request(url=url, **fields))
 
     return asyncio.run(run())
+
+
+TEST_RUN = "/jobs/test-run/"
+POLL_URL = re.compile(r'hx-get="(/jobs/test-runs/(\d+)/)" hx-trigger="every 1s"')
+
+
+def run_test_run(client: Client, data: dict[str, str]) -> object:
+    """Press Test run on the job form with `data`, let a worker send it, then poll once:
+    the partial the page ends up showing (the first answer when it was refused).
+
+    The worker's part runs here, through the function its task calls: these tests are
+    about what is sent and shown, not the trip through the broker (tests/web/
+    test_test_run.py takes that once with a real worker)."""
+    started = client.post(TEST_RUN, data)
+    poll = POLL_URL.search(started.content.decode())
+    if poll is None:
+        return started
+    test_runs.send(int(poll[2]))
+    return client.get(poll[1])
+
+
+def basic(username: str, password: str) -> str:
+    """The Authorization header of HTTP basic auth."""
+    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
 
 
 def redirect(target: Target, to: str, status: int = 302) -> str:

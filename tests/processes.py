@@ -1,4 +1,4 @@
-"""Real `celery worker` and `celery beat` processes for the engine tests.
+"""Real `celery worker`, `celery beat` and gunicorn (web) processes for the engine tests.
 
 They are started as the Procfile starts them, pointed at the database pytest-django
 made and at the test broker, and logged to files under the test's tmp_path. An
@@ -11,6 +11,8 @@ import os
 import signal
 import subprocess
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +24,7 @@ from django.conf import settings
 from django.db import connection
 
 CELERY = settings.BASE_DIR / ".venv" / "bin" / "celery"
+GUNICORN = settings.BASE_DIR / ".venv" / "bin" / "gunicorn"
 PYTHON = settings.BASE_DIR / ".venv" / "bin" / "python"
 QUEUE = settings.EXECUTIONS_QUEUE  # the Redis list execution batches wait in
 START_SECONDS = 30
@@ -78,6 +81,17 @@ def engine_environment(directory: Path, **overrides: str) -> dict[str, str]:
         "PROMETHEUS_MULTIPROC_DIR": str(directory / "metrics"),
         **overrides,
     }
+
+
+def answers(url: str) -> bool:
+    """Whether anything answers HTTP at `url` (any status)."""
+    try:
+        with urllib.request.urlopen(url, timeout=1):
+            return True
+    except urllib.error.HTTPError:
+        return True
+    except OSError:
+        return False
 
 
 class EngineFailed(AssertionError):
@@ -154,11 +168,22 @@ class Engine:
             cursor = database.execute(query, params)
             return cursor.fetchall() if cursor.description else []
 
+    def start_web(self, port: int) -> str:
+        """gunicorn as the Procfile starts it, with its gunicorn.conf.py (threaded workers,
+        WEB_WORKERS and WEB_THREADS from this engine's environment); its base URL."""
+        self.spawn("web", str(GUNICORN), "cronsvc.wsgi", f"--bind=127.0.0.1:{port}")
+        url = f"http://127.0.0.1:{port}"
+        self.wait_until(lambda: answers(f"{url}/healthz"), what="web to answer")
+        return url
+
     def start(self, name: str, *arguments: str) -> None:
+        self.spawn(name, str(CELERY), "-A", "cronsvc", *arguments, "--loglevel=INFO")
+
+    def spawn(self, name: str, *command: str) -> None:
         assert name not in self.processes, f"{name} is running already"
         with (self.directory / f"{name}.log").open("a") as log:
             self.processes[name] = subprocess.Popen(
-                [str(CELERY), "-A", "cronsvc", *arguments, "--loglevel=INFO"],
+                command,
                 cwd=settings.BASE_DIR,
                 env=self.environment,
                 stdout=log,

@@ -1,4 +1,5 @@
-"""Private Redis and PostgreSQL servers for fault tests that kill or restart them.
+"""Private Redis and PostgreSQL servers for fault tests that kill or restart them, and a
+tarpit (a port that accepts connections and never answers).
 
 Each runs on a port of its own, from a directory of its own, and is removed when its
 `with` block ends, however it ends: a test never restarts the shared servers.
@@ -10,6 +11,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -121,3 +123,42 @@ class PrivatePostgres:
 
     def restart(self) -> None:
         self.pg_ctl("restart", "-m", "fast")
+
+
+class Tarpit:
+    """A server on 127.0.0.1 that accepts every connection and never sends a byte, as a
+    hostile target does: `with Tarpit() as tarpit:` … `tarpit.url`, `tarpit.connections`."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0), backlog=64)
+        self.listener.settimeout(0.2)
+        self.held: list[socket.socket] = []
+        self.stopping = threading.Event()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.listener.getsockname()[1]}/"
+
+    @property
+    def connections(self) -> int:
+        return len(self.held)
+
+    def __enter__(self) -> "Tarpit":
+        self.thread = threading.Thread(target=self.hold, name="tarpit", daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stopping.set()
+        self.thread.join(timeout=5)
+        for connection in self.held:
+            connection.close()
+        self.listener.close()
+
+    def hold(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                connection, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            self.held.append(connection)

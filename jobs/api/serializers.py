@@ -1,10 +1,11 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import AuditEntry
 from jobs import assertions
-from jobs.models import Execution, Job
+from jobs.models import Execution, Job, TestRun
 from jobs.schedules import EMPTY_SCHEDULE
 from jobs.validators import validate_headers, validate_schedule_in_timezone
 
@@ -228,13 +229,30 @@ class JobSerializer(serializers.ModelSerializer):
         return job
 
     def update(self, job: Job, validated_data: dict) -> Job:
+        self.change_target(job, validated_data)
+        return super().update(job, validated_data)
+
+    def unsaved(self, **fields: object) -> Job:
+        """The job as this request would make or change it, not saved (a test run)."""
+        job = self.instance or Job(**fields)
+        data = dict(self.validated_data)
+        if self.instance is None:
+            self.set_secrets(job, data)
+        else:
+            self.change_target(job, data)
+        for name, value in data.items():
+            setattr(job, name, value)
+        return job
+
+    def change_target(self, job: Job, validated_data: dict) -> None:
+        """New credentials and URL onto the job; the saved credentials dropped when the URL
+        moved to another site without them (a warning says so)."""
         saved_url = job.url
         given = [name for name in ("auth_password", "secret_headers") if name in validated_data]
         self.set_secrets(job, validated_data)
         job.url = validated_data.pop("url", job.url)
         if note := job.forget_credentials_elsewhere(saved_url, given):
             self.warnings.append(note)
-        return super().update(job, validated_data)
 
     def set_secrets(self, job: Job, validated_data: dict) -> None:
         """Secrets are encrypted on the way in and only replaced when given."""
@@ -242,3 +260,56 @@ class JobSerializer(serializers.ModelSerializer):
             job.auth_password = validated_data.pop("auth_password")
         if "secret_headers" in validated_data:
             job.secret_headers = validated_data.pop("secret_headers")
+
+
+class TestRunSerializer(serializers.ModelSerializer):
+    """A test run: `pending` until a worker has sent it, then `done` with what came back."""
+
+    url = serializers.SerializerMethodField(help_text="Where to read this test run.")
+    target_url = serializers.CharField(source="url", help_text="The URL it calls.")
+    failure_reason = serializers.CharField(
+        help_text="Empty when it succeeded; else as on executions."
+    )
+    assertion_results = serializers.ListField(
+        child=serializers.DictField(),
+        help_text='Each check on the response: {"description", "passed", "found"}.',
+    )
+
+    class Meta:
+        model = TestRun
+        fields = [
+            "id",
+            "url",
+            "status",
+            "method",
+            "target_url",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "succeeded",
+            "failure_reason",
+            "http_status",
+            "duration_ms",
+            "response_headers",
+            "response_body",
+            "response_truncated",
+            "error",
+            "assertion_results",
+        ]
+        read_only_fields = fields
+
+    def get_url(self, test_run: TestRun) -> str:
+        return self.context["request"].build_absolute_uri(
+            reverse("test-run-detail", args=[test_run.id])
+        )
+
+
+class TestRunStartedSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField(help_text="Poll this (GET) for the result.")
+
+    class Meta:
+        model = TestRun
+        fields = ["id", "status", "url"]
+        read_only_fields = fields
+
+    get_url = TestRunSerializer.get_url

@@ -2,11 +2,12 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from jobs.api.views import AuditViewSet, ExecutionViewSet, JobViewSet
+from jobs.api.views import AuditViewSet, ExecutionViewSet, JobViewSet, TestRunViewSet
 
 router = DefaultRouter()
 router.register("jobs", JobViewSet, basename="job")
 router.register("executions", ExecutionViewSet, basename="execution")
+router.register("test-runs", TestRunViewSet, basename="test-run")
 router.register("audit", AuditViewSet, basename="audit")
 
 urlpatterns = [

@@ -13,9 +13,15 @@ from rest_framework.serializers import BaseSerializer, ValidationError
 from accounts import audit
 from accounts.models import AuditEntry
 from jobs import auditing
-from jobs.api.serializers import AuditEntrySerializer, ExecutionSerializer, JobSerializer
-from jobs.engine import health, run_now
-from jobs.models import Execution, Job, JobLimitReached, room_for_a_job
+from jobs.api.serializers import (
+    AuditEntrySerializer,
+    ExecutionSerializer,
+    JobSerializer,
+    TestRunSerializer,
+    TestRunStartedSerializer,
+)
+from jobs.engine import health, run_now, test_runs
+from jobs.models import Execution, Job, JobLimitReached, TestRun, room_for_a_job
 
 
 class ApiKeyScheme(OpenApiAuthenticationExtension):
@@ -90,6 +96,42 @@ class JobViewSet(viewsets.ModelViewSet):
             raise exceptions.Throttled(wait=error.wait, detail=str(error)) from None
         return Response(ExecutionSerializer(execution).data, status=status.HTTP_202_ACCEPTED)
 
+    @extend_schema(
+        operation_id="jobs_test_run_new",
+        request=JobSerializer,
+        responses={202: TestRunStartedSerializer},
+        description="Send these job settings once, by a worker, without saving a job. "
+        "Answers 202 at once; poll the `url` it gives (also in Location) for the result. "
+        "Limited per member per minute (429).",
+    )
+    @action(detail=False, methods=["post"], url_path="test-run")
+    def test_run_new(self, request: Request) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        job = serializer.unsaved(project=request.auth.project, user=request.user)
+        return self.started(job)
+
+    @extend_schema(
+        request=JobSerializer(partial=True),
+        responses={202: TestRunStartedSerializer},
+        description="Send the saved job once, by a worker, with any fields given here "
+        "changed for this run only (nothing is saved). A URL on another site drops the "
+        "saved password and secret headers unless given again. Answers 202; poll the `url`.",
+    )
+    @action(detail=True, methods=["post"], url_path="test-run")
+    def test_run(self, request: Request, pk: str) -> Response:
+        serializer = self.get_serializer(self.get_object(), data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        return self.started(serializer.unsaved())
+
+    def started(self, job: Job) -> Response:
+        try:
+            test_run = test_runs.start(job, by=self.request.user)
+        except test_runs.TooManyTestRuns as error:
+            raise exceptions.Throttled(wait=error.wait, detail=str(error)) from None
+        data = TestRunStartedSerializer(test_run, context={"request": self.request}).data
+        return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": data["url"]})
+
     @extend_schema(request=None, responses=JobSerializer)
     @action(detail=True, methods=["post"])
     def pause(self, request: Request, pk: str) -> Response:
@@ -121,6 +163,16 @@ class ExecutionViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
 
     def get_queryset(self) -> QuerySet[Execution]:
         return Execution.objects.filter(job__project=self.request.auth.project)
+
+
+class TestRunViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """A test run of the key's project: `pending` until a worker has sent it, then `done`."""
+
+    serializer_class = TestRunSerializer
+    queryset = TestRun.objects.none()  # for the schema; get_queryset scopes to the key
+
+    def get_queryset(self) -> QuerySet[TestRun]:
+        return TestRun.objects.filter(project=self.request.auth.project)
 
 
 class AuditViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):

@@ -1,4 +1,5 @@
-"""History pruning: older than RETENTION_DAYS goes, but each job keeps its latest runs."""
+"""History pruning: older than RETENTION_DAYS goes, but each job keeps its latest runs.
+Test runs, which only their page polls, go after a day."""
 
 from datetime import datetime, timedelta
 
@@ -6,9 +7,10 @@ from django.conf import settings
 from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
-from jobs.models import Execution, Job
+from jobs.models import Execution, Job, TestRun
 
 PRUNE_BATCH = 5000
+TEST_RUNS_KEPT_FOR = timedelta(days=1)
 
 
 def prune(now: datetime | None = None) -> int:
@@ -44,3 +46,10 @@ def prunable_ids(cutoff: datetime) -> list[int]:
         .order_by()
     )
     return list(old.values_list("id", flat=True)[:PRUNE_BATCH])
+
+
+def prune_test_runs(now: datetime | None = None) -> int:
+    """Delete test runs older than a day (by the index on created_at); returns how many went."""
+    now = now or timezone.now()
+    deleted, _ = TestRun.objects.filter(created_at__lt=now - TEST_RUNS_KEPT_FOR).delete()
+    return deleted

@@ -5,7 +5,7 @@ from celery import shared_task
 
 from accounts import audit
 from cronsvc import task_names
-from jobs.engine import recovery, retention, tick, worker
+from jobs.engine import recovery, retention, test_runs, tick, worker
 
 log = structlog.get_logger(__name__)
 
@@ -31,4 +31,14 @@ def recover() -> None:
 
 @shared_task(name=task_names.PRUNE_HISTORY, ignore_result=True)
 def prune() -> None:
-    log.info("prune", deleted=retention.prune(), audit_deleted=audit.prune())
+    log.info(
+        "prune",
+        deleted=retention.prune(),
+        test_runs_deleted=retention.prune_test_runs(),
+        audit_deleted=audit.prune(),
+    )
+
+
+@shared_task(name=task_names.TEST_RUN, ignore_result=True)
+def test_run(test_run_id: int) -> None:
+    test_runs.send(test_run_id)

@@ -18,7 +18,7 @@ from jobs import masking
 from jobs.engine import health, recovery, retries, tick
 from jobs.engine.firing import FIRING
 from jobs.engine.rows import update_rows
-from jobs.models import Execution, Job
+from jobs.models import Execution, Job, TestRun
 from jobs.outbound import http
 from ops import liveness, metrics
 
@@ -214,7 +214,7 @@ def unsent(error: str) -> http.Outcome:
     )
 
 
-def request_for(job: Job, *, execution_id: str) -> http.Request:
+def request_for(job: Job | TestRun, *, execution_id: str) -> http.Request:
     auth = (job.auth_username, job.auth_password) if job.auth_username else None
     return http.Request(
         execution_id=execution_id,
@@ -252,11 +252,15 @@ def apply_outcome(execution: Execution, outcome: Outcome) -> None:
     execution.failure_reason = outcome.failure_reason
     execution.http_status = outcome.http_status
     execution.response_headers = outcome.response_headers
-    # PostgreSQL text cannot hold NUL; a binary response is shown without it.
-    execution.response_body = outcome.response_body.replace("\x00", "\ufffd")
+    execution.response_body = storable(outcome.response_body)
     execution.response_truncated = outcome.response_truncated
     execution.error = outcome.error
     execution.timings = outcome.timings
+
+
+def storable(body: str) -> str:
+    # PostgreSQL text cannot hold NUL; a binary response is shown without it.
+    return body.replace("\x00", "\ufffd")
 
 
 def lateness_ms(scheduled_for: datetime, left: datetime) -> int:

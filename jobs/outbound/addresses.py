@@ -1,16 +1,14 @@
 """Which addresses a job may never reach: anything that is not the public internet."""
 
+import asyncio
 import ipaddress
 import socket
-from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
+import aiohttp
 from django.conf import settings
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-SAVE_TIME_LOOKUP_SECONDS = 2
-# A few threads for save-time lookups: a lookup that hangs keeps one, never a web worker.
-LOOKUPS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="cronsvc-lookup")
 
 # Python's is_private leaves these out: carrier-grade NAT (where one cloud keeps
 # its metadata service) and the well-known metadata endpoints themselves.
@@ -65,12 +63,38 @@ def allowed_port(port: int) -> bool:
 
 
 def resolve(host: str, port: int) -> list[IPAddress]:
-    """Addresses the system resolver gives for a host (which also reads 2130706433 or 0x7f.1),
-    waiting at most SAVE_TIME_LOOKUP_SECONDS: a web request never waits longer on a
-    member's nameserver (TimeoutError; the engine checks again at connect time)."""
-    lookup = LOOKUPS.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
-    infos = lookup.result(timeout=SAVE_TIME_LOOKUP_SECONDS)
-    return [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+    """The addresses a host is (2130706433 and 0x7f.1 read as the C library reads them) or
+    resolves to, asked of the nameservers the engine asks (DNS_NAMESERVERS, else the
+    system's) and waited for at most SAVE_TIME_DNS_TIMEOUT_SECONDS: a web request never
+    waits longer on a member's nameserver (TimeoutError; connect time checks again)."""
+    if (address := numeric_address(host)) is not None:
+        return [address]
+    return asyncio.run(look_up(host, port))
+
+
+def numeric_address(host: str) -> IPAddress | None:
+    try:
+        return ipaddress.ip_address(host.split("%")[0])
+    except ValueError:
+        pass
+    try:
+        return ipaddress.ip_address(socket.inet_ntoa(socket.inet_aton(host)))
+    except OSError:
+        return None
+
+
+async def look_up(host: str, port: int) -> list[IPAddress]:
+    # c-ares (as at connect time): a lookup that times out is cancelled, no thread kept.
+    options = {"nameservers": settings.DNS_NAMESERVERS} if settings.DNS_NAMESERVERS else {}
+    resolver = aiohttp.AsyncResolver(**options)
+    try:
+        async with asyncio.timeout(settings.SAVE_TIME_DNS_TIMEOUT_SECONDS):
+            results = await resolver.resolve(host, port, family=socket.AF_UNSPEC)
+    finally:
+        await resolver.close()
+    addresses = [ipaddress.ip_address(result["host"].split("%")[0]) for result in results]
+    # IPv4 first, as the system resolver orders them: "localhost (127.0.0.1)", not "::1".
+    return sorted(addresses, key=lambda ip: ip.version)
 
 
 def internal_target(url: str) -> IPAddress | None:

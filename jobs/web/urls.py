@@ -16,5 +16,6 @@ urlpatterns = [
     path("<int:job_id>/history/", history_views.job_history, name="job_history"),
     path("<int:job_id>/charts/", history_views.job_charts, name="job_charts"),
     path("test-run/", views.test_run, name="job_test_run"),
+    path("test-runs/<int:test_run_id>/", views.test_run_result, name="test_run_result"),
     path("executions/<int:execution_id>/", history_views.execution_detail, name="execution_detail"),
 ]

@@ -1,7 +1,5 @@
-import asyncio
 from datetime import timedelta
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -9,12 +7,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from accounts import audit, limits, projects
+from accounts import audit, projects
 from accounts.models import Role
 from jobs import auditing
-from jobs.engine import health, run_now, worker
-from jobs.models import Execution, Job, JobLimitReached, room_for_a_job
-from jobs.outbound import http
+from jobs.engine import health, run_now, test_runs
+from jobs.models import Job, JobLimitReached, TestRun, room_for_a_job
 from jobs.schedules import ScheduleError, schedule_for
 from jobs.web import history
 from jobs.web.forms import JobForm, PreviewForm
@@ -201,7 +198,8 @@ def preview_problem(form: PreviewForm) -> str:
 @login_required
 @require_POST
 def test_run(request: HttpRequest) -> HttpResponse:
-    """Run the form's current, unsaved settings once and show the response (not stored)."""
+    """Send the form's current, unsaved settings once, by a worker: the answer is a partial
+    that polls for the result (nothing is added to the job's history)."""
     job = None
     member = projects.current_membership(request)
     if job_id := request.POST.get("job_id", ""):
@@ -213,19 +211,18 @@ def test_run(request: HttpRequest) -> HttpResponse:
     project = job.project if job else member.project
     form = JobForm(request.POST, instance=job, user=request.user, project=project)
     context: dict = {"form": form}
-    allowed = settings.TEST_RUNS_PER_MINUTE
-    if limits.acquire("test_run", request.user.pk, limits.Rate(allowed, 60)) is not None:
-        context["error"] = f"At most {allowed} test runs a minute. Try again shortly."
-    elif form.is_valid():
-        unsaved = form.save(commit=False)
-        outcome = asyncio.run(send_once(worker.request_for(unsaved, execution_id="test-run")))
-        context["outcome"] = outcome
-        context["reason"] = (
-            outcome.failure_reason and Execution.Reason(outcome.failure_reason).label
-        )
+    if form.is_valid():
+        try:
+            context["test_run"] = test_runs.start(form.save(commit=False), by=request.user)
+        except test_runs.TooManyTestRuns as error:
+            context["error"] = str(error)
     return render(request, "jobs/partials/test_run.html", context)
 
 
-async def send_once(request: http.Request) -> http.Outcome:
-    async with http.Client() as client:
-        return await client.send(request)
+@login_required
+def test_run_result(request: HttpRequest, test_run_id: int) -> HttpResponse:
+    """The test run's partial: polling while it waits for its worker, the result once done.
+    Another project's test run is not found."""
+    runs = TestRun.objects.filter(project__memberships__user=request.user)
+    test_run = get_object_or_404(runs, pk=test_run_id)
+    return render(request, "jobs/partials/test_run.html", {"test_run": test_run})

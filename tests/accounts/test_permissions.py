@@ -20,7 +20,7 @@ from rest_framework.test import APIClient
 
 from accounts import projects
 from accounts.models import ApiKey, Membership, Project, Role
-from jobs.models import Execution, Job
+from jobs.models import Execution, Job, TestRun
 from tests.conftest import api_client, make_job, make_member, reauthenticate
 
 PERSONAS = ["viewer", "member", "admin", "outsider"]
@@ -46,6 +46,7 @@ class Acme:
     project: Project
     job: Job
     execution: Execution
+    test_run: TestRun
     other: Membership  # someone else in Acme, for role changes and removals
     key: ApiKey  # a key of Acme's, for revoking
     users: dict
@@ -64,8 +65,10 @@ def acme(alice) -> Acme:
     other = Membership.objects.create(project=project, user=tom, role=Role.MEMBER)
     job = make_job(alice, project=project, title="Acme nightly")
     execution = Execution.objects.create(job=job, scheduled_for=timezone.now())
+    test_run = TestRun.of(job, by=alice)
+    test_run.save()
     key, _ = ApiKey.issue(user=alice, project=project, name="Acme deploy")
-    return Acme(project, job, execution, other, key, users)
+    return Acme(project, job, execution, test_run, other, key, users)
 
 
 def web_client(client, acme: Acme, persona: str):
@@ -141,6 +144,7 @@ TABLE: dict[str, list[Row]] = {
             lambda a: {**JOB_FORM, "url": "http://127.0.0.1:9/", "job_id": str(a.job.id)},
         )
     ],
+    "test_run_result": [Row("get", lambda a: f"/jobs/test-runs/{a.test_run.id}/", READ)],
     "execution_detail": [Row("get", lambda a: f"/jobs/executions/{a.execution.id}/", READ)],
     "api_keys": [
         Row("get", lambda a: "/accounts/settings/api-keys/", statuses(403, 403, 200, 200)),
@@ -234,6 +238,21 @@ TABLE: dict[str, list[Row]] = {
     ],
     "job-resume": [
         Row("post", lambda a: API_JOB(a) + "resume/", statuses(403, 200, 200, 404), api=True)
+    ],
+    "job-test-run-new": [
+        Row(
+            "post",
+            lambda a: "/api/v1/jobs/test-run/",
+            statuses(403, 202, 202, 202),
+            lambda a: {"title": "t", "url": "http://127.0.0.1:9/", "schedule": "@daily"},
+            api=True,
+        ),
+    ],
+    "job-test-run": [
+        Row("post", lambda a: API_JOB(a) + "test-run/", statuses(403, 202, 202, 404), api=True)
+    ],
+    "test-run-detail": [
+        Row("get", lambda a: f"/api/v1/test-runs/{a.test_run.id}/", READ, api=True)
     ],
     "job-run": [Row("post", lambda a: API_JOB(a) + "run/", statuses(403, 202, 202, 404), api=True)],
     "execution-detail": [

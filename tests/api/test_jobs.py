@@ -1,5 +1,6 @@
 """REST API v1 jobs (/api/v1/jobs/...): what a member's key can see and change."""
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,6 +11,7 @@ from rest_framework.test import APIClient
 from accounts.models import ApiKey
 from jobs.models import Execution, Job
 from tests.conftest import NOON, api_client_for, make_job
+from tests.dns import Nameserver
 
 JOBS = "/api/v1/jobs/"
 
@@ -523,3 +525,24 @@ def test_bob_does_not_see_alices_job_in_his_list(bob_api, alice_job):
 
     assert response.json()["count"] == 0
     assert bob_api.get(JOBS, {"search": "Nightly"}).json()["results"] == []
+
+
+def test_a_url_whose_nameserver_never_answers_is_saved_after_the_lookup_timeout(
+    alice_api, settings, private_targets_refused
+):
+    # The default SAVE_TIME_DNS_TIMEOUT_SECONDS (2): saving waits that long, no longer, and
+    # the URL is accepted; the engine checks the address again when it connects.
+    with Nameserver() as nameserver:
+        settings.DNS_NAMESERVERS = [nameserver.address]
+        started = time.monotonic()
+
+        response = alice_api.post(
+            "/api/v1/jobs/",
+            {"title": "Far", "url": "https://silent.test/cron", "schedule": "@daily"},
+            format="json",
+        )
+
+        took = time.monotonic() - started
+    assert response.status_code == 201, response.json()
+    assert 2 <= took < 3.5, took
+    assert Job.objects.get().url == "https://silent.test/cron"

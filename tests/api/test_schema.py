@@ -25,6 +25,9 @@ CONTRACT = {
     ("get", "/api/v1/jobs/{id}/executions/"),
     ("get", "/api/v1/executions/{id}/"),
     ("get", "/api/v1/audit/"),
+    ("post", "/api/v1/jobs/test-run/"),
+    ("post", "/api/v1/jobs/{id}/test-run/"),
+    ("get", "/api/v1/test-runs/{id}/"),
 }
 pytestmark = pytest.mark.usefixtures("fresh_limits")
 
@@ -96,6 +99,32 @@ def test_run_now_answers_202_with_an_execution(schema):
     assert responses["202"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/Execution"
     }
+
+
+@pytest.mark.parametrize("path", ["/api/v1/jobs/test-run/", "/api/v1/jobs/{id}/test-run/"])
+def test_a_test_run_answers_202_with_where_to_poll(schema, path):
+    operation = schema["paths"][path]["post"]
+
+    assert operation["responses"]["202"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/TestRunStarted"
+    }
+    assert operation["requestBody"]["content"]["application/json"]["schema"]["$ref"] in (
+        "#/components/schemas/Job",
+        "#/components/schemas/PatchedJob",
+    )
+    started = schema["components"]["schemas"]["TestRunStarted"]["properties"]
+    assert set(started) == {"id", "status", "url"}
+
+
+def test_a_test_run_reads_as_its_status_and_result(schema):
+    response = schema["paths"]["/api/v1/test-runs/{id}/"]["get"]["responses"]["200"]
+    test_run = schema["components"]["schemas"]["TestRun"]["properties"]
+
+    assert response["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/TestRun"
+    }
+    assert schema["components"]["schemas"]["TestRunStatusEnum"]["enum"] == ["pending", "done"]
+    assert {"status", "succeeded", "http_status", "response_body", "error"} <= set(test_run)
 
 
 class Assets(HTMLParser):

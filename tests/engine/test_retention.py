@@ -1,12 +1,13 @@
-"""jobs/engine/retention.py: history older than RETENTION_DAYS goes, each job's latest 100 stay."""
+"""jobs/engine/retention.py: history older than RETENTION_DAYS goes, each job's latest 100 stay;
+test runs go after a day."""
 
 from datetime import datetime, timedelta
 from functools import partial
 
 import pytest
 
-from jobs.engine import retention
-from jobs.models import Execution, Job
+from jobs.engine import retention, tasks
+from jobs.models import Execution, Job, TestRun
 from tests.conftest import NOON, make_job
 
 NOW = NOON  # where the `clock` fixture holds time
@@ -126,3 +127,16 @@ def test_pruning_works_in_batches_until_nothing_is_left(alice, clock, monkeypatc
 
 def test_pruning_an_empty_history_does_nothing(db, clock):
     assert retention.prune() == 0
+
+
+def test_the_pruning_task_deletes_test_runs_older_than_a_day(alice, clock):
+    job = heartbeat_ping(alice)
+    for age in (timedelta(hours=25), timedelta(hours=23), timedelta(0)):
+        test_run = TestRun.of(job, by=alice)
+        test_run.created_at = NOW - age
+        test_run.save()
+
+    tasks.prune()
+
+    kept = TestRun.objects.order_by("created_at").values_list("created_at", flat=True)
+    assert list(kept) == [NOW - timedelta(hours=23), NOW]

@@ -7,7 +7,7 @@ import pytest
 
 from jobs import assertions
 from jobs.models import Execution
-from tests.conftest import page_text, send
+from tests.conftest import page_text, run_test_run, send
 from tests.web.test_job_form import CREATE, job_form_data
 
 JOBS = "/api/v1/jobs/"
@@ -159,7 +159,7 @@ def test_a_test_run_shows_each_checks_outcome(alice_client, target, private_targ
         expect_value_1="Welcome",
     )
 
-    page = page_text(alice_client.post("/jobs/test-run/", data))
+    page = page_text(run_test_run(alice_client, data))
 
     assert "✓ Passed: the body contains “OK” (found OK)" in page
     assert "✗ Failed: the body contains “Welcome” (found OK)" in page

@@ -1,12 +1,15 @@
 """jobs/outbound/addresses.py: which hosts a job may never call, however the address is spelled.
 
-Only the local resolver is asked (literal addresses, /etc/hosts, a .invalid name):
-no test here sends traffic anywhere.
+Only the local resolver is asked (literal addresses, /etc/hosts, a .invalid name), or the
+test nameserver on 127.0.0.1 (tests/dns.py): no test here sends traffic anywhere.
 """
+
+import time
 
 import pytest
 
 from jobs.outbound.addresses import internal_target
+from tests.dns import Nameserver
 
 INTERNAL_HOSTS = [
     ("127.0.0.1", "127.0.0.1"),
@@ -77,3 +80,24 @@ def test_a_name_that_does_not_resolve_is_left_to_the_engine():
 @pytest.mark.parametrize("url", ["http://[zz]/", "http://127.0.0.1:99999/", "http:///path"])
 def test_a_url_it_cannot_read_is_left_to_url_validation(url: str):
     assert internal_target(url) is None
+
+
+def test_names_are_asked_of_the_nameservers_the_engine_asks(settings):
+    with Nameserver() as nameserver:
+        nameserver.answer("inside.test", "10.0.0.7")
+        settings.DNS_NAMESERVERS = [nameserver.address]
+
+        assert str(internal_target("https://inside.test/cron")) == "10.0.0.7"
+
+
+def test_a_lookup_past_the_timeout_is_left_to_connect_time(settings):
+    settings.SAVE_TIME_DNS_TIMEOUT_SECONDS = 0.5
+    with Nameserver() as nameserver:  # it never answers names it was not given
+        settings.DNS_NAMESERVERS = [nameserver.address]
+        started = time.monotonic()
+
+        assert internal_target("https://silent.test/cron") is None
+
+        took = time.monotonic() - started
+        assert "silent.test" in nameserver.queries
+    assert 0.5 <= took < 1.5, took

@@ -7,7 +7,6 @@ that off and checks the refusals.
 """
 
 import asyncio
-import base64
 import json
 import socketserver
 import ssl
@@ -20,7 +19,7 @@ import aiohttp.connector
 import pytest
 
 from jobs.outbound.http import CAPTURE_LIMIT, Client, Outcome, Request
-from tests.conftest import EXECUTION_ID, redirect, send
+from tests.conftest import EXECUTION_ID, basic, redirect, send
 from tests.target import Target, self_signed_tls
 
 pytestmark = pytest.mark.usefixtures("private_targets")
@@ -36,10 +35,6 @@ def redirect_chain(target: Target, hops: int, end: str = "/ok") -> str:
     for _ in range(hops):
         url = redirect(target, url)
     return url
-
-
-def basic(username: str, password: str) -> str:
-    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
 
 
 @contextmanager

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 
 from jobs.models import Job
-from tests.conftest import api_client, api_client_for, make_job, race
+from tests.conftest import api_client, api_client_for, make_job, race, run_test_run
 from tests.web.test_job_form import job_form_data
 
 JOBS = "/api/v1/jobs/"
@@ -95,9 +95,7 @@ def test_credentials_given_with_the_move_are_kept(alice_api, alice):
 def test_a_test_run_at_another_site_sends_no_saved_credentials(alice_client, alice, target):
     job = job_with_credentials(alice)
 
-    alice_client.post(
-        "/jobs/test-run/", {**edit_form(job, url=target.url("/ok")), "job_id": str(job.id)}
-    )
+    run_test_run(alice_client, {**edit_form(job, url=target.url("/ok")), "job_id": str(job.id)})
 
     (arrival,) = target.requests
     assert "Authorization" not in arrival.headers

@@ -1,0 +1,76 @@
+"""jobs/engine/test_runs.py: a test run is sent once, by a worker that takes the test_runs
+queue, never from the batches' queue."""
+
+import re
+
+import pytest
+import yaml
+from django.conf import settings
+
+from cronsvc import task_names
+from cronsvc.celery import app as celery_app
+from jobs.engine import test_runs
+from jobs.models import TestRun
+from tests.conftest import make_job
+
+pytestmark = pytest.mark.usefixtures("private_targets")
+
+
+def pending_test_run(alice, url: str) -> TestRun:
+    test_run = TestRun.of(make_job(alice, url=url), by=alice)
+    test_run.save()
+    return test_run
+
+
+def test_a_second_copy_of_the_message_sends_nothing(alice, target):
+    test_run = pending_test_run(alice, target.url("/ok"))
+
+    test_runs.send(test_run.id)
+    test_runs.send(test_run.id)
+
+    assert len(target.requests) == 1
+    test_run.refresh_from_db()
+    assert (test_run.status, test_run.http_status) == (TestRun.Status.DONE, 200)
+
+
+def test_a_test_run_that_is_gone_is_not_sent(alice, target):
+    test_run = pending_test_run(alice, target.url("/ok"))
+    test_run.delete()
+
+    test_runs.send(test_run.id)
+
+    assert target.requests == []
+
+
+def test_a_blocked_address_is_a_result_not_a_request(alice, target, settings):
+    test_run = pending_test_run(alice, target.url("/ok"))
+    settings.ALLOW_PRIVATE_TARGETS = False  # guarded at connect, as every request
+
+    test_runs.send(test_run.id)
+
+    test_run.refresh_from_db()
+    assert (test_run.succeeded, test_run.failure_reason) == (False, "blocked")
+    assert target.requests == []
+
+
+def test_the_task_goes_to_the_test_runs_queue():
+    route = celery_app.amqp.router.route({}, task_names.TEST_RUN)
+
+    assert route["queue"].name == settings.TEST_RUNS_QUEUE != settings.EXECUTIONS_QUEUE
+
+
+def consumed_queues(command: str) -> set[str]:
+    return set(re.search(r"--queues=(\S+)", command)[1].split(","))
+
+
+def test_the_system_worker_takes_test_runs_under_make_run_and_compose():
+    procfile = dict(
+        line.split(": ", 1) for line in (settings.BASE_DIR / "Procfile").read_text().splitlines()
+    )
+    compose = yaml.safe_load((settings.BASE_DIR / "docker-compose.yml").read_text())
+
+    assert settings.TEST_RUNS_QUEUE in consumed_queues(procfile["system"])
+    assert settings.TEST_RUNS_QUEUE in consumed_queues(
+        " ".join(compose["services"]["system"]["command"])
+    )
+    assert settings.TEST_RUNS_QUEUE not in consumed_queues(procfile["worker"])
