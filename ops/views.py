@@ -16,6 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from cronsvc.celery import app as celery_app
 from ops import maintenance, metrics, overview
+from ops.models import open_circuits
 
 
 def database_ok() -> bool:
@@ -108,6 +109,8 @@ def operator_page(request: HttpRequest) -> HttpResponse:
         "stale_jobs": overview.stale_jobs(now),
         "recent_errors": overview.recent_errors(),
         "heartbeats": overview.heartbeats(),
+        "open_circuits": open_circuits(now),
+        "now": now,
         "dispatch_paused": maintenance.dispatch_paused(),
         "requeueable": overview.requeueable().count(),
     }
