@@ -327,7 +327,7 @@ def test_a_workers_open_circuits_show_here_and_on_the_operator_page_until_they_c
 
     def send(path: str) -> http.Outcome:
         request = http.Request(execution_id="1", method="GET", url=target.url(path), timeout=0.5)
-        return loop.run(lambda client: client.send(request))
+        return loop.submit(lambda client: client.send(request)).result()
 
     def heartbeat() -> None:
         liveness.record_heartbeat("worker:executions@host-1", "instance-1", loop.open_circuits)
