@@ -149,6 +149,9 @@ class Job(Credentials):
         default=list, blank=True, validators=[validators.validate_expected_statuses]
     )
     follow_redirects = models.BooleanField(default=True)
+    # Each request carries Standard Webhooks signature headers made with the project's
+    # signing secret (jobs/outbound/signing.py), so the target can tell it came from us.
+    sign_requests = models.BooleanField(default=False)
     enabled = models.BooleanField(default=True)
     notify_on_failure = models.BooleanField(default=True)
     notify_on_recovery = models.BooleanField(default=True)

@@ -2,7 +2,13 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from jobs.api.views import AuditViewSet, ExecutionViewSet, JobViewSet, TestRunViewSet
+from jobs.api.views import (
+    AuditViewSet,
+    ExecutionViewSet,
+    JobViewSet,
+    SigningSecretView,
+    TestRunViewSet,
+)
 
 router = DefaultRouter()
 router.register("jobs", JobViewSet, basename="job")
@@ -13,5 +19,6 @@ router.register("audit", AuditViewSet, basename="audit")
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("signing-secret/", SigningSecretView.as_view(), name="api-signing-secret"),
     path("", include(router.urls)),
 ]
