@@ -4,12 +4,15 @@ verify call, before a rotation of the project's signing secret, during the day a
 (either secret verifies), and after that day (only the new one)."""
 
 import json
+import shutil
+import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -215,6 +218,44 @@ def test_signing_adds_no_query_to_a_batch(alice, target):
 
     assert queries_for_a_batch(sign_requests=True) == queries_for_a_batch(sign_requests=False)
     assert sum("webhook-signature" in a.headers for a in target.requests) == 5
+
+
+# The README's Node check, with the npm package (a devDependency `make install` installs).
+NODE_VERIFY = """
+const { Webhook } = require("standardwebhooks");
+const input = JSON.parse(require("fs").readFileSync(0, "utf8"));
+const payload = new Webhook(input.secret).verify(input.body, input.headers);
+process.stdout.write(JSON.stringify(payload));
+"""
+
+
+def node_verify(secret: str, arrival: Arrival) -> subprocess.CompletedProcess:
+    given = {"secret": secret, "body": arrival.body.decode(), "headers": dict(arrival.headers)}
+    return subprocess.run(
+        ["node", "-e", NODE_VERIFY],
+        input=json.dumps(given),
+        capture_output=True,
+        text=True,
+        cwd=settings.BASE_DIR,
+        timeout=30,
+    )
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="Node is not installed")
+def test_the_node_library_verifies_both_signatures_during_a_rotation(alice, target):
+    # On the real clock: the Node library checks the timestamp against its own.
+    old, new = new_secret(alice), new_secret(alice)
+    execution = run_now.run_now(signing_job(alice, url=target.url("/echo")))
+    worker.run_batch([execution.id])
+    (arrival,) = target.requests
+
+    for secret in (new, old):
+        verified = node_verify(secret, arrival)
+        assert verified.returncode == 0, verified.stderr
+        assert json.loads(verified.stdout) == json.loads(BODY)
+    stranger = node_verify("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", arrival)
+    assert stranger.returncode != 0
+    assert "No matching signature found" in stranger.stderr
 
 
 def test_the_secret_is_stored_encrypted(alice):
