@@ -26,6 +26,7 @@ from multidict import CIMultiDict
 from jobs import assertions
 from jobs.outbound import circuits
 from jobs.outbound.addresses import allowed_port, is_internal
+from jobs.outbound.signing import HEADER_NAMES as SIGNATURE_HEADERS
 from jobs.outbound.signing import signature_headers
 
 CAPTURE_LIMIT = 64 * 1024
@@ -368,13 +369,11 @@ def with_identity(
 
 def sent_header_names(request: Request) -> list[str]:
     """The names of the headers the first hop carries, ours included."""
-    first_hop = with_identity(
-        member_headers(request),
-        request,
-        body=request.body.encode(),
-        signing=request.signing_secrets,
-    )
-    return list(first_hop)
+    headers = with_identity(member_headers(request), request, body=b"", signing=[])
+    if request.signing_secrets:
+        # Named, not computed: the signature is made as the request leaves.
+        headers.update(dict.fromkeys(SIGNATURE_HEADERS, ""))
+    return list(headers)
 
 
 def becomes_get(status: int, method: str) -> bool:

@@ -13,6 +13,7 @@ from standardwebhooks import Webhook
 ID_HEADER = "webhook-id"
 TIMESTAMP_HEADER = "webhook-timestamp"
 SIGNATURE_HEADER = "webhook-signature"
+HEADER_NAMES = (ID_HEADER, TIMESTAMP_HEADER, SIGNATURE_HEADER)
 
 
 def signature_headers(secrets: Sequence[str], msg_id: str, timestamp: int, body: bytes) -> dict:
