@@ -435,6 +435,7 @@ class TestRun(Credentials):
     timeout_seconds = models.PositiveSmallIntegerField()
     expected_statuses = models.JSONField(default=list, blank=True)
     follow_redirects = models.BooleanField(default=True)
+    sign_requests = models.BooleanField(default=False)
     assertions = models.JSONField(default=list, blank=True)
 
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
@@ -478,6 +479,7 @@ class TestRun(Credentials):
             timeout_seconds=job.timeout_seconds,
             expected_statuses=job.expected_statuses,
             follow_redirects=job.follow_redirects,
+            sign_requests=job.sign_requests,
             assertions=job.assertions,
         )
 

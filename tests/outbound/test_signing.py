@@ -22,11 +22,11 @@ from standardwebhooks.webhooks import WebhookVerificationError
 from accounts import audit, projects
 from accounts.models import Project, User
 from accounts.projects import personal_project
-from jobs.engine import run_now, tick, worker
+from jobs.engine import run_now, test_runs, tick, worker
 from jobs.models import Execution, Job
 from jobs.outbound import http
 from jobs.outbound.signing import signature_headers
-from tests.conftest import make_job, redirect, send
+from tests.conftest import make_job, redirect, run_test_run, send
 from tests.target import Arrival, Target
 from tests.web.test_job_form import job_form_data
 
@@ -170,13 +170,25 @@ def test_a_test_run_from_the_form_is_signed_with_an_id_of_its_own(alice_client, 
     secret = new_secret(alice)
     data = job_form_data(url=target.url("/echo"), method="POST", body=BODY, sign_requests="on")
 
-    alice_client.post("/jobs/test-run/", data)
-    alice_client.post("/jobs/test-run/", data)
+    run_test_run(alice_client, data)
+    run_test_run(alice_client, data)
 
     first, second = target.requests
     assert verify(secret, first) == verify(secret, second) == json.loads(BODY)
     assert first.headers["webhook-id"].startswith("test-run-")
     assert first.headers["webhook-id"] != second.headers["webhook-id"]
+
+
+def test_an_api_test_run_of_a_saved_job_is_signed_as_the_job_is(alice_api, alice, target):
+    secret = new_secret(alice)
+    job = signing_job(alice, url=target.url("/echo"))
+
+    started = alice_api.post(f"/api/v1/jobs/{job.id}/test-run/", {}, format="json").json()
+    test_runs.send(started["id"])
+
+    (arrival,) = target.requests
+    assert verify(secret, arrival) == json.loads(BODY)
+    assert arrival.headers["webhook-id"] == f"test-run-{started['id']}"
 
 
 def test_a_job_that_does_not_sign_sends_no_signature(alice, target):
