@@ -18,6 +18,7 @@ AUDITED_FIELDS = [
     "timeout_seconds",
     "expected_statuses",
     "follow_redirects",
+    "sign_requests",
     "enabled",
     "notify_on_failure",
     "notify_on_recovery",

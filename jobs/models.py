@@ -149,6 +149,9 @@ class Job(Credentials):
         default=list, blank=True, validators=[validators.validate_expected_statuses]
     )
     follow_redirects = models.BooleanField(default=True)
+    # Each request carries Standard Webhooks signature headers made with the project's
+    # signing secret (jobs/outbound/signing.py), so the target can tell it came from us.
+    sign_requests = models.BooleanField(default=False)
     enabled = models.BooleanField(default=True)
     notify_on_failure = models.BooleanField(default=True)
     notify_on_recovery = models.BooleanField(default=True)
@@ -432,6 +435,7 @@ class TestRun(Credentials):
     timeout_seconds = models.PositiveSmallIntegerField()
     expected_statuses = models.JSONField(default=list, blank=True)
     follow_redirects = models.BooleanField(default=True)
+    sign_requests = models.BooleanField(default=False)
     assertions = models.JSONField(default=list, blank=True)
 
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
@@ -475,6 +479,7 @@ class TestRun(Credentials):
             timeout_seconds=job.timeout_seconds,
             expected_statuses=job.expected_statuses,
             follow_redirects=job.follow_redirects,
+            sign_requests=job.sign_requests,
             assertions=job.assertions,
         )
 

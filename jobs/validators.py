@@ -1,6 +1,7 @@
 """Checks on a job's settings, shared by the form and the API (both run model validators)."""
 
 import re
+from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, urlsplit
 
 from django.conf import settings
@@ -9,6 +10,9 @@ from django.core.validators import URLValidator
 
 from jobs.outbound.addresses import allowed_port, internal_target
 from jobs.schedules import Schedule, ScheduleError, validate_timezone
+
+if TYPE_CHECKING:
+    from accounts.models import Project
 
 MAX_URL_LENGTH = 2048
 MAX_HEADERS = 50
@@ -20,6 +24,10 @@ HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 # cannot store NUL at all (it would be a 500, not a message).
 CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 INVALID_URL = "Enter a valid URL, e.g. https://example.com/cron."
+NO_SIGNING_SECRET = (
+    "Create a signing secret first (Project settings → Signing secret, or "
+    "POST /api/v1/signing-secret/), then turn signing on."
+)
 
 
 def validate_schedule(expression: str) -> None:
@@ -118,3 +126,9 @@ def validate_expected_statuses(statuses: object) -> None:
 def is_integer(value: object) -> bool:
     # JSON's true arrives as a bool, which Python counts as the int 1.
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def validate_signing(sign_requests: bool, project: "Project") -> None:
+    """A job signs its requests only once its project has a secret to sign them with."""
+    if sign_requests and not project.has_signing_secret:
+        raise ValidationError(NO_SIGNING_SECRET)

@@ -7,7 +7,7 @@ from accounts.models import AuditEntry
 from jobs import assertions
 from jobs.models import Execution, Job, TestRun
 from jobs.schedules import EMPTY_SCHEDULE
-from jobs.validators import validate_headers, validate_schedule_in_timezone
+from jobs.validators import validate_headers, validate_schedule_in_timezone, validate_signing
 
 EXECUTION_SUMMARY_FIELDS = [
     "id",
@@ -139,6 +139,7 @@ class JobSerializer(serializers.ModelSerializer):
             "timeout_seconds",
             "expected_statuses",
             "follow_redirects",
+            "sign_requests",
             "retries",
             "retry_delay_seconds",
             "assertions",
@@ -163,6 +164,11 @@ class JobSerializer(serializers.ModelSerializer):
             "retry_delay_seconds": {
                 "help_text": "Seconds before the first retry (1 to 600); each later one waits "
                 "twice as long, with full jitter, at most 10 minutes."
+            },
+            "sign_requests": {
+                "help_text": "Sign each request with the project's signing secret (Standard "
+                "Webhooks headers webhook-id, webhook-timestamp, webhook-signature). Needs a "
+                "secret: POST /api/v1/signing-secret/."
             },
             "assertions": {
                 "help_text": "Up to 10 checks that must all hold for success, each one of "
@@ -206,6 +212,11 @@ class JobSerializer(serializers.ModelSerializer):
         if self.instance is None:
             attrs.setdefault("timezone", request.user.timezone)
         self.check_schedule_runs(attrs)
+        project = self.instance.project if self.instance else request.auth.project
+        try:
+            validate_signing(attrs.get("sign_requests", False), project)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError({"sign_requests": error.messages}) from None
         return attrs
 
     def check_schedule_runs(self, attrs: dict) -> None:
@@ -313,3 +324,11 @@ class TestRunStartedSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     get_url = TestRunSerializer.get_url
+
+
+class SigningSecretSerializer(serializers.Serializer):
+    secret = serializers.CharField(
+        read_only=True,
+        help_text="whsec_ and the base64 of 32 random bytes: verify requests with it using a "
+        "Standard Webhooks library. Shown in this answer only.",
+    )

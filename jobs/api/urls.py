@@ -2,7 +2,13 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
-from jobs.api.views import AuditViewSet, ExecutionViewSet, JobViewSet, TestRunViewSet
+from jobs.api.views import (
+    AuditViewSet,
+    ExecutionViewSet,
+    JobViewSet,
+    SigningSecretView,
+    TestRunViewSet,
+)
 
 router = DefaultRouter()
 router.register("jobs", JobViewSet, basename="job")
@@ -15,5 +21,6 @@ urlpatterns = [
     # Its start-up script comes from the same URL (?script), not inline: the
     # Content-Security-Policy runs no inline script.
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    path("signing-secret/", SigningSecretView.as_view(), name="api-signing-secret"),
     path("", include(router.urls)),
 ]

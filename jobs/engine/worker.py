@@ -121,7 +121,8 @@ def claim(execution_ids: list[int]) -> list[Execution]:
     executions = list(
         Execution.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(id__in=execution_ids, status=Status.PENDING)
-        .select_related("job")
+        # The project holds the signing secrets: with the batch, not a query per request.
+        .select_related("job__project")
     )
     busy = busy_jobs({e.job_id for e in executions}, now)
     to_run, skipped = [], []
@@ -216,6 +217,7 @@ def unsent(error: str) -> http.Outcome:
 
 def request_for(job: Job | TestRun, *, execution_id: str) -> http.Request:
     auth = (job.auth_username, job.auth_password) if job.auth_username else None
+    signing = job.project.signing_secrets(timezone.now()) if job.sign_requests else []
     return http.Request(
         execution_id=execution_id,
         method=job.method,
@@ -227,6 +229,7 @@ def request_for(job: Job | TestRun, *, execution_id: str) -> http.Request:
         follow_redirects=job.follow_redirects,
         expected_statuses=job.expected_statuses,
         assertions=job.assertions,
+        signing_secrets=signing,
     )
 
 

@@ -9,7 +9,7 @@ from accounts.forms import TIMEZONE_CHOICES
 from accounts.models import Project, User
 from jobs import assertions
 from jobs.models import MAX_RETRIES, Job
-from jobs.validators import validate_headers, validate_schedule_in_timezone
+from jobs.validators import validate_headers, validate_schedule_in_timezone, validate_signing
 from jobs.web.presets import (
     PRESET_INPUTS,
     PRESETS,
@@ -225,6 +225,7 @@ class JobForm(ScheduleFields, forms.ModelForm):
             "timeout_seconds",
             "expected_statuses",
             "follow_redirects",
+            "sign_requests",
             "expires_at",
             "retries",
             "retry_delay_seconds",
@@ -239,6 +240,12 @@ class JobForm(ScheduleFields, forms.ModelForm):
         }
         labels = {
             "timeout_seconds": "Timeout (seconds)",
+            "sign_requests": "Sign requests (Standard Webhooks)",
+        }
+        help_texts = {
+            "sign_requests": "Adds webhook-id, webhook-timestamp and webhook-signature headers "
+            "made with the project's signing secret, so the target can check the request "
+            "came from cronsvc.",
         }
 
     def __init__(self, *args, user: User, project: Project, **kwargs) -> None:
@@ -341,6 +348,10 @@ class JobForm(ScheduleFields, forms.ModelForm):
             # The browser sends a wall-clock time; it means the job's timezone.
             wall = cleaned["expires_at"].replace(tzinfo=None)
             cleaned["expires_at"] = wall.replace(tzinfo=ZoneInfo(cleaned["timezone"]))
+        try:
+            validate_signing(cleaned.get("sign_requests", False), self.project)
+        except ValidationError as error:
+            self.add_error("sign_requests", error)
         return cleaned
 
     def check_schedule(self, expression: str, timezone: str) -> None:

@@ -32,6 +32,7 @@ JOB_FIELDS = {
     "timeout_seconds",
     "expected_statuses",
     "follow_redirects",
+    "sign_requests",
     "retries",
     "retry_delay_seconds",
     "assertions",

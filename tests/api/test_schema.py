@@ -28,6 +28,7 @@ CONTRACT = {
     ("post", "/api/v1/jobs/test-run/"),
     ("post", "/api/v1/jobs/{id}/test-run/"),
     ("get", "/api/v1/test-runs/{id}/"),
+    ("post", "/api/v1/signing-secret/"),
 }
 pytestmark = pytest.mark.usefixtures("fresh_limits")
 

@@ -277,6 +277,19 @@ def test_a_header_line_without_a_colon_is_an_error_beside_the_headers(alice_clie
     assert not Job.objects.exists()
 
 
+def test_signing_before_the_project_has_a_secret_is_an_error_beside_it(alice_client, alice):
+    response = alice_client.post(CREATE, job_form_data(sign_requests="on"))
+
+    assert response.status_code == 200
+    assert field_error(response, "sign_requests").startswith("Create a signing secret first")
+    assert not Job.objects.exists()
+
+    alice_client.post("/projects/signing-secret/")
+    alice_client.post(CREATE, job_form_data(sign_requests="on"))
+
+    assert Job.objects.get().sign_requests
+
+
 def test_expected_statuses_are_saved_as_a_list(alice_client):
     alice_client.post(CREATE, job_form_data(expected_statuses="200, 204"))
 
