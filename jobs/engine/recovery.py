@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from jobs.engine import health, tick
+from jobs.engine import outcomes, tick
 from jobs.engine.rows import update_rows
 from jobs.models import Execution
 from ops import liveness, metrics
@@ -126,8 +126,7 @@ def finish_lost(executions: list[Execution], now: datetime) -> list[Execution]:
             execution.failure_reason = Execution.Reason.WORKER_LOST
             execution.error = WORKER_LOST_ERROR
     update_rows(lost, ["status", "failure_reason", "finished_at", "error", "missed_count"])
-    health.record(lost)
-    tick.catch_up([e for e in lost if e.status == Status.MISSED], now)
+    outcomes.follow(lost, now)
     return lost
 
 
