@@ -16,12 +16,12 @@ from jobs.models import AfterOutcome, Execution, Job
 Status = Execution.Status
 
 
-def trigger(executions: list[Execution]) -> list[Execution]:
-    """The chain runs the final outcomes among `executions` set off (call in the
-    transaction that records them); returns the runs written."""
+def trigger(executions: list[Execution]) -> None:
+    """Write the chain runs the final outcomes among `executions` set off (call in the
+    transaction that records them)."""
     finals = [e for e in executions if is_final_result(e)]
     if not finals:
-        return []
+        return
     children = defaultdict(list)
     for child in Job.objects.filter(
         after_job_id__in={e.job_id for e in finals}, enabled=True
@@ -34,7 +34,7 @@ def trigger(executions: list[Execution]) -> list[Execution]:
         if follows(child.after_outcome, parent_run.status)
     ]
     # A second recording of the same outcome conflicts on (job, chained_from): dropped.
-    return Execution.objects.bulk_create(runs, ignore_conflicts=True)
+    Execution.objects.bulk_create(runs, ignore_conflicts=True)
 
 
 def follows(after_outcome: str, status: str) -> bool:
