@@ -237,7 +237,8 @@ def record_results(executions: list[Execution], outcomes: list[http.Outcome | Mi
 
 @transaction.atomic
 def write_results(executions: list[Execution]) -> list[Execution]:
-    """Results and what they set off (jobs/engine/outcomes.py), in one transaction (written in bulk).
+    """Results and what they set off (jobs/engine/outcomes.py), in one transaction
+    (written in bulk).
     Only for executions still running: one the sweep finished meanwhile (its worker was
     taken for dead) keeps what the sweep wrote."""
     still_running = set(

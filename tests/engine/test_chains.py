@@ -64,7 +64,8 @@ def test_a_then_b_then_c_run_in_order_once_per_run_of_a(
     assert paths(target) == ["/ok", "/status/200", "/status/201"] * 2
     b_runs = list(b.executions.order_by("scheduled_for"))
     c_runs = list(c.executions.order_by("scheduled_for"))
-    assert [(r.trigger, r.status) for r in b_runs + c_runs] == [(Trigger.CHAIN, Status.SUCCEEDED)] * 4
+    chain_run = (Trigger.CHAIN, Status.SUCCEEDED)
+    assert [(r.trigger, r.status) for r in b_runs + c_runs] == [chain_run] * 4
     assert b_runs[1].chained_from == a_run
     assert [r.chained_from for r in c_runs] == b_runs
     # Each run of a job in the chain started after the one before it had finished.
