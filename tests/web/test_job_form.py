@@ -52,7 +52,7 @@ class FormValues(HTMLParser):
         kind = attributes.get("type", "text")
         if kind in ("submit", "button") or attributes.get("name") == "csrfmiddlewaretoken":
             return
-        if kind == "checkbox" and "checked" not in attributes:
+        if kind in ("checkbox", "radio") and "checked" not in attributes:
             return
         default = "on" if kind == "checkbox" else ""
         self.values[attributes["name"]] = attributes.get("value") or default
