@@ -162,7 +162,7 @@ def local_datetime_input() -> forms.DateTimeInput:
 
 class JobForm(ScheduleFields, forms.ModelForm):
     when = forms.ChoiceField(
-        label="Runs", choices=WHEN_CHOICES, required=False, widget=forms.RadioSelect
+        label="How it runs", choices=WHEN_CHOICES, required=False, widget=forms.RadioSelect
     )
     run_at = forms.DateTimeField(
         label="Run once at",
