@@ -9,7 +9,7 @@ import time_machine
 from django.db import transaction
 from django.utils import timezone
 
-from jobs.engine import chains, tick, worker
+from jobs.engine import chains, recovery, tick, worker
 from jobs.models import Execution, Job
 from tests.conftest import make_job, race
 
@@ -188,3 +188,24 @@ def test_a_manual_run_of_the_parent_triggers_the_chain_too(
     run_what_the_tick_claims(sent, django_capture_on_commit_callbacks)
 
     assert b.executions.get().chained_from == manual
+
+
+def test_a_run_lost_with_its_worker_triggers_what_runs_after_a_failure(
+    alice, target, sent, django_capture_on_commit_callbacks
+):
+    a = hourly(alice, title="A", url=target.url("/ok"))
+    b = after(a, "B", target.url("/status/200"), after_outcome="failure")
+    # Claimed by a worker that never came back, long enough ago to count as lost.
+    started = timezone.now() - timedelta(minutes=10)
+    a_run = Execution.objects.create(
+        job=a, scheduled_for=started, status=Status.RUNNING, started_at=started, enqueued_at=started
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        recovery.sweep()
+    run_what_the_tick_claims(sent, django_capture_on_commit_callbacks)
+
+    a_run.refresh_from_db()
+    assert a_run.failure_reason == Execution.Reason.WORKER_LOST
+    assert b.executions.get().chained_from == a_run
+    assert paths(target) == ["/status/200"]
