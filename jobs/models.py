@@ -369,6 +369,9 @@ class Execution(models.Model):
     chained_from = models.ForeignKey(
         "self", models.SET_NULL, null=True, blank=True, related_name="chained_runs"
     )
+    # How many chain runs led to this one (0 for a run of its own): a loop made despite the
+    # checks (two edits at once) stops at the deepest chain allowed.
+    chain_depth = models.PositiveSmallIntegerField(default=0)
     # On a failed attempt that will be tried again: when.
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.SCHEDULE)

@@ -10,6 +10,7 @@ an outcome recorded twice, by a duplicate message or a racing worker, inserts no
 from collections import defaultdict
 from datetime import timedelta
 
+from jobs.chaining import MAX_CHAIN_DEPTH
 from jobs.engine.health import is_final_result
 from jobs.models import AfterOutcome, Execution, Job
 
@@ -19,7 +20,7 @@ Status = Execution.Status
 def trigger(executions: list[Execution]) -> None:
     """Write the chain runs the final outcomes among `executions` set off (call in the
     transaction that records them)."""
-    finals = [e for e in executions if is_final_result(e)]
+    finals = [e for e in executions if is_final_result(e) and e.chain_depth < MAX_CHAIN_DEPTH]
     if not finals:
         return
     children = defaultdict(list)
@@ -51,4 +52,5 @@ def chain_run(child: Job, parent_run: Execution) -> Execution:
         scheduled_for=parent_run.finished_at + timedelta(seconds=child.after_delay_seconds),
         trigger=Execution.Trigger.CHAIN,
         chained_from=parent_run,
+        chain_depth=parent_run.chain_depth + 1,
     )

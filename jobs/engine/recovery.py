@@ -29,7 +29,15 @@ MAX_TIMEOUT = timedelta(seconds=settings.MAX_TIMEOUT_SECONDS)
 # A live worker that has not finished a run in this long never will (its result could
 # not be written).
 STUCK_AFTER = timedelta(minutes=10)
-CLAIM_FIELDS = ["id", "job_id", "scheduled_for", "trigger", "started_at", "claimed_by"]
+CLAIM_FIELDS = [
+    "id",
+    "job_id",
+    "scheduled_for",
+    "trigger",
+    "started_at",
+    "claimed_by",
+    "chain_depth",
+]
 WORKER_LOST_ERROR = (
     "The worker stopped while running this execution. It was not sent again, "
     "because the target may already have received it."

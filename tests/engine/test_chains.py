@@ -9,6 +9,7 @@ import time_machine
 from django.db import transaction
 from django.utils import timezone
 
+from jobs.chaining import MAX_CHAIN_DEPTH
 from jobs.engine import chains, recovery, tick, worker
 from jobs.models import Execution, Job
 from tests.conftest import make_job, race
@@ -209,3 +210,20 @@ def test_a_run_lost_with_its_worker_triggers_what_runs_after_a_failure(
     assert a_run.failure_reason == Execution.Reason.WORKER_LOST
     assert b.executions.get().chained_from == a_run
     assert paths(target) == ["/status/200"]
+
+
+def test_a_loop_made_despite_the_checks_stops_at_the_deepest_chain_allowed(
+    alice, target, sent, django_capture_on_commit_callbacks
+):
+    a = hourly(alice, title="A", url=target.url("/ok"))
+    b = after(a, "B", target.url("/status/200"))
+    # As two edits at once could leave it: A runs after B, which runs after A.
+    Job.objects.filter(id=a.id).update(after_job=b)
+
+    run_slot(a, django_capture_on_commit_callbacks)
+    while run_what_the_tick_claims(sent, django_capture_on_commit_callbacks):
+        pass
+
+    assert len(target.requests) == 1 + MAX_CHAIN_DEPTH
+    deepest = Execution.objects.order_by("-chain_depth").first()
+    assert deepest.chain_depth == MAX_CHAIN_DEPTH
