@@ -1,12 +1,14 @@
 """Checks on a job's settings, shared by the form and the API (both run model validators)."""
 
 import re
+from datetime import datetime
 from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
+from django.utils import timezone
 
 from jobs.outbound.addresses import allowed_port, internal_target
 from jobs.schedules import Schedule, ScheduleError, validate_timezone
@@ -132,3 +134,25 @@ def validate_signing(sign_requests: bool, project: "Project") -> None:
     """A job signs its requests only once its project has a secret to sign them with."""
     if sign_requests and not project.has_signing_secret:
         raise ValidationError(NO_SIGNING_SECRET)
+
+
+NO_TIMING = (
+    "Enter a schedule (e.g. */5 * * * *), a time to run once (run_at), "
+    "or a job to run after (after_job)."
+)
+
+
+def timing_problems(*, schedule: str, run_at: datetime | None, has_parent: bool) -> dict:
+    """When a job runs: a schedule or one run_at, not both; either may be left out for a
+    job that runs after another. Problems by field, as the form and the API show them."""
+    if run_at and schedule:
+        return {"run_at": ["A job runs on a schedule or once at run_at, not both."]}
+    if not (schedule or run_at or has_parent):
+        return {"schedule": [NO_TIMING]}
+    return {}
+
+
+def validate_run_at(run_at: datetime) -> None:
+    """Only for a run_at being set: a one-off job that ran keeps its past one."""
+    if run_at <= timezone.now():
+        raise ValidationError("This time has passed: a one-off run must be in the future.")

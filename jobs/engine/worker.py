@@ -15,7 +15,7 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from jobs import masking
-from jobs.engine import health, recovery, retries, tick
+from jobs.engine import outcomes, recovery, retries
 from jobs.engine.firing import FIRING
 from jobs.engine.rows import update_rows
 from jobs.models import Execution, Job, TestRun
@@ -290,7 +290,8 @@ def record_results(executions: list[Execution], outcomes: list[Outcome]) -> None
 
 @transaction.atomic
 def write_results(executions: list[Execution]) -> list[Execution]:
-    """Results and the health changes they cause, in one transaction (written in bulk).
+    """Results and what they set off (jobs/engine/outcomes.py), in one transaction
+    (written in bulk).
     Only for executions still running: one the sweep finished meanwhile (its worker was
     taken for dead) keeps what the sweep wrote."""
     still_running = set(
@@ -301,8 +302,7 @@ def write_results(executions: list[Execution]) -> list[Execution]:
     finished = [e for e in executions if e.id in still_running]
     Execution.objects.bulk_create(retries.plan(finished, timezone.now()))
     update_rows(finished, RESULT_FIELDS)
-    health.record(finished)
-    tick.catch_up([e for e in finished if e.status == Status.MISSED], timezone.now())
+    outcomes.follow(finished, timezone.now())
     return finished
 
 

@@ -52,7 +52,7 @@ class FormValues(HTMLParser):
         kind = attributes.get("type", "text")
         if kind in ("submit", "button") or attributes.get("name") == "csrfmiddlewaretoken":
             return
-        if kind == "checkbox" and "checked" not in attributes:
+        if kind in ("checkbox", "radio") and "checked" not in attributes:
             return
         default = "on" if kind == "checkbox" else ""
         self.values[attributes["name"]] = attributes.get("value") or default
@@ -105,6 +105,12 @@ def job_form_data(**changes: str) -> dict[str, str]:
         "weekday": "1",
         "day_of_month": "1",
         "schedule": "",
+        "when": "schedule",
+        "spread_seconds": "0",
+        "run_at": "",
+        "after_job": "",
+        "after_outcome": "any",
+        "after_delay_seconds": "0",
         "timezone": "Europe/Berlin",
         "headers": "",
         "secret_headers": "",
