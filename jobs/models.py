@@ -131,7 +131,9 @@ class Job(models.Model):
     )
     # Checks on the response, all of which must hold for success (jobs/assertions.py).
     assertions = models.JSONField(default=list, blank=True, validators=[assertions.validate])
-    # Failing after this many failures in a row (and one email per failing streak).
+    # Where its alerts go; a new job selects its project's default channels.
+    channels = models.ManyToManyField("alerts.Channel", blank=True, related_name="jobs")
+    # Failing after this many failures in a row (and one alert per failing streak).
     failure_threshold = models.PositiveSmallIntegerField(
         default=1, validators=[MinValueValidator(1), MaxValueValidator(100)]
     )
@@ -167,8 +169,13 @@ class Job(models.Model):
             self.next_run_at = self.compute_next_run(timezone.now())
             if kwargs.get("update_fields") is not None:
                 kwargs["update_fields"] = {*kwargs["update_fields"], "next_run_at"}
+        adding = self._state.adding
         super().save(*args, **kwargs)
         self.saved_timing = self.timing
+        if adding:
+            # Every way a job is made (API, form, copy) starts from the project's defaults;
+            # a form or API call that names channels sets them after this.
+            self.channels.set(self.project.channels.filter(is_default=True))
 
     @classmethod
     def from_db(cls, db: str, field_names: list[str], values: list) -> "Job":
@@ -354,45 +361,23 @@ class Execution(models.Model):
 
 class HealthChange(models.Model):
     """A job went failing, recovered or was disabled: written in the transaction of the
-    result that caused it, then delivered by the notifier (alerts/delivery.py)."""
+    result that caused it, with a delivery to each of the job's channels (alerts/outbox.py)."""
 
     class Kind(models.TextChoices):
         FAILING = "failing"
         RECOVERED = "recovered"
         DISABLED = "disabled"
 
-    class Delivery(models.TextChoices):
-        PENDING = "pending"
-        SENDING = "sending"
-        SENT = "sent"
-        NOT_SENT = "not_sent"  # turned off, or no verified address
-
     job = models.ForeignKey(Job, models.CASCADE, related_name="health_changes")
     execution = models.ForeignKey(Execution, models.SET_NULL, null=True, related_name="+")
     kind = models.CharField(max_length=10, choices=Kind.choices)
     created_at = models.DateTimeField(default=timezone.now)
-    delivery = models.CharField(max_length=10, choices=Delivery.choices, default=Delivery.PENDING)
-    # When a notifier claimed it; a claim left this long unfinished is retried.
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    notified_at = models.DateTimeField(null=True, blank=True)
     # The failures in a row when the change happened (for a recovery: the streak it
     # ended), kept because the job's own count moves on before a delayed alert goes.
     failures_in_a_row = models.PositiveIntegerField(default=0)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    # After an SMTP failure: not before this (backoff).
-    retry_after = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
 
     class Meta:
         ordering = ["created_at"]
-        indexes = [
-            # The notifier's queue: only undelivered changes.
-            models.Index(
-                fields=["created_at"],
-                condition=Q(delivery__in=["pending", "sending"]),
-                name="health_undelivered_idx",
-            )
-        ]
 
     def __str__(self) -> str:
         return f"{self.job} {self.kind} at {self.created_at:%Y-%m-%d %H:%M}"

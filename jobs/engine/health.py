@@ -3,16 +3,14 @@
 Every finished execution that counts (a worker's result, or a run whose worker died)
 goes through `record`, and a member pausing, resuming or copying a job goes through
 `set_enabled` and `reset`. Each move is a HealthChange row written in the same
-transaction as its cause, with the streak as it stood at that moment; the alerts
-deliver them afterwards.
+transaction as its cause, with the streak as it stood at that moment and a delivery to
+each of the job's channels; the alerts send them afterwards (alerts/delivery.py).
 """
 
 import structlog
 from django.conf import settings
-from django.db import transaction
 
-from cronsvc import task_names
-from cronsvc.celery import app as celery_app
+from alerts import delivery
 from jobs.engine.rows import update_rows
 from jobs.models import Execution, HealthChange, Job
 
@@ -39,6 +37,7 @@ def record(executions: list[Execution]) -> list[HealthChange]:
             job.last_execution = execution
     update_rows(jobs, HEALTH_FIELDS)
     HealthChange.objects.bulk_create(changes)
+    delivery.queue(changes)
     for change in changes:
         log.info(
             "job.health",
@@ -47,8 +46,7 @@ def record(executions: list[Execution]) -> list[HealthChange]:
             change=change.kind,
         )
     if changes:
-        # Robust: the results are committed; the alerts' own schedule catches up.
-        transaction.on_commit(lambda: celery_app.send_task(task_names.DELIVER_ALERTS), robust=True)
+        delivery.kick()
     return changes
 
 

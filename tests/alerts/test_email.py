@@ -1,5 +1,6 @@
-"""alerts/delivery.py: the failing, recovered and disabled emails, delivered from the health
-changes the engine writes, once each, even when the notifier dies or SMTP is down."""
+"""alerts/delivery.py through an email channel: the failing, recovered and disabled emails,
+delivered from the health changes the engine writes, once each, even when the notifier
+dies or SMTP is down."""
 
 import html
 import re
@@ -15,8 +16,9 @@ from django.core import mail
 from django.utils import timezone
 
 from alerts import delivery, email_message
+from alerts.models import Channel, Delivery
 from jobs import masking
-from jobs.engine import health, worker
+from jobs.engine import worker
 from jobs.models import Execution, HealthChange, Job
 from jobs.outbound import http
 from tests.conftest import add_confirmed_address, frozen_at, html_text, make_job, race
@@ -24,7 +26,7 @@ from tests.conftest import add_confirmed_address, frozen_at, html_text, make_job
 # A Tuesday, 10:00 in Berlin (CET).
 NOW = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 SCRIPT = "<script>alert(1)</script>"
-Delivery, Kind = HealthChange.Delivery, HealthChange.Kind
+Status, Kind = Delivery.Status, Delivery.Kind
 LOCMEM = "django.core.mail.backends.locmem.EmailBackend"
 clock = frozen_at(NOW)
 # Its URL's query must not reach an email.
@@ -122,7 +124,7 @@ def assert_describes(message: mail.EmailMultiAlternatives, job: Job, execution: 
     assert headers["Auto-Submitted"] == "auto-generated"
     assert headers["List-Unsubscribe"] == f"<{unsubscribe_link(message)}>"
     assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    assert headers["Message-ID"].startswith("<health-change-")
+    assert headers["Message-ID"].startswith("<delivery-")
 
 
 def test_a_job_walks_through_failing_recovered_failing_and_disabled_once_each(job, clock):
@@ -158,7 +160,7 @@ def test_a_job_walks_through_failing_recovered_failing_and_disabled_once_each(jo
     assert "has been disabled after 25 failures in a row" in html_text(html_part(disabled))
     job.refresh_from_db()
     assert (job.enabled, job.failing, job.consecutive_failures) == (False, True, 25)
-    assert set(HealthChange.objects.values_list("delivery", flat=True)) == {Delivery.SENT}
+    assert set(Delivery.objects.values_list("status", flat=True)) == {Status.SENT}
     # Each email has its own Message-ID (the same one only for copies of one change).
     assert len({mime(message)["Message-ID"] for message in mail.outbox}) == 4
 
@@ -195,7 +197,7 @@ def test_a_claim_left_by_a_notifier_that_died_is_retried_only_after_it_expires(j
     the claim is fresh; once the claim is older than CLAIM_EXPIRES the notifier is taken to be
     dead and the email is sent, so it is never lost."""
     fail(job, clock)
-    HealthChange.objects.update(delivery=Delivery.SENDING, claimed_at=timezone.now())
+    Delivery.objects.update(status=Status.SENDING, claimed_at=timezone.now())
 
     delivery.deliver_pending()
     assert mail.outbox == []
@@ -207,7 +209,7 @@ def test_a_claim_left_by_a_notifier_that_died_is_retried_only_after_it_expires(j
     clock.shift(timedelta(seconds=2))
     delivery.deliver_pending()
     assert subjects() == ["Failing: Nightly report"]
-    assert HealthChange.objects.get().delivery == Delivery.SENT
+    assert Delivery.objects.get().status == Status.SENT
 
 
 class Killed(BaseException):
@@ -222,7 +224,7 @@ def test_a_notifier_killed_between_sending_and_marking_resends_once_with_the_sam
     Message-ID, so the mail system folds the two copies into one."""
     fail(job, clock)
 
-    def die(change: HealthChange, delivery: str) -> None:
+    def die(row: Delivery, status: str) -> None:
         raise Killed
 
     with monkeypatch.context() as patched:
@@ -230,8 +232,8 @@ def test_a_notifier_killed_between_sending_and_marking_resends_once_with_the_sam
         with pytest.raises(Killed):
             delivery.deliver_pending()
     assert len(mail.outbox) == 1
-    change = HealthChange.objects.get()
-    assert (change.delivery, change.claimed_at) == (Delivery.SENDING, timezone.now())
+    sending = Delivery.objects.get()
+    assert (sending.status, sending.claimed_at) == (Status.SENDING, timezone.now())
 
     delivery.deliver_pending()
     assert len(mail.outbox) == 1
@@ -242,8 +244,8 @@ def test_a_notifier_killed_between_sending_and_marking_resends_once_with_the_sam
 
     first, second = mail.outbox
     assert mime(first)["Message-ID"] == mime(second)["Message-ID"]
-    assert mime(first)["Message-ID"] == f"<health-change-{change.id}@localhost>"
-    assert HealthChange.objects.get().delivery == Delivery.SENT
+    assert mime(first)["Message-ID"] == f"<delivery-{sending.id}@localhost>"
+    assert Delivery.objects.get().status == Status.SENT
 
 
 @pytest.fixture
@@ -264,23 +266,23 @@ def test_when_smtp_is_down_the_change_waits_with_growing_backoff_and_is_sent_onc
     report = delivery.deliver_pending()
 
     assert (report.sent, report.failed) == (0, 1)
-    change = HealthChange.objects.get()
-    assert (change.delivery, change.attempts, change.claimed_at) == (Delivery.PENDING, 1, None)
-    assert change.retry_after == timezone.now() + timedelta(seconds=30)
-    assert "Connection refused" in change.last_error
+    waiting = Delivery.objects.get()
+    assert (waiting.status, waiting.attempts, waiting.claimed_at) == (Status.PENDING, 1, None)
+    assert waiting.retry_after == timezone.now() + timedelta(seconds=60)
+    assert "Connection refused" in waiting.last_error
 
-    clock.shift(timedelta(seconds=29))
+    clock.shift(timedelta(seconds=59))
     delivery.deliver_pending()
-    assert HealthChange.objects.get().attempts == 1  # not tried before its time
+    assert Delivery.objects.get().attempts == 1  # not tried before its time
 
     clock.shift(timedelta(seconds=1))
     delivery.deliver_pending()
-    change = HealthChange.objects.get()
-    assert (change.delivery, change.attempts) == (Delivery.PENDING, 2)
-    assert change.retry_after == timezone.now() + timedelta(seconds=60)
+    waiting = Delivery.objects.get()
+    assert (waiting.status, waiting.attempts) == (Status.PENDING, 2)
+    assert waiting.retry_after == timezone.now() + timedelta(seconds=120)
 
     settings.EMAIL_BACKEND = LOCMEM
-    clock.shift(timedelta(seconds=59))
+    clock.shift(timedelta(seconds=119))
     delivery.deliver_pending()
     assert mail.outbox == []
 
@@ -289,19 +291,19 @@ def test_when_smtp_is_down_the_change_waits_with_growing_backoff_and_is_sent_onc
     delivery.deliver_pending()
 
     assert subjects() == ["Failing: Nightly report"]
-    change = HealthChange.objects.get()
-    assert (change.delivery, change.attempts) == (Delivery.SENT, 2)
+    sent = Delivery.objects.get()
+    assert (sent.status, sent.attempts) == (Status.SENT, 2)
 
 
 def test_the_backoff_doubles_up_to_an_hour():
     assert [delivery.backoff(attempts).total_seconds() for attempts in range(1, 10)] == [
-        30,
         60,
         120,
         240,
         480,
         960,
         1920,
+        3600,
         3600,
         3600,
     ]
@@ -312,10 +314,10 @@ def test_a_recovery_waits_for_the_failure_email_that_could_not_go_yet(
     job, clock, settings, smtp_down
 ):
     fail(job, clock)
-    delivery.deliver_pending()  # SMTP down: the failure email waits 30 s
+    delivery.deliver_pending()  # SMTP down: the failure email waits a minute
     run(job, clock, 200)  # a minute later the job works again
     settings.EMAIL_BACKEND = LOCMEM
-    HealthChange.objects.filter(kind=Kind.FAILING).update(
+    Delivery.objects.filter(kind=Kind.FAILING).update(
         retry_after=timezone.now() + timedelta(seconds=10)
     )
 
@@ -337,12 +339,12 @@ def test_a_later_change_of_a_job_whose_email_failed_in_the_same_run_waits_too(
     report = delivery.deliver_pending()
 
     assert (report.sent, report.failed) == (0, 2)
-    failing, recovered = HealthChange.objects.order_by("id")
+    failing, recovered = Delivery.objects.order_by("id")
     assert (failing.attempts, recovered.attempts) == (1, 0)
     assert failing.retry_after == recovered.retry_after > timezone.now()
 
     settings.EMAIL_BACKEND = LOCMEM
-    clock.shift(timedelta(seconds=30))
+    clock.shift(timedelta(seconds=60))
     delivery.deliver_pending()
     assert subjects() == ["Failing: Nightly report", "Recovered: Nightly report"]
 
@@ -351,7 +353,7 @@ def test_other_jobs_emails_go_while_one_waits(alice, clock, settings, smtp_down)
     waiting, other = minutely_report(alice, title="Waiting"), minutely_report(alice, title="Other")
     fail(waiting, clock)
     delivery.deliver_pending()
-    HealthChange.objects.update(retry_after=timezone.now() + timedelta(hours=1))
+    Delivery.objects.update(retry_after=timezone.now() + timedelta(hours=1))
     settings.EMAIL_BACKEND = LOCMEM
     fail(other, clock)
 
@@ -368,10 +370,10 @@ def test_a_message_that_cannot_be_built_waits_with_backoff_instead_of_holding_th
     fail(fine, clock)
     real_message = email_message.message
 
-    def message(change: HealthChange, recipient: str) -> mail.EmailMultiAlternatives:
-        if change.job_id == broken.id:
+    def message(row: Delivery) -> mail.EmailMultiAlternatives:
+        if row.job_id == broken.id:
             raise ValueError("a template went wrong")
-        return real_message(change, recipient)
+        return real_message(row)
 
     monkeypatch.setattr(email_message, "message", message)
 
@@ -379,9 +381,9 @@ def test_a_message_that_cannot_be_built_waits_with_backoff_instead_of_holding_th
 
     assert (report.sent, report.failed) == (1, 1)
     assert subjects() == ["Failing: Fine"]
-    change = HealthChange.objects.get(job=broken)
-    assert (change.delivery, change.attempts) == (Delivery.PENDING, 1)
-    assert "a template went wrong" in change.last_error
+    waiting = Delivery.objects.get(job=broken)
+    assert (waiting.status, waiting.attempts) == (Status.PENDING, 1)
+    assert "a template went wrong" in waiting.last_error
 
 
 def test_a_title_with_a_line_break_still_makes_a_one_line_subject(alice, clock):
@@ -402,9 +404,9 @@ def test_no_failure_email_when_it_is_turned_off_and_then_no_recovery_email(job, 
 
     assert mail.outbox == []
     assert (report.sent, report.not_sent) == (0, 2)
-    assert list(HealthChange.objects.order_by("id").values_list("kind", "delivery")) == [
-        (Kind.FAILING, Delivery.NOT_SENT),
-        (Kind.RECOVERED, Delivery.NOT_SENT),
+    assert list(Delivery.objects.order_by("id").values_list("kind", "status")) == [
+        (Kind.FAILING, Status.NOT_SENT),
+        (Kind.RECOVERED, Status.NOT_SENT),
     ]
 
 
@@ -430,7 +432,7 @@ def test_no_recovery_email_when_it_is_turned_off(job, clock):
     delivery.deliver_pending()
 
     assert subjects() == ["Failing: Nightly report"]
-    assert HealthChange.objects.get(kind=Kind.RECOVERED).delivery == Delivery.NOT_SENT
+    assert Delivery.objects.get(kind=Kind.RECOVERED).status == Status.NOT_SENT
 
 
 def test_no_disabled_email_when_it_is_turned_off(job, clock):
@@ -440,10 +442,10 @@ def test_no_disabled_email_when_it_is_turned_off(job, clock):
     delivery.deliver_pending()
 
     assert subjects() == ["Failing: Nightly report"]
-    assert HealthChange.objects.get(kind=Kind.DISABLED).delivery == Delivery.NOT_SENT
+    assert Delivery.objects.get(kind=Kind.DISABLED).status == Status.NOT_SENT
 
 
-def test_an_unverified_member_gets_no_email(carol, clock):
+def test_an_unconfirmed_address_gets_no_email(carol, clock):
     job = minutely_report(carol)
     fail(job, clock)
 
@@ -451,13 +453,12 @@ def test_an_unverified_member_gets_no_email(carol, clock):
 
     assert mail.outbox == []
     assert report.not_sent == 1
-    assert HealthChange.objects.get().delivery == Delivery.NOT_SENT
+    assert Delivery.objects.get().status == Status.NOT_SENT
 
 
-def test_the_notification_address_is_used_when_the_member_set_one(alice, job, clock):
+def test_the_email_goes_to_the_channels_address_a_member_confirmed(alice, job, clock):
     add_confirmed_address(alice, "alerts@example.org")
-    alice.notification_email = "alerts@example.org"
-    alice.save()
+    Channel.objects.filter(project=job.project).update(address="alerts@example.org")
     fail(job, clock)
 
     delivery.deliver_pending()
@@ -539,7 +540,7 @@ def test_credentials_in_the_url_are_left_out_as_well():
 @pytest.mark.django_db(transaction=True)
 def test_two_notifiers_at_once_send_each_email_once(alice, monkeypatch):
     """Both notifiers claim before either sends: the claim gives each change to one."""
-    monkeypatch.setattr(health.celery_app, "send_task", lambda *args, **kwargs: None)
+    monkeypatch.setattr(delivery.celery_app, "send_task", lambda *args, **kwargs: None)
     jobs = [minutely_report(alice, title=f"Job {number}") for number in range(10)]
     with time_machine.travel(NOW, tick=False) as clock:
         for job in jobs:
@@ -548,7 +549,7 @@ def test_two_notifiers_at_once_send_each_email_once(alice, monkeypatch):
     real_claim = delivery.claim
     first_claim = threading.local()
 
-    def claim(now: datetime) -> list[HealthChange]:
+    def claim(now: datetime) -> list[Delivery]:
         changes = real_claim(now)
         if not getattr(first_claim, "done", False):
             first_claim.done = True

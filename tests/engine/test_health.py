@@ -6,6 +6,7 @@ import pytest
 from django.utils import timezone
 
 from alerts import delivery
+from alerts.models import Delivery
 from jobs.engine import worker
 from jobs.models import Execution, HealthChange, Job
 from tests.conftest import make_job, reloaded
@@ -124,4 +125,4 @@ def test_each_transition_is_emailed_exactly_once(runs, mailoutbox):
 
     assert len(mailoutbox) == 4  # failing, recovered, failing again, disabled
     assert {message.to[0] for message in mailoutbox} == {"alice@example.org"}
-    assert set(HealthChange.objects.values_list("delivery", flat=True)) == {"sent"}
+    assert set(Delivery.objects.values_list("status", flat=True)) == {"sent"}
