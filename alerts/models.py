@@ -3,11 +3,14 @@
 from urllib.parse import urlsplit
 
 from allauth.account.models import EmailAddress
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from alerts import apprise_guard
 from cronsvc import crypto
+from jobs.validators import validate_target_url
 
 
 class Channel(models.Model):
@@ -36,6 +39,24 @@ class Channel(models.Model):
 
     def __str__(self) -> str:
         return self.label
+
+    def clean(self) -> None:
+        """Each kind's settings, errors under the field they belong to (the form's and
+        the API's): an email address, a webhook to a public http(s) host, or an Apprise URL
+        of an accepted scheme (alerts/apprise_guard.py)."""
+        if self.kind == self.Kind.EMAIL:
+            if not self.address:
+                raise ValidationError({"address": "Enter the address alerts go to."})
+            return
+        if not self.url_encrypted:
+            raise ValidationError({"url": "Enter the URL alerts go to."})
+        check = (
+            validate_target_url if self.kind == self.Kind.WEBHOOK else apprise_guard.validate_url
+        )
+        try:
+            check(self.url)
+        except ValidationError as error:
+            raise ValidationError({"url": error.messages}) from None
 
     @property
     def url(self) -> str:

@@ -169,7 +169,7 @@ class Job(models.Model):
             self.next_run_at = self.compute_next_run(timezone.now())
             if kwargs.get("update_fields") is not None:
                 kwargs["update_fields"] = {*kwargs["update_fields"], "next_run_at"}
-        adding = self._state.adding
+        adding = self.pk is None  # a copy too: it was loaded, so _state.adding is False
         super().save(*args, **kwargs)
         self.saved_timing = self.timing
         if adding:

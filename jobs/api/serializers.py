@@ -3,6 +3,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import AuditEntry
+from alerts.models import Channel
 from jobs import assertions
 from jobs.models import Execution, Job
 from jobs.schedules import EMPTY_SCHEDULE
@@ -146,6 +147,7 @@ class JobSerializer(serializers.ModelSerializer):
             "notify_on_failure",
             "notify_on_recovery",
             "notify_on_disable",
+            "channels",
             "expires_at",
             "next_runs",
             "last_execution",
@@ -163,6 +165,10 @@ class JobSerializer(serializers.ModelSerializer):
                 "help_text": "Seconds before the first retry (1 to 600); each later one waits "
                 "twice as long, with full jitter, at most 10 minutes."
             },
+            "channels": {
+                "help_text": "Ids of the project's channels its alerts go to; a new job "
+                "selects the project's default channels unless this is given."
+            },
             "assertions": {
                 "help_text": "Up to 10 checks that must all hold for success, each one of "
                 '{"kind": "body_contains" | "body_not_contains" | "body_matches" (RE2), '
@@ -178,6 +184,10 @@ class JobSerializer(serializers.ModelSerializer):
         self.fields["timezone"].validators = Job._meta.get_field("timezone").validators
         # validate_assertions names each bad item by its index instead.
         self.fields["assertions"].validators = []
+        # Only the key's project's channels can be chosen: another's is "does not exist".
+        request = self.context.get("request")
+        project = getattr(getattr(request, "auth", None), "project", None)
+        self.fields["channels"].child_relation.queryset = Channel.objects.filter(project=project)
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_warnings(self, job: Job) -> list[str]:
@@ -222,9 +232,12 @@ class JobSerializer(serializers.ModelSerializer):
     def create(self, validated_data: dict) -> Job:
         job = Job()
         self.set_secrets(job, validated_data)
+        channels = validated_data.pop("channels", None)
         for name, value in validated_data.items():
             setattr(job, name, value)
-        job.save()
+        job.save()  # selects the project's default channels
+        if channels is not None:
+            job.channels.set(channels)
         return job
 
     def update(self, job: Job, validated_data: dict) -> Job:

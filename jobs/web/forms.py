@@ -4,6 +4,7 @@ from zoneinfo import ZoneInfo
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 
 from accounts.forms import TIMEZONE_CHOICES
 from accounts.models import Project, User
@@ -232,13 +233,16 @@ class JobForm(ScheduleFields, forms.ModelForm):
             "notify_on_failure",
             "notify_on_recovery",
             "notify_on_disable",
+            "channels",
         ]
         widgets = {
+            "channels": forms.CheckboxSelectMultiple,
             "url": forms.URLInput(attrs={"placeholder": "https://example.com/cron"}),
             "body": forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
         }
         labels = {
             "timeout_seconds": "Timeout (seconds)",
+            "channels": "Alert channels",
         }
 
     def __init__(self, *args, user: User, project: Project, **kwargs) -> None:
@@ -248,6 +252,13 @@ class JobForm(ScheduleFields, forms.ModelForm):
         # Where the saved credentials were given for (Job.forget_credentials_elsewhere).
         self.saved_url = self.instance.url if self.instance.pk else ""
         self.credentials_note = ""
+        # The project's channels only; a new job starts with the default ones ticked.
+        self.fields["channels"].queryset = project.channels.all()
+        self.fields[
+            "channels"
+        ].help_text = f'Where its alerts go. <a href="{reverse("channels")}">Manage channels</a>'
+        if not self.instance.pk:
+            self.initial["channels"] = list(project.channels.filter(is_default=True))
         if self.instance.pk:
             self.initial.update(self.initial_for(self.instance))
             self.initial["headers"] = "\n".join(
@@ -369,4 +380,5 @@ class JobForm(ScheduleFields, forms.ModelForm):
         self.credentials_note = job.forget_credentials_elsewhere(self.saved_url, given)
         if commit:
             job.save()
+            self._save_m2m()
         return job

@@ -18,14 +18,20 @@ from django.utils import timezone
 from alerts import delivery, email_message
 from alerts.models import Channel, Delivery
 from jobs import masking
-from jobs.engine import worker
 from jobs.models import Execution, HealthChange, Job
-from jobs.outbound import http
-from tests.conftest import add_confirmed_address, frozen_at, html_text, make_job, race
+from tests.conftest import (
+    SCRIPT,
+    add_confirmed_address,
+    frozen_at,
+    html_text,
+    make_job,
+    race,
+    record_failures,
+    record_result,
+)
 
 # A Tuesday, 10:00 in Berlin (CET).
 NOW = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
-SCRIPT = "<script>alert(1)</script>"
 Status, Kind = Delivery.Status, Delivery.Kind
 LOCMEM = "django.core.mail.backends.locmem.EmailBackend"
 clock = frozen_at(NOW)
@@ -38,31 +44,6 @@ minutely_report = partial(
 @pytest.fixture
 def job(alice) -> Job:
     return minutely_report(alice)
-
-
-def run(job: Job, clock: time_machine.Traveller, status: int, body: str = "OK") -> Execution:
-    """One execution a minute after the last, answered with `status`, recorded by the engine."""
-    clock.shift(timedelta(minutes=1))
-    now = timezone.now()
-    execution = Execution.objects.create(
-        job=job, scheduled_for=now, status=Execution.Status.RUNNING, started_at=now
-    )
-    succeeded = 200 <= status < 300
-    outcome = http.Outcome(
-        started_at=now + timedelta(milliseconds=85),
-        finished_at=now + timedelta(milliseconds=497),
-        succeeded=succeeded,
-        failure_reason="" if succeeded else "http_status",
-        http_status=status,
-        response_headers={"Content-Type": "text/html"},
-        response_body=body,
-    )
-    worker.record_results([execution], [outcome])
-    return execution
-
-
-def fail(job: Job, clock: time_machine.Traveller, times: int = 1) -> list[Execution]:
-    return [run(job, clock, 500, SCRIPT) for _ in range(times)]
 
 
 def html_part(message: mail.EmailMultiAlternatives) -> str:
@@ -128,19 +109,19 @@ def assert_describes(message: mail.EmailMultiAlternatives, job: Job, execution: 
 
 
 def test_a_job_walks_through_failing_recovered_failing_and_disabled_once_each(job, clock):
-    run(job, clock, 200)
+    record_result(job, clock, 200)
     delivery.deliver_pending()
     assert mail.outbox == []
 
-    first_failure, _ = fail(job, clock, 2)
+    first_failure, _ = record_failures(job, clock, 2)
     delivery.deliver_pending()
     assert subjects() == ["Failing: Nightly report"]
 
-    recovery = run(job, clock, 200)
+    recovery = record_result(job, clock, 200)
     delivery.deliver_pending()
     assert subjects() == ["Failing: Nightly report", "Recovered: Nightly report"]
 
-    streak = fail(job, clock, 25)
+    streak = record_failures(job, clock, 25)
     delivery.deliver_pending()
     delivery.deliver_pending()
 
@@ -166,9 +147,9 @@ def test_a_job_walks_through_failing_recovered_failing_and_disabled_once_each(jo
 
 
 def test_changes_delivered_in_one_go_keep_their_order(job, clock):
-    fail(job, clock)
-    run(job, clock, 200)
-    fail(job, clock, 25)
+    record_failures(job, clock)
+    record_result(job, clock, 200)
+    record_failures(job, clock, 25)
 
     report = delivery.deliver_pending()
 
@@ -182,7 +163,7 @@ def test_changes_delivered_in_one_go_keep_their_order(job, clock):
 
 
 def test_running_the_notifier_again_sends_nothing_twice(job, clock):
-    fail(job, clock)
+    record_failures(job, clock)
     delivery.deliver_pending()
 
     report = delivery.deliver_pending()
@@ -196,7 +177,7 @@ def test_a_claim_left_by_a_notifier_that_died_is_retried_only_after_it_expires(j
     email already (killed between sending and marking), so another run must not send it while
     the claim is fresh; once the claim is older than CLAIM_EXPIRES the notifier is taken to be
     dead and the email is sent, so it is never lost."""
-    fail(job, clock)
+    record_failures(job, clock)
     Delivery.objects.update(status=Status.SENDING, claimed_at=timezone.now())
 
     delivery.deliver_pending()
@@ -222,7 +203,7 @@ def test_a_notifier_killed_between_sending_and_marking_resends_once_with_the_sam
     """Sent, then killed before `finish` marked it: the claim stays. A run while the claim is
     fresh sends nothing; after CLAIM_EXPIRES the email goes again, once, with the same
     Message-ID, so the mail system folds the two copies into one."""
-    fail(job, clock)
+    record_failures(job, clock)
 
     def die(row: Delivery, status: str) -> None:
         raise Killed
@@ -261,7 +242,7 @@ def smtp_down(settings, closed_port):
 def test_when_smtp_is_down_the_change_waits_with_growing_backoff_and_is_sent_once_later(
     job, clock, settings, smtp_down
 ):
-    fail(job, clock)
+    record_failures(job, clock)
 
     report = delivery.deliver_pending()
 
@@ -313,9 +294,9 @@ def test_the_backoff_doubles_up_to_an_hour():
 def test_a_recovery_waits_for_the_failure_email_that_could_not_go_yet(
     job, clock, settings, smtp_down
 ):
-    fail(job, clock)
+    record_failures(job, clock)
     delivery.deliver_pending()  # SMTP down: the failure email waits a minute
-    run(job, clock, 200)  # a minute later the job works again
+    record_result(job, clock, 200)  # a minute later the job works again
     settings.EMAIL_BACKEND = LOCMEM
     Delivery.objects.filter(kind=Kind.FAILING).update(
         retry_after=timezone.now() + timedelta(seconds=10)
@@ -333,8 +314,8 @@ def test_a_recovery_waits_for_the_failure_email_that_could_not_go_yet(
 def test_a_later_change_of_a_job_whose_email_failed_in_the_same_run_waits_too(
     job, clock, settings, smtp_down
 ):
-    fail(job, clock)
-    run(job, clock, 200)
+    record_failures(job, clock)
+    record_result(job, clock, 200)
 
     report = delivery.deliver_pending()
 
@@ -351,11 +332,11 @@ def test_a_later_change_of_a_job_whose_email_failed_in_the_same_run_waits_too(
 
 def test_other_jobs_emails_go_while_one_waits(alice, clock, settings, smtp_down):
     waiting, other = minutely_report(alice, title="Waiting"), minutely_report(alice, title="Other")
-    fail(waiting, clock)
+    record_failures(waiting, clock)
     delivery.deliver_pending()
     Delivery.objects.update(retry_after=timezone.now() + timedelta(hours=1))
     settings.EMAIL_BACKEND = LOCMEM
-    fail(other, clock)
+    record_failures(other, clock)
 
     delivery.deliver_pending()
 
@@ -366,8 +347,8 @@ def test_a_message_that_cannot_be_built_waits_with_backoff_instead_of_holding_th
     alice, clock, monkeypatch
 ):
     broken, fine = minutely_report(alice, title="Broken"), minutely_report(alice, title="Fine")
-    fail(broken, clock)
-    fail(fine, clock)
+    record_failures(broken, clock)
+    record_failures(fine, clock)
     real_message = email_message.message
 
     def message(row: Delivery) -> mail.EmailMultiAlternatives:
@@ -388,7 +369,7 @@ def test_a_message_that_cannot_be_built_waits_with_backoff_instead_of_holding_th
 
 def test_a_title_with_a_line_break_still_makes_a_one_line_subject(alice, clock):
     job = minutely_report(alice, title="Nightly\nreport")  # the API does not refuse one
-    fail(job, clock)
+    record_failures(job, clock)
 
     delivery.deliver_pending()
 
@@ -397,8 +378,8 @@ def test_a_title_with_a_line_break_still_makes_a_one_line_subject(alice, clock):
 
 def test_no_failure_email_when_it_is_turned_off_and_then_no_recovery_email(job, clock):
     Job.objects.filter(id=job.id).update(notify_on_failure=False)
-    fail(job, clock)
-    run(job, clock, 200)
+    record_failures(job, clock)
+    record_result(job, clock, 200)
 
     report = delivery.deliver_pending()
 
@@ -412,12 +393,12 @@ def test_no_failure_email_when_it_is_turned_off_and_then_no_recovery_email(job, 
 
 def test_a_recovery_email_follows_only_a_sent_failure_email(job, clock):
     Job.objects.filter(id=job.id).update(notify_on_failure=False)
-    fail(job, clock)
+    record_failures(job, clock)
     delivery.deliver_pending()
     Job.objects.filter(id=job.id).update(notify_on_failure=True)
-    run(job, clock, 200)  # recovers from a streak nobody was told about
-    fail(job, clock)  # a new streak, emailed
-    run(job, clock, 200)
+    record_result(job, clock, 200)  # recovers from a streak nobody was told about
+    record_failures(job, clock)  # a new streak, emailed
+    record_result(job, clock, 200)
 
     delivery.deliver_pending()
 
@@ -426,8 +407,8 @@ def test_a_recovery_email_follows_only_a_sent_failure_email(job, clock):
 
 def test_no_recovery_email_when_it_is_turned_off(job, clock):
     Job.objects.filter(id=job.id).update(notify_on_recovery=False)
-    fail(job, clock)
-    run(job, clock, 200)
+    record_failures(job, clock)
+    record_result(job, clock, 200)
 
     delivery.deliver_pending()
 
@@ -437,7 +418,7 @@ def test_no_recovery_email_when_it_is_turned_off(job, clock):
 
 def test_no_disabled_email_when_it_is_turned_off(job, clock):
     Job.objects.filter(id=job.id).update(notify_on_disable=False)
-    fail(job, clock, 25)
+    record_failures(job, clock, 25)
 
     delivery.deliver_pending()
 
@@ -447,7 +428,7 @@ def test_no_disabled_email_when_it_is_turned_off(job, clock):
 
 def test_an_unconfirmed_address_gets_no_email(carol, clock):
     job = minutely_report(carol)
-    fail(job, clock)
+    record_failures(job, clock)
 
     report = delivery.deliver_pending()
 
@@ -459,7 +440,7 @@ def test_an_unconfirmed_address_gets_no_email(carol, clock):
 def test_the_email_goes_to_the_channels_address_a_member_confirmed(alice, job, clock):
     add_confirmed_address(alice, "alerts@example.org")
     Channel.objects.filter(project=job.project).update(address="alerts@example.org")
-    fail(job, clock)
+    record_failures(job, clock)
 
     delivery.deliver_pending()
 
@@ -469,7 +450,7 @@ def test_the_email_goes_to_the_channels_address_a_member_confirmed(alice, job, c
 
 def test_only_the_owner_is_emailed(alice, bob, job, clock):
     minutely_report(bob, title="Bob's job")
-    fail(job, clock)
+    record_failures(job, clock)
 
     delivery.deliver_pending()
 
@@ -478,12 +459,12 @@ def test_only_the_owner_is_emailed(alice, bob, job, clock):
 
 def test_with_a_threshold_of_three_the_failure_email_comes_on_the_third_failure(alice, clock):
     job = minutely_report(alice, failure_threshold=3)
-    fail(job, clock, 2)
+    record_failures(job, clock, 2)
     delivery.deliver_pending()
     assert mail.outbox == []
 
-    (third,) = fail(job, clock)
-    fail(job, clock)
+    (third,) = record_failures(job, clock)
+    record_failures(job, clock)
     delivery.deliver_pending()
 
     (message,) = mail.outbox
@@ -494,10 +475,10 @@ def test_with_a_threshold_of_three_the_failure_email_comes_on_the_third_failure(
 
 def test_the_failure_emails_streak_is_the_jobs_count_at_the_change(alice, clock):
     job = make_job(alice, failure_threshold=3)
-    fail(job, clock, 3)
+    record_failures(job, clock, 3)
     count_at_change = Job.objects.get(id=job.id).consecutive_failures
     # Before the email goes: more failures, and the history that made the streak pruned.
-    fail(job, clock, 2)
+    record_failures(job, clock, 2)
     Execution.objects.filter(job=job).exclude(id=job.health_changes.get().execution_id).delete()
 
     delivery.deliver_pending()
@@ -509,9 +490,9 @@ def test_the_failure_emails_streak_is_the_jobs_count_at_the_change(alice, clock)
 
 def test_a_success_before_the_threshold_sends_nothing(alice, clock):
     job = minutely_report(alice, failure_threshold=3)
-    fail(job, clock, 2)
-    run(job, clock, 200)
-    fail(job, clock, 2)
+    record_failures(job, clock, 2)
+    record_result(job, clock, 200)
+    record_failures(job, clock, 2)
 
     delivery.deliver_pending()
 
@@ -520,7 +501,7 @@ def test_a_success_before_the_threshold_sends_nothing(alice, clock):
 
 
 def test_the_excerpt_is_short(job, clock):
-    fail(job, clock)
+    record_failures(job, clock)
     Execution.objects.update(response_body="x" * 5000)
 
     delivery.deliver_pending()
@@ -544,7 +525,7 @@ def test_two_notifiers_at_once_send_each_email_once(alice, monkeypatch):
     jobs = [minutely_report(alice, title=f"Job {number}") for number in range(10)]
     with time_machine.travel(NOW, tick=False) as clock:
         for job in jobs:
-            fail(job, clock)
+            record_failures(job, clock)
     both_claimed = threading.Barrier(2, timeout=10)
     real_claim = delivery.claim
     first_claim = threading.local()
