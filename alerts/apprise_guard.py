@@ -28,7 +28,7 @@ from jobs.outbound.addresses import internal_target
 from jobs.outbound.http import Blocked, refuse_internal, refuse_port
 
 # Fixed public hosts (the service's own API).
-FIXED_HOST_SCHEMES = {"slack", "discord", "tgram", "msteams", "workflow", "pover", "gchat"}
+FIXED_HOST_SCHEMES = {"slack", "discord", "tgram", "msteams", "pover", "gchat"}
 # The member names the host: reachable only through the guarded connection.
 MEMBER_HOST_SCHEMES = {
     "ntfy",
@@ -39,6 +39,7 @@ MEMBER_HOST_SCHEMES = {
     "matrixs",
     "mmost",
     "mmosts",
+    "workflow",  # Teams through Power Automate: the flow's own host
     "json",
     "jsons",
     "form",

@@ -68,10 +68,13 @@ class Channel(models.Model):
 
     @property
     def shown_url(self) -> str:
-        """The URL with its secrets left out: scheme and host only."""
+        """The URL with its secrets left out: scheme and host only, and the scheme alone
+        for services whose "host" is a token (slack://T1JJ3T3L2/… names the workspace)."""
         if not self.url_encrypted:
             return ""
         parts = urlsplit(self.url)
+        if parts.scheme in apprise_guard.FIXED_HOST_SCHEMES:
+            return f"{parts.scheme}://…"
         return f"{parts.scheme}://{parts.hostname or ''}/…"
 
     @property
