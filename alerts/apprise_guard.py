@@ -15,9 +15,9 @@ line, the fixed-host services too. Hosts are also checked when the channel is sa
 import ipaddress
 import logging
 import socket
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 
 import apprise
 from django.conf import settings
@@ -49,7 +49,9 @@ MEMBER_HOST_SCHEMES = {
 }
 SCHEMES = FIXED_HOST_SCHEMES | MEMBER_HOST_SCHEMES
 
-guarding = threading.local()
+# On while Apprise sends for us. A context variable, not a thread-local: Apprise runs
+# each service's call on a pool thread with a copy of the caller's context.
+guarding: ContextVar[bool] = ContextVar("apprise_guarding", default=False)
 unguarded_create_connection = connection.create_connection
 
 
@@ -79,7 +81,6 @@ def validate_url(url: str) -> None:
 def notify(url: str, *, title: str, body: str) -> str:
     """Send through Apprise with every connection guarded; what went wrong, or "" if the
     service took it."""
-    # Sequential: Apprise sends in this thread, where the guard is switched on.
     asset = apprise.AppriseAsset(async_mode=False)
     sender = apprise.Apprise(asset=asset)
     with guarded(), apprise.LogCapture(level=logging.WARNING) as logs:
@@ -93,16 +94,16 @@ def notify(url: str, *, title: str, body: str) -> str:
 @contextmanager
 def guarded() -> Iterator[None]:
     install()
-    guarding.on = True
+    token = guarding.set(True)
     try:
         yield
     finally:
-        guarding.on = False
+        guarding.reset(token)
 
 
 def install() -> None:
-    """Put the guard in urllib3's path once; it acts only in a thread sending for Apprise,
-    so nothing else that uses urllib3 in the process is changed."""
+    """Put the guard in urllib3's path; it acts only while Apprise sends for us, so nothing
+    else that uses urllib3 in the process is changed."""
     connection.create_connection = guarded_create_connection
 
 
@@ -112,7 +113,7 @@ def guarded_create_connection(
     source_address: tuple[str, int] | None = None,
     socket_options: object = None,
 ) -> socket.socket:
-    if not getattr(guarding, "on", False):
+    if not guarding.get():
         return unguarded_create_connection(address, timeout, source_address, socket_options)
     host, port = address
     checked = checked_addresses(host.strip("[]"), port)
