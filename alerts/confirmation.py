@@ -30,14 +30,17 @@ def link(channel: Channel) -> str:
     return settings.SITE_URL + reverse("channel_confirm", args=[token])
 
 
-def confirm(token: str) -> Channel | None:
-    """The channel the link confirms (now confirmed), or None for a bad or old link."""
+def channel_for_token(token: str) -> Channel | None:
+    """The channel the link is for, or None for a bad or old link, or one sent before the
+    channel's address changed."""
     try:
         channel_id, address = signing.loads(token, salt=SALT, max_age=LINK_DAYS * 86400)
     except signing.BadSignature:
         return None
-    channel = Channel.objects.filter(id=channel_id, address__iexact=address).first()
-    if channel is not None and channel.confirmed_at is None:
+    return Channel.objects.filter(id=channel_id, address__iexact=address).first()
+
+
+def confirm(channel: Channel) -> None:
+    if channel.confirmed_at is None:
         channel.confirmed_at = timezone.now()
         channel.save(update_fields=["confirmed_at"])
-    return channel

@@ -79,7 +79,12 @@ def channel_delete(request: HttpRequest, channel_id: int) -> HttpResponse:
 
 
 def channel_confirm(request: HttpRequest, token: str) -> HttpResponse:
-    """The link in the confirmation email: no log-in needed, the signed token decides."""
-    channel = confirmation.confirm(token)
-    status = 200 if channel is not None else 400
-    return render(request, "alerts/channel_confirmed.html", {"channel": channel}, status=status)
+    """The link in the confirmation email: no log-in needed, the signed token decides.
+    GET asks (mail scanners follow links, as for sign-up addresses); POST confirms."""
+    channel = confirmation.channel_for_token(token)
+    if channel is None:
+        return render(request, "alerts/channel_confirm.html", {"invalid": True}, status=400)
+    if request.method == "POST":
+        confirmation.confirm(channel)
+        return render(request, "alerts/channel_confirm.html", {"channel": channel, "done": True})
+    return render(request, "alerts/channel_confirm.html", {"channel": channel})

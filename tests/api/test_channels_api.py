@@ -2,11 +2,12 @@
 member's key can see and change, and bad input refused per field."""
 
 import pytest
+from django.conf import settings
 from django.core import mail
 
 from alerts import delivery
 from alerts.models import Channel, Delivery
-from tests.conftest import make_channel, make_job
+from tests.conftest import make_channel, make_job, page_text
 
 CHANNELS = "/api/v1/channels/"
 SLACK = "slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ"
@@ -60,10 +61,10 @@ def test_an_email_channel_waits_for_the_link_sent_to_its_address(
     assert response.json()["confirmed"] is False
     (message,) = mail.outbox
     assert message.to == ["oncall@example.net"]
-    link = emailed_link(message)
-    page = client.get(link.removeprefix("http://localhost:8000"))
-    assert page.status_code == 200
-    assert "Address confirmed" in page.content.decode()
+    path = emailed_link(message).removeprefix(settings.SITE_URL)
+    assert "Get alerts at oncall@example.net?" in page_text(client.get(path))
+    assert alice_api.get(f"{CHANNELS}{response.json()['id']}/").json()["confirmed"] is False
+    assert "Address confirmed" in page_text(client.post(path))
     assert alice_api.get(f"{CHANNELS}{response.json()['id']}/").json()["confirmed"] is True
 
 
@@ -79,7 +80,7 @@ def test_a_confirmation_link_for_an_address_since_changed_confirms_nothing(
         changed = {"address": "other@example.net"}
         alice_api.patch(f"{CHANNELS}{created['id']}/", changed, format="json")
 
-    page = client.get(link.removeprefix("http://localhost:8000"))
+    page = client.post(link.removeprefix(settings.SITE_URL))
 
     assert page.status_code == 400
     assert Channel.objects.get(id=created["id"]).confirmed_at is None
