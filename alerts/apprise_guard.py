@@ -83,7 +83,7 @@ def notify(url: str, *, title: str, body: str) -> str:
     service took it."""
     asset = apprise.AppriseAsset(async_mode=False)
     sender = apprise.Apprise(asset=asset)
-    with guarded(), apprise.LogCapture(level=logging.WARNING) as logs:
+    with guarded(), apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as logs:
         if not sender.add(url):
             return "Apprise cannot read this channel's URL."
         if sender.notify(title=title, body=body):

@@ -15,6 +15,7 @@ arrives before (or instead of) the failure it follows; one channel that cannot b
 reached holds back nothing sent to the others.
 """
 
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -37,7 +38,11 @@ CLAIM_EXPIRES = timedelta(minutes=10)
 RETRY_FIRST = timedelta(minutes=1)
 RETRY_LONGEST = timedelta(hours=1)
 GIVE_UP_AFTER = timedelta(hours=24)
-BATCH = 100
+BATCH = 25
+# A run stops claiming after this long: it runs on the system queue beside the dispatch
+# tick, and a batch of unreachable webhooks (10 s each) must not hold a worker for long.
+# What is left is due for the next run (every minute, or at the next change).
+RUN_SECONDS = 45
 
 
 @dataclass
@@ -84,6 +89,7 @@ def deliver_pending() -> DeliveryReport:
     """Send every due delivery, each job's in order per channel; a failed send waits for a
     retry."""
     report = DeliveryReport()
+    started = time.monotonic()
     while deliveries := claim(timezone.now()):
         # A job whose alert could not go to a channel keeps its later ones to that channel
         # back too, so a recovery never overtakes the failure it follows.
@@ -95,7 +101,7 @@ def deliver_pending() -> DeliveryReport:
                 report.failed += 1
             elif retry_after := deliver(delivery, report):
                 held[queue_key] = retry_after
-        if len(deliveries) < BATCH:
+        if len(deliveries) < BATCH or time.monotonic() - started > RUN_SECONDS:
             break
     return report
 

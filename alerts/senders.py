@@ -54,7 +54,6 @@ def webhook_request(delivery: Delivery) -> http.Request:
         timeout=WEBHOOK_TIMEOUT_SECONDS,
         # A redirect would be a second request the member did not name: a failure here.
         follow_redirects=False,
-        tenant=delivery.channel.project_id,
     )
 
 

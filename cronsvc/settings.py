@@ -368,6 +368,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Executions and alert deliveries both have a `status`: each its own named enum.
+    "ENUM_NAME_OVERRIDES": {
+        "ExecutionStatusEnum": "jobs.models.Execution.Status",
+        "DeliveryStatusEnum": "alerts.models.Delivery.Status",
+    },
 }
 
 # Structured logs (structlog): JSON lines with an `event` name and ids in production,

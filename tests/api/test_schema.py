@@ -25,6 +25,12 @@ CONTRACT = {
     ("get", "/api/v1/jobs/{id}/executions/"),
     ("get", "/api/v1/executions/{id}/"),
     ("get", "/api/v1/audit/"),
+    ("get", "/api/v1/channels/"),
+    ("post", "/api/v1/channels/"),
+    ("get", "/api/v1/channels/{id}/"),
+    ("patch", "/api/v1/channels/{id}/"),
+    ("delete", "/api/v1/channels/{id}/"),
+    ("post", "/api/v1/channels/{id}/test/"),
 }
 pytestmark = pytest.mark.usefixtures("fresh_limits")
 
