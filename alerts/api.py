@@ -1,5 +1,7 @@
 """REST API v1: the key's project's alert channels, their last deliveries, and test sends."""
 
+import copy
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch, QuerySet
 from drf_spectacular.utils import extend_schema
@@ -8,8 +10,9 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from alerts import confirmation, delivery
+from alerts import auditing, confirmation, delivery
 from alerts.models import Channel, Delivery
+from jobs.api.views import api_actor
 
 LAST_DELIVERIES = 10
 
@@ -70,7 +73,8 @@ class ChannelSerializer(serializers.ModelSerializer):
 
     def validate(self, attrs: dict) -> dict:
         """The model's checks for its kind (address, webhook host, Apprise URL), per field."""
-        channel = self.instance or Channel()
+        # A copy: the saved channel stays as it was, for the audit log's "before".
+        channel = copy.copy(self.instance) if self.instance else Channel()
         for name, value in attrs.items():
             setattr(channel, name, value)
         try:
@@ -108,7 +112,17 @@ class ChannelViewSet(viewsets.ModelViewSet):
         )
 
     def perform_create(self, serializer: ChannelSerializer) -> None:
-        serializer.save(project=self.request.auth.project)
+        channel = serializer.save(project=self.request.auth.project)
+        auditing.created(channel, api_actor(self.request))
+
+    def perform_update(self, serializer: ChannelSerializer) -> None:
+        was = auditing.before(serializer.instance)
+        channel = serializer.save()
+        auditing.updated(channel, api_actor(self.request), was)
+
+    def perform_destroy(self, channel: Channel) -> None:
+        auditing.deleted(channel, api_actor(self.request))
+        channel.delete()
 
     @extend_schema(request=None, responses={202: DeliverySerializer})
     @action(detail=True, methods=["post"])

@@ -7,9 +7,10 @@ from django.views.decorators.http import require_POST
 
 from accounts import projects
 from accounts.models import Role
-from alerts import confirmation, delivery, unsubscribe
+from alerts import auditing, confirmation, delivery, unsubscribe
 from alerts.forms import ChannelForm
 from alerts.models import Channel
+from jobs.web.views import web_actor
 
 LAST_DELIVERIES = 5
 
@@ -40,6 +41,7 @@ def channels(request: HttpRequest) -> HttpResponse:
         projects.require_role(member, Role.MEMBER)
         if form.is_valid():
             channel = form.save()
+            auditing.created(channel, web_actor(request))
             confirmation.ask_to_confirm(channel)
             messages.success(request, f"“{channel.label}” is added.")
             if not channel.is_confirmed():
@@ -73,6 +75,7 @@ def channel_test(request: HttpRequest, channel_id: int) -> HttpResponse:
 @require_POST
 def channel_delete(request: HttpRequest, channel_id: int) -> HttpResponse:
     channel = get_channel(request, channel_id)
+    auditing.deleted(channel, web_actor(request))
     channel.delete()
     messages.success(request, f"“{channel.label}” is deleted; its jobs no longer alert it.")
     return redirect("channels")

@@ -228,3 +228,20 @@ def test_a_job_cannot_select_another_projects_channel(alice_api, alice, bob):
     assert response.status_code == 400
     assert list(response.json()) == ["channels"]
     assert list(job.channels.all()) == [the_email_channel(alice)]
+
+
+def test_channel_changes_are_in_the_audit_log_without_the_url(alice_api, alice):
+    url = "https://hooks.example.com/a?token=s3cret"
+    created = alice_api.post(CHANNELS, {"kind": "webhook", "name": "Ops", "url": url}).json()
+    alice_api.patch(f"{CHANNELS}{created['id']}/", {"url": url + "2", "name": "Ops 2"})
+    alice_api.delete(f"{CHANNELS}{created['id']}/")
+
+    entries = alice_api.get("/api/v1/audit/").json()["results"]
+
+    assert [entry["action"] for entry in entries] == [
+        "channel.deleted",
+        "channel.updated",
+        "channel.created",
+    ]
+    assert entries[1]["changes"] == {"name": ["Ops", "Ops 2"], "url_encrypted": "(changed)"}
+    assert "s3cret" not in str(entries)
