@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from alerts import auditing, confirmation, delivery
 from alerts.models import Channel, Delivery
 from jobs.api.views import api_actor
+from jobs.validators import MAX_URL_LENGTH
 
 LAST_DELIVERIES = 10
 
@@ -44,7 +45,7 @@ class SecretUrlField(serializers.CharField):
 class ChannelSerializer(serializers.ModelSerializer):
     url = SecretUrlField(
         required=False,
-        max_length=2048,
+        max_length=MAX_URL_LENGTH,
         help_text="Webhook (https://…) or Apprise (slack://…, discord://…, tgram://…, "
         "ntfy://…, …) URL. Write-only: reads show its scheme and host.",
     )

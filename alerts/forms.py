@@ -1,6 +1,7 @@
 from django import forms
 
 from alerts.models import Channel
+from jobs.validators import MAX_URL_LENGTH
 
 
 class ChannelForm(forms.ModelForm):
@@ -10,7 +11,7 @@ class ChannelForm(forms.ModelForm):
     url = forms.CharField(
         label="URL",
         required=False,
-        max_length=2048,
+        max_length=MAX_URL_LENGTH,
         widget=forms.TextInput(attrs={"placeholder": "https://… or slack://…, ntfy://…"}),
         help_text="A webhook (https://…) or an Apprise URL (slack://, discord://, tgram://, "
         "workflow://, pover://, ntfy://, gotify://, matrix://, …). Stored encrypted; only "
