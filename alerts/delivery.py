@@ -174,13 +174,14 @@ def wanted(delivery: Delivery) -> bool:
     job = delivery.job
     return {
         Kind.FAILING: job.notify_on_failure,
+        Kind.REMINDER: job.notify_on_failure and failure_was_sent(delivery),
         Kind.RECOVERED: job.notify_on_recovery and failure_was_sent(delivery),
         Kind.DISABLED: job.notify_on_disable,
     }[delivery.kind]
 
 
 def failure_was_sent(delivery: Delivery) -> bool:
-    """A recovery alert only follows a failure alert the channel actually got."""
+    """A recovery or a reminder only follows a failure alert the channel actually got."""
     failure = (
         Delivery.objects.filter(
             job=delivery.job_id, channel=delivery.channel_id, kind=Kind.FAILING, id__lt=delivery.id

@@ -100,6 +100,7 @@ class Delivery(models.Model):
         FAILING = "failing"
         RECOVERED = "recovered"
         DISABLED = "disabled"
+        REMINDER = "reminder"
         TEST = "test"
 
     class Status(models.TextChoices):

@@ -21,6 +21,7 @@ TITLES = {
     Delivery.Kind.FAILING: "Failing",
     Delivery.Kind.RECOVERED: "Recovered",
     Delivery.Kind.DISABLED: "Disabled",
+    Delivery.Kind.REMINDER: "Still failing",
 }
 
 
@@ -104,7 +105,10 @@ def apprise_text(delivery: Delivery) -> tuple[str, str]:
         return f"Test alert from {settings.SITE_NAME}", "This channel gets your jobs' alerts."
     title = f"{TITLES[delivery.kind]}: {' '.join(job.title.split())}"
     lines = [f"{job.method} {job.host}"]
-    if change.kind == Delivery.Kind.FAILING and change.failures_in_a_row > 1:
+    if (
+        change.kind in (Delivery.Kind.FAILING, Delivery.Kind.REMINDER)
+        and change.failures_in_a_row > 1
+    ):
         lines.append(f"{change.failures_in_a_row} failures in a row")
     if (execution := change.execution) is not None:
         result = execution.get_status_display()

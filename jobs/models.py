@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from accounts.models import Project
 
 MAX_RETRIES = 5
+MAX_REMIND_EVERY_HOURS = 24 * 7
 # A due job this far past its next run means dispatching is behind or stopped.
 STALE_JOB_AFTER = timedelta(minutes=2)
 
@@ -137,8 +138,14 @@ class Job(models.Model):
     failure_threshold = models.PositiveSmallIntegerField(
         default=1, validators=[MinValueValidator(1), MaxValueValidator(100)]
     )
+    # While failing, a reminder every this many hours (0: none).
+    remind_every_hours = models.PositiveSmallIntegerField(
+        default=0, validators=[MaxValueValidator(MAX_REMIND_EVERY_HOURS)]
+    )
     # Moved only by jobs/engine/health.py; each move is recorded as a HealthChange.
     failing = models.BooleanField(default=False)
+    # When the next reminder is due, while failing with reminders on (jobs/engine/health.py).
+    remind_at = models.DateTimeField(null=True, blank=True)
     # The latest finished execution, kept on the row so lists need no per-job query.
     last_execution = models.ForeignKey(
         "Execution", models.SET_NULL, null=True, blank=True, related_name="+"
@@ -153,6 +160,10 @@ class Job(models.Model):
         indexes = [
             # The dispatch tick's query (Job.objects.due) reads only this.
             models.Index(fields=["next_run_at"], condition=Q(enabled=True), name="jobs_due_idx"),
+            # The notifier's reminder query (health.remind_due) reads only this.
+            models.Index(
+                fields=["remind_at"], condition=Q(remind_at__isnull=False), name="jobs_remind_idx"
+            ),
         ]
 
     # When the job runs, as last loaded or saved; None for a job not saved yet.
@@ -360,13 +371,15 @@ class Execution(models.Model):
 
 
 class HealthChange(models.Model):
-    """A job went failing, recovered or was disabled: written in the transaction of the
-    result that caused it, with a delivery to each of the job's channels (alerts/outbox.py)."""
+    """A job went failing, recovered or was disabled (or is still failing: a reminder):
+    written in the transaction of its cause, with a delivery to each of the job's channels
+    (alerts/delivery.py)."""
 
     class Kind(models.TextChoices):
         FAILING = "failing"
         RECOVERED = "recovered"
         DISABLED = "disabled"
+        REMINDER = "reminder"
 
     job = models.ForeignKey(Job, models.CASCADE, related_name="health_changes")
     execution = models.ForeignKey(Execution, models.SET_NULL, null=True, related_name="+")

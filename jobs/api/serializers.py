@@ -147,6 +147,7 @@ class JobSerializer(serializers.ModelSerializer):
             "notify_on_failure",
             "notify_on_recovery",
             "notify_on_disable",
+            "remind_every_hours",
             "channels",
             "expires_at",
             "next_runs",

@@ -9,7 +9,7 @@ from django.urls import reverse
 from accounts.forms import TIMEZONE_CHOICES
 from accounts.models import Project, User
 from jobs import assertions
-from jobs.models import MAX_RETRIES, Job
+from jobs.models import MAX_REMIND_EVERY_HOURS, MAX_RETRIES, Job
 from jobs.validators import validate_headers, validate_schedule_in_timezone
 from jobs.web.presets import (
     PRESET_INPUTS,
@@ -186,6 +186,14 @@ class JobForm(ScheduleFields, forms.ModelForm):
         required=False,
         initial=1,
     )
+    remind_every_hours = forms.IntegerField(
+        label="Remind every (hours) while failing",
+        min_value=0,
+        max_value=MAX_REMIND_EVERY_HOURS,
+        required=False,
+        initial=0,
+        help_text="0 for no reminders; at most a week (168).",
+    )
     retries = forms.IntegerField(
         label="Retries after a failure",
         min_value=0,
@@ -233,6 +241,7 @@ class JobForm(ScheduleFields, forms.ModelForm):
             "notify_on_failure",
             "notify_on_recovery",
             "notify_on_disable",
+            "remind_every_hours",
             "channels",
         ]
         widgets = {
@@ -333,6 +342,9 @@ class JobForm(ScheduleFields, forms.ModelForm):
 
     def clean_failure_threshold(self) -> int:
         return self.cleaned_data["failure_threshold"] or 1
+
+    def clean_remind_every_hours(self) -> int:
+        return self.cleaned_data["remind_every_hours"] or 0
 
     def clean_retries(self) -> int:
         return self.cleaned_data["retries"] or 0

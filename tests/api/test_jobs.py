@@ -38,6 +38,7 @@ JOB_FIELDS = {
     "notify_on_failure",
     "notify_on_recovery",
     "notify_on_disable",
+    "remind_every_hours",
     "channels",
     "expires_at",
     "next_runs",
