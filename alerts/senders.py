@@ -44,10 +44,13 @@ def send_webhook(delivery: Delivery) -> None:
 
 
 def webhook_request(delivery: Delivery) -> http.Request:
-    """The POST a webhook channel gets: the JSON body, and who it is from."""
+    """The POST a webhook channel gets: the JSON body, and who it is from. Signed the
+    Standard Webhooks way when the project has a signing secret; its id, the same on each
+    retry of the delivery, lets the receiver drop a repeat."""
     body = json.dumps(webhook_body(delivery))
     return http.Request(
-        execution_id=str(delivery.change.execution_id if delivery.change else ""),
+        execution_id=f"delivery-{delivery.id}",
+        signing_secrets=delivery.channel.project.signing_secrets(datetime.now(UTC)),
         method="POST",
         url=delivery.channel.url,
         headers={"Content-Type": "application/json"},

@@ -18,7 +18,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.conf import settings
 from django.core import mail
+from standardwebhooks import Webhook
 
+from accounts import audit, projects
 from alerts import delivery
 from alerts.models import Channel, Delivery
 from tests.conftest import (
@@ -34,6 +36,7 @@ from tests.target import Target
 NOW = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 clock = frozen_at(NOW)
 Status = Delivery.Status
+WEB = audit.Via.WEB
 SITE_URL = settings.SITE_URL
 
 
@@ -69,6 +72,20 @@ def test_a_webhook_channel_receives_the_change_as_json(alice, job, clock, target
         "links": {"job": f"{SITE_URL}/jobs/{job.id}/"},
         "at": "2026-03-10T09:01:00+00:00",
     }
+
+
+def test_a_webhook_alert_is_signed_with_the_projects_secret(alice, job, clock, target):
+    secret = projects.new_signing_secret(job.project, by=audit.Actor(user=alice, via=WEB))
+    job.channels.add(make_channel(alice, url=target.url("/ok")))
+    record_failures(job, clock)
+
+    delivery.deliver_pending()
+
+    (arrival,) = target.requests
+    sent = Delivery.objects.get(channel__kind=Channel.Kind.WEBHOOK)
+    assert arrival.headers["webhook-id"] == f"delivery-{sent.id}"
+    # The receiver's check, with the Standard Webhooks library, returns the parsed body.
+    assert Webhook(secret).verify(arrival.body, dict(arrival.headers))["type"] == "job.failing"
 
 
 def test_a_test_alert_reaches_a_webhook_and_shows_in_its_deliveries(alice, target, private_targets):
