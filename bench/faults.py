@@ -15,6 +15,8 @@ figure means; the tables go to bench/RESULTS.md.
 """
 
 import argparse
+import contextlib
+import json
 import os
 import subprocess
 import sys
@@ -273,14 +275,28 @@ def run_fault(fault: Fault, code: Path, out: Path) -> dict:
 
 
 def exits(engine: Engine) -> list[str]:
-    """Processes that ended by themselves, with the last line that says why."""
+    """Processes that ended by themselves, with the first critical (else error) event."""
     found = []
     for name, process in engine.processes.items():
         if process.poll() is not None:
-            errors = [line for line in engine.log(name).splitlines() if "rror" in line]
-            why = errors[-1][:300] if errors else "no error logged"
+            events = [event for event in log_events(engine.log(name)) if event.get("level")]
+            worst = [e for e in events if e["level"] == "critical"] or [
+                e for e in events if e["level"] == "error"
+            ]
+            why = f"`{worst[0]['event'][:200]}`" if worst else "no error logged"
             found.append(f"{name} exited (code {process.returncode}) and stayed down: {why}")
     return found
+
+
+def log_events(log: str) -> list[dict]:
+    """The JSON log's events (other lines, such as warnings printed at start, left out)."""
+    events = []
+    for line in log.splitlines():
+        with contextlib.suppress(ValueError):
+            event = json.loads(line)
+            if isinstance(event, dict):
+                events.append(event)
+    return events
 
 
 RECORDS = """
