@@ -256,7 +256,7 @@ def run_fault(fault: Fault, code: Path, out: Path) -> dict:
                     == JOBS
                 ),
                 what="slot B's batch to be claimed",
-                seconds=60,
+                seconds=(run.b - datetime.now(UTC)).total_seconds(),  # B may be 80 s ahead
             )
             fault.inject(run)
             slots = [run.b, run.c, run.c + timedelta(minutes=1)]
