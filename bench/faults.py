@@ -447,7 +447,8 @@ def describe(code: Path) -> str:
             ["git", "-C", str(code), *arguments], capture_output=True, text=True, check=True
         ).stdout.strip()
 
-    dirty = git("status", "--porcelain", "--untracked-files=no")
+    # The engine is everything but the bench (whose results this run is writing).
+    dirty = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!bench")
     return git("rev-parse", "--short", "HEAD") + (" with uncommitted edits" if dirty else "")
 
 
