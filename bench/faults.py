@@ -240,7 +240,8 @@ def run_fault(fault: Fault, code: Path, out: Path) -> dict:
     load = os.getloadavg()[0]
     with PrivatePostgres() as postgres, PrivateRedis() as redis, Target() as target:
         servers = {"DATABASE_URL": postgres.url(), "CELERY_BROKER_URL": redis.url()}
-        defaults = {"DISPATCH_INTERVAL_SECONDS": "5", "LOG_FORMAT": "json"}  # not the tests'
+        # Production defaults, not the tests' 1 s tick and plain logs.
+        defaults = {"DISPATCH_INTERVAL_SECONDS": "5", "LOG_FORMAT": "json"}
         with Engine(directory, root=code, **servers, **defaults, **fault.environment) as engine:
             engine.manage("migrate", "--noinput")
             url = target.url(fault.path)
