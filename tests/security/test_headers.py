@@ -9,6 +9,7 @@ under the same policy and fail on anything it refuses (tests/conftest.py, `page`
 
 import json
 import subprocess
+import sys
 from html.parser import HTMLParser
 
 import pytest
@@ -217,7 +218,7 @@ def served(
     )
     script = SERVE.format(path=path, secure=secure, headers=headers or {})
     result = subprocess.run(
-        [str(processes.PYTHON), "-c", script],
+        [sys.executable, "-c", script],
         env=environment,
         cwd=settings.BASE_DIR,
         capture_output=True,
