@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from cronsvc import crypto
 from jobs import assertions, validators
-from jobs.outbound.http import same_origin
+from jobs.outbound.http import BODY_KEPT_KIB, same_origin
 from jobs.schedules import Schedule, schedule_for
 
 if TYPE_CHECKING:
@@ -36,6 +36,14 @@ class Method(models.TextChoices):
     PUT = "PUT", "PUT"
     PATCH = "PATCH", "PATCH"
     DELETE = "DELETE", "DELETE"
+
+
+BODY_KEPT_LABELS = {
+    0: "None (status and headers only)",
+    1: "The first 1 KiB",
+    8: "The first 8 KiB",
+    64: "The first 64 KiB",
+}
 
 
 class JobQuerySet(models.QuerySet):
@@ -166,6 +174,12 @@ class Job(Credentials):
     )
     # Checks on the response, all of which must hold for success (jobs/assertions.py).
     assertions = models.JSONField(default=list, blank=True, validators=[assertions.validate])
+    # How much of each response's body its executions keep: the database a job costs.
+    response_body_kib = models.PositiveSmallIntegerField(
+        "response body kept",
+        choices=[(kib, BODY_KEPT_LABELS[kib]) for kib in BODY_KEPT_KIB],
+        default=8,
+    )
     # Failing after this many failures in a row (and one email per failing streak).
     failure_threshold = models.PositiveSmallIntegerField(
         default=1, validators=[MinValueValidator(1), MaxValueValidator(100)]
@@ -316,6 +330,8 @@ class Execution(models.Model):
     failure_reason = models.CharField(max_length=20, choices=Reason.choices, blank=True)
     http_status = models.PositiveSmallIntegerField(null=True, blank=True)
     response_headers = models.JSONField(default=dict, blank=True)
+    # Headers past the cap (jobs/outbound/http.py kept_headers) are counted, not kept.
+    response_headers_omitted = models.PositiveSmallIntegerField(default=0)
     response_body = models.TextField(blank=True)
     response_truncated = models.BooleanField(default=False)
     error = models.TextField(blank=True)

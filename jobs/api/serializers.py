@@ -76,6 +76,7 @@ class ExecutionSerializer(serializers.ModelSerializer):
             "failure_reason",
             "http_status",
             "response_headers",
+            "response_headers_omitted",
             "response_body",
             "response_truncated",
             "error",
@@ -142,6 +143,7 @@ class JobSerializer(serializers.ModelSerializer):
             "retries",
             "retry_delay_seconds",
             "assertions",
+            "response_body_kib",
             "enabled",
             "failure_threshold",
             "notify_on_failure",
@@ -163,6 +165,10 @@ class JobSerializer(serializers.ModelSerializer):
             "retry_delay_seconds": {
                 "help_text": "Seconds before the first retry (1 to 600); each later one waits "
                 "twice as long, with full jitter, at most 10 minutes."
+            },
+            "response_body_kib": {
+                "help_text": "How much of each response body executions keep, in KiB: 0, 1, 8 "
+                "or 64 (default 8). Assertions on the body read up to 64 KiB whatever is kept."
             },
             "assertions": {
                 "help_text": "Up to 10 checks that must all hold for success, each one of "

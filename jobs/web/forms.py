@@ -225,6 +225,7 @@ class JobForm(ScheduleFields, forms.ModelForm):
             "timeout_seconds",
             "expected_statuses",
             "follow_redirects",
+            "response_body_kib",
             "expires_at",
             "retries",
             "retry_delay_seconds",
@@ -239,6 +240,11 @@ class JobForm(ScheduleFields, forms.ModelForm):
         }
         labels = {
             "timeout_seconds": "Timeout (seconds)",
+            "response_body_kib": "Response body to keep",
+        }
+        help_texts = {
+            "response_body_kib": "Of each run, in its history. Checks on the body read up to "
+            "64 KiB whatever is kept.",
         }
 
     def __init__(self, *args, user: User, project: Project, **kwargs) -> None:

@@ -35,6 +35,7 @@ JOB_FIELDS = {
     "retries",
     "retry_delay_seconds",
     "assertions",
+    "response_body_kib",
     "enabled",
     "failure_threshold",
     "notify_on_failure",

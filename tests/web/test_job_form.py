@@ -114,6 +114,7 @@ def job_form_data(**changes: str) -> dict[str, str]:
         "timeout_seconds": "30",
         "expected_statuses": "",
         "follow_redirects": "on",
+        "response_body_kib": "8",
         "expires_at": "",
         "notify_on_failure": "on",
         "notify_on_recovery": "on",
