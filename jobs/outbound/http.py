@@ -35,6 +35,9 @@ CAPTURE_LIMIT = max(BODY_KEPT_KIB) * 1024
 # The response headers an execution keeps, so no target can fill the database with them.
 MAX_RESPONSE_HEADERS = 100
 MAX_RESPONSE_HEADER_BYTES = 16 * 1024
+# A response with more header lines than this is too_large (aiohttp's default is 128, too
+# few to keep 100 of a response that has a few more); each line is at most 8190 bytes.
+MAX_HEADERS_READ = 256
 # c-ares tries each nameserver this long, this many times; DNS_TIMEOUT_SECONDS bounds it all.
 DNS_TRY_SECONDS = 2
 DNS_TRIES = 2
@@ -269,6 +272,7 @@ class Client:
             trace_configs=[timing_trace()],
             auto_decompress=True,
             cookie_jar=aiohttp.DummyCookieJar(),
+            max_headers=MAX_HEADERS_READ,
         )
         return self
 
@@ -454,9 +458,6 @@ async def read_capped(stream: aiohttp.StreamReader, limit: int) -> bytes:
             break
         chunks.append(chunk)
         size += len(chunk)
-    # What has arrived already costs nothing to drop, and a body dropped to its end
-    # leaves the connection fit to reuse (one cut short is closed).
-    stream.read_nowait()
     return b"".join(chunks)
 
 

@@ -176,6 +176,7 @@ def test_creating_a_job_returns_it_with_every_field(alice_api, alice, clock):
     assert job["last_execution"] is None
     assert job["consecutive_failures"] == 0
     assert job["expires_at"] is None
+    assert job["response_body_kib"] == 8
     # 09:00 in Berlin (CEST) is 07:00 UTC.
     assert job["next_runs"] == [
         "2026-05-13T07:00:00Z",
@@ -201,6 +202,7 @@ def test_creating_a_job_with_every_setting(alice_api, alice, clock):
         "timeout_seconds": 10,
         "expected_statuses": [200, 204],
         "follow_redirects": False,
+        "response_body_kib": 64,
         "notify_on_failure": False,
         "notify_on_recovery": False,
         "notify_on_disable": False,
@@ -213,6 +215,16 @@ def test_creating_a_job_with_every_setting(alice_api, alice, clock):
     job = response.json()
     assert {name: job[name] for name in payload} == payload
     assert job["next_runs"][0] == "2026-05-12T11:00:00Z"
+
+
+@pytest.mark.parametrize("kib", [0, 1, 8, 64])
+def test_the_response_body_kept_can_be_changed_to_each_choice(alice_api, alice_job, kib: int):
+    response = alice_api.patch(job_url(alice_job), {"response_body_kib": kib}, format="json")
+
+    assert response.status_code == 200
+    assert response.json()["response_body_kib"] == kib
+    alice_job.refresh_from_db()
+    assert alice_job.response_body_kib == kib
 
 
 def test_a_password_is_taken_but_never_given_back(alice_api, alice_job):
