@@ -8,20 +8,22 @@ executions as the worker records them: typical response headers, a JSON body tha
 the setting keeps, the request record and timings. It is filled twice: once with whole rows,
 then VACUUM (the live data), and once as the engine writes (a pending row, then the claim and
 the results as two updates; before a vacuum, so with the dead versions). Prints a table with
-the bytes per row and what 1,000 every-minute jobs need per day and at 30 days' retention.
-Nothing but the migrations is written outside the temporary tables, which go with the
-connection.
+the bytes per row and what 1,000 every-minute jobs need per day and at 30 days' retention,
+and writes it to --results (bench/RESULTS.md) as its "storage" section. Nothing but the
+migrations is written outside the temporary tables, which go with the connection.
 """
 
 import argparse
 import json
 import os
 import random
+import subprocess
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import django
 
@@ -34,6 +36,7 @@ from django.db import connection  # noqa: E402
 from django.db.backends.utils import CursorWrapper  # noqa: E402
 from django.db.models import Field  # noqa: E402
 
+from bench import report  # noqa: E402
 from jobs.engine.worker import RESULT_FIELDS  # noqa: E402
 from jobs.models import Execution  # noqa: E402
 
@@ -49,6 +52,8 @@ WORDS = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel
 class Sizes:
     body: float  # bytes of response body stored, per row (as text)
     row: float  # pg_column_size of the whole row (compressed values inline)
+    headers: float  # pg_column_size of response_headers
+    request: float  # pg_column_size of the request record
     heap: float
     toast: float
     indexes: float
@@ -61,16 +66,36 @@ class Sizes:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=2000, help="executions per setting")
+    parser.add_argument("--results", type=Path, default=Path(__file__).parent / "RESULTS.md")
     arguments = parser.parse_args()
     if connection.vendor != "postgresql":
         raise SystemExit("Set DATABASE_URL to a PostgreSQL database.")
     call_command("migrate", verbosity=0)
+    load_before = os.getloadavg()[0]
+    results = {kib: measure(kib, arguments.rows) for kib in SETTINGS_KIB}
+    body = f"{server()}, {arguments.rows:,} rows per setting.\n\n{table(results)}\n\n"
+    body += notes(results[0][0])
+    print(body)
+    os.environ["BENCH_SOURCE"] = f"working tree at {commit()}"
+    command = f".venv/bin/python -m bench.storage --rows {arguments.rows}"
+    heading = "storage: bytes per execution row at each response body setting"
+    load = (load_before, os.getloadavg()[0])
+    report.write_section(
+        arguments.results, "storage", report.section("storage", heading, body, command, load)
+    )
+
+
+def server() -> str:
     with connection.cursor() as cursor:
         cursor.execute("SELECT version(), current_setting('default_toast_compression')")
         version, compression = cursor.fetchone()
-    print(f"{version.split(' on ')[0]}, TOAST compression {compression}, {arguments.rows} rows")
-    results = {kib: measure(kib, arguments.rows) for kib in SETTINGS_KIB}
-    print(report(results))
+    return f"{version.split(' on ')[0]}, TOAST compression {compression}"
+
+
+def commit() -> str:
+    return subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+    ).stdout.strip()
 
 
 def measure(kib: int, rows: int) -> tuple[Sizes, Sizes]:
@@ -225,16 +250,18 @@ def sizes(cursor: CursorWrapper) -> Sizes:
     index; the indexes), and its rows' average body and whole-row size."""
     cursor.execute(
         f"SELECT coalesce(avg(octet_length(response_body)), 0), "
-        f"coalesce(avg(pg_column_size(t.*)), 0) FROM {TABLE} t"
+        f"coalesce(avg(pg_column_size(t.*)), 0), "
+        f"coalesce(avg(pg_column_size(response_headers)), 0), "
+        f"coalesce(avg(pg_column_size(request)), 0) FROM {TABLE} t"
     )
-    body, row = cursor.fetchone()
+    body, row, headers, request = cursor.fetchone()
     cursor.execute(
         "SELECT pg_table_size(oid) - pg_total_relation_size(reltoastrelid), "
         "pg_total_relation_size(reltoastrelid), pg_indexes_size(oid) "
         "FROM pg_class WHERE oid = %s::regclass",
         [TABLE],
     )
-    return Sizes(float(body), float(row), *map(float, cursor.fetchone()))
+    return Sizes(*map(float, (body, row, headers, request, *cursor.fetchone())))
 
 
 def per_row(filled: Sizes, empty: Sizes, rows: int) -> Sizes:
@@ -242,13 +269,15 @@ def per_row(filled: Sizes, empty: Sizes, rows: int) -> Sizes:
     return Sizes(
         body=filled.body,
         row=filled.row,
+        headers=filled.headers,
+        request=filled.request,
         heap=(filled.heap - empty.heap) / rows,
         toast=(filled.toast - empty.toast) / rows,
         indexes=(filled.indexes - empty.indexes) / rows,
     )
 
 
-def report(results: dict[int, tuple[Sizes, Sizes]]) -> str:
+def table(results: dict[int, tuple[Sizes, Sizes]]) -> str:
     per_day = JOBS * RUNS_PER_DAY
     lines = [
         "| body kept | body stored | row (pg_column_size) | heap | TOAST | indexes "
@@ -263,6 +292,19 @@ def report(results: dict[int, tuple[Sizes, Sizes]]) -> str:
             f"| {gib(compact.total * per_day * RETENTION_DAYS)} |"
         )
     return "\n".join(lines)
+
+
+def notes(nothing_kept: Sizes) -> str:
+    return (
+        f"Keeping no body, a row is still {nothing_kept.row:,.0f} B: the response headers "
+        f"{nothing_kept.headers:,.0f} B (13 typical ones, as jsonb), the request record "
+        f"{nothing_kept.request:,.0f} B, the rest timings and fixed columns. Bodies over about "
+        "2 KB go to TOAST, compressed (the JSON here to about half); the heap row then holds a "
+        "pointer. \"As written\" is the table after the engine's own writes (the tick's "
+        "insert, the claim and the results as updates) before a vacuum: the dead versions "
+        "autovacuum reclaims for reuse. A day is 1,440 runs of each of 1,000 jobs; 30 days is the "
+        "default RETENTION_DAYS."
+    )
 
 
 def gib(size: float) -> str:

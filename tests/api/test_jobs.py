@@ -227,6 +227,19 @@ def test_the_response_body_kept_can_be_changed_to_each_choice(alice_api, alice_j
     assert alice_job.response_body_kib == kib
 
 
+def test_header_values_of_8_kib_are_taken(alice_api, alice_job):
+    value = "a" * 8192
+    response = alice_api.patch(
+        job_url(alice_job),
+        {"headers": {"X-Long": value}, "secret_headers": {"X-Key": value}},
+        format="json",
+    )
+
+    assert response.status_code == 200
+    alice_job.refresh_from_db()
+    assert alice_job.request_headers() == {"X-Long": value, "X-Key": value}
+
+
 def test_a_password_is_taken_but_never_given_back(alice_api, alice_job):
     secret = "hunter2-correct-horse"
     response = alice_api.post(
