@@ -18,6 +18,7 @@ AUDITED_FIELDS = [
     "timeout_seconds",
     "expected_statuses",
     "follow_redirects",
+    "response_body_kib",
     "enabled",
     "notify_on_failure",
     "notify_on_recovery",

@@ -265,6 +265,8 @@ class JobForm(ScheduleFields, forms.ModelForm):
                 self.initial["expires_at"] = local.replace(tzinfo=None)
         else:
             self.initial.setdefault("timezone", user.timezone)
+        # Optional, as the other settings with a default: a post without it keeps the default.
+        self.fields["response_body_kib"].required = False
         self.add_expectation_rows()
 
     def add_expectation_rows(self) -> None:
@@ -325,6 +327,10 @@ class JobForm(ScheduleFields, forms.ModelForm):
         headers = parse_header_lines(self.cleaned_data["secret_headers"])
         validate_headers(headers)
         return headers
+
+    def clean_response_body_kib(self) -> int:
+        kib = self.cleaned_data["response_body_kib"]
+        return Job._meta.get_field("response_body_kib").get_default() if kib == "" else kib
 
     def clean_failure_threshold(self) -> int:
         return self.cleaned_data["failure_threshold"] or 1

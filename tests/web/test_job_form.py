@@ -157,8 +157,17 @@ def test_the_response_body_to_keep_is_one_of_four_sizes(alice_client, alice):
         ("8", " selected", "The first 8 KiB"),
         ("64", "", "The first 64 KiB"),
     ]
-    alice_client.post(CREATE, job_form_data(response_body_kib="1"))
-    assert Job.objects.get().response_body_kib == 1
+    alice_client.post(CREATE, job_form_data(response_body_kib="0"))
+    assert Job.objects.get().response_body_kib == 0
+
+
+def test_a_post_without_the_response_body_to_keep_keeps_8_kib(alice_client, alice):
+    data = job_form_data()
+    del data["response_body_kib"]
+
+    alice_client.post(CREATE, data)
+
+    assert Job.objects.get().response_body_kib == 8
 
 
 def test_submitting_the_create_page_schedules_the_job(alice_client, alice, clock):
