@@ -449,6 +449,8 @@ class TestRun(Credentials):
     expected_statuses = models.JSONField(default=list, blank=True)
     follow_redirects = models.BooleanField(default=True)
     assertions = models.JSONField(default=list, blank=True)
+    # As much of the body as the job keeps, so the test run shows what its history would.
+    response_body_kib = Job._meta.get_field("response_body_kib").clone()
 
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -460,6 +462,7 @@ class TestRun(Credentials):
     http_status = models.PositiveSmallIntegerField(null=True, blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
     response_headers = models.JSONField(default=dict, blank=True)
+    response_headers_omitted = models.PositiveSmallIntegerField(default=0)
     response_body = models.TextField(blank=True)
     response_truncated = models.BooleanField(default=False)
     error = models.TextField(blank=True)
@@ -492,6 +495,7 @@ class TestRun(Credentials):
             expected_statuses=job.expected_statuses,
             follow_redirects=job.follow_redirects,
             assertions=job.assertions,
+            response_body_kib=job.response_body_kib,
         )
 
     @property

@@ -297,6 +297,7 @@ class TestRunSerializer(serializers.ModelSerializer):
             "http_status",
             "duration_ms",
             "response_headers",
+            "response_headers_omitted",
             "response_body",
             "response_truncated",
             "error",
