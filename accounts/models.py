@@ -2,7 +2,7 @@ import hashlib
 import hmac
 import secrets
 import zoneinfo
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
@@ -11,6 +11,12 @@ from django.db import models, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
+
+from cronsvc import crypto
+
+# After a rotation the replaced signing secret still signs for this long, so targets have a
+# day to take the new one.
+SIGNING_SECRET_OVERLAP = timedelta(hours=24)
 
 
 def confirmed_primary_address(*, of: str = "pk") -> Exists:
@@ -211,6 +217,12 @@ class Project(models.Model):
     personal = models.BooleanField(default=False)
     # Every member must sign in with a second factor to work in it.
     require_2fa = models.BooleanField("require two-factor sign-in", default=False)
+    # The secret jobs that sign their requests sign with (jobs/outbound/signing.py), and
+    # the one it replaced, still signing until SIGNING_SECRET_OVERLAP after the rotation:
+    # both encrypted like target credentials.
+    signing_secret_encrypted = models.TextField(blank=True)
+    previous_signing_secret_encrypted = models.TextField(blank=True)
+    signing_secret_rotated_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Membership", related_name="projects"
@@ -225,6 +237,21 @@ class Project(models.Model):
     @property
     def owner(self) -> User:
         return self.memberships.get(role=Role.OWNER).user
+
+    @property
+    def has_signing_secret(self) -> bool:
+        return bool(self.signing_secret_encrypted)
+
+    def signing_secrets(self, now: datetime) -> list[str]:
+        """The secrets a request is signed with at `now`, newest first: the current one,
+        and the one it replaced while the overlap after a rotation lasts."""
+        if not self.has_signing_secret:
+            return []
+        signing = [crypto.decrypt(self.signing_secret_encrypted)]
+        rotated = self.signing_secret_rotated_at
+        if self.previous_signing_secret_encrypted and now < rotated + SIGNING_SECRET_OVERLAP:
+            signing.append(crypto.decrypt(self.previous_signing_secret_encrypted))
+        return signing
 
 
 class Membership(models.Model):

@@ -6,6 +6,7 @@ urlpatterns = [
     path("new/", views.project_create, name="project_create"),
     path("switch/", views.project_switch, name="project_switch"),
     path("settings/", views.project_settings, name="project_settings"),
+    path("signing-secret/", views.signing_secret, name="project_signing_secret"),
     path("invite/", views.project_invite, name="project_invite"),
     path("members/<int:membership_id>/role/", views.member_role, name="member_role"),
     path("members/<int:membership_id>/remove/", views.member_remove, name="member_remove"),

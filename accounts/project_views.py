@@ -1,5 +1,5 @@
 """Pages for projects: make one, switch between them, members and their roles,
-invitations, ownership, and the audit log."""
+invitations, ownership, the signing secret, and the audit log."""
 
 from django import forms
 from django.contrib import messages
@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_POST
 
 from accounts import audit, projects
@@ -69,6 +70,13 @@ def project_settings(request: HttpRequest) -> HttpResponse:
             projects.update_settings(project, **form.cleaned_data, by=actor(request))
             messages.success(request, "Saved.")
             return redirect("project_settings")
+    return settings_page(request, member, form)
+
+
+def settings_page(
+    request: HttpRequest, member: Membership, form: SettingsForm, *, new_secret: str = ""
+) -> HttpResponse:
+    project = member.project
     context = {
         "project": project,
         "member": member,
@@ -78,8 +86,25 @@ def project_settings(request: HttpRequest) -> HttpResponse:
         "memberships": project.memberships.select_related("user"),
         "invitations": project.invitations.filter(accepted_at=None),
         "roles": [r for r in Role if r != Role.OWNER],
+        "new_secret": new_secret,
     }
     return render(request, "projects/settings.html", context)
+
+
+@login_required
+@require_POST
+def signing_secret(request: HttpRequest) -> HttpResponse:
+    """Create or rotate the signing secret and show it, this once."""
+    member = projects.current_membership(request)
+    projects.require_role(member, Role.ADMIN)
+    secret = projects.new_signing_secret(member.project, by=actor(request))
+    form = SettingsForm(
+        initial={"name": member.project.name, "require_2fa": member.project.require_2fa}
+    )
+    response = settings_page(request, member, form, new_secret=secret)
+    # The page holds the secret: no cache may keep a copy.
+    patch_cache_control(response, no_store=True)
+    return response
 
 
 @login_required

@@ -1,6 +1,8 @@
 """Projects and their members: who may do what where, and the changes owners and admins
-make (invitations, roles, ownership). Each change is written to the audit log."""
+make (invitations, roles, ownership, the signing secret). Each change is written to the
+audit log."""
 
+import base64
 import hashlib
 import secrets
 from datetime import timedelta
@@ -16,10 +18,13 @@ from django.utils import timezone
 
 from accounts import audit, mfa_enabled
 from accounts.models import ApiKey, Invitation, Membership, Project, Role, User
-from cronsvc import emails
+from cronsvc import crypto, emails
 
 CURRENT = "project_id"  # the session key of the project a member is working in
 INVITATION_DAYS = 7
+# Standard Webhooks secrets: this prefix, then the base64 of 24 to 64 random bytes.
+SIGNING_SECRET_PREFIX = "whsec_"
+SIGNING_SECRET_BYTES = 32
 
 
 class NotAllowed(Exception):
@@ -208,3 +213,35 @@ def transfer_ownership(project: Project, to: Membership, *, by: audit.Actor) -> 
     to.save(update_fields=["role"])
     owners = [current.user.email, to.user.email]
     audit.record(project, by, "project.ownership_transferred", to, {"owner": owners})
+
+
+# Signing secret
+
+
+@transaction.atomic
+def new_signing_secret(project: Project, *, by: audit.Actor) -> str:
+    """Create the project's signing secret, or rotate it: the one it replaces goes on
+    signing for a day (Project.signing_secrets). The plain secret is returned to be shown
+    once; only its encryption is kept."""
+    # Locked: two rotations at once must each replace the secret the other left, not the
+    # same one, or the first one's secret would stop signing at once.
+    current = (
+        Project.objects.select_for_update().only("signing_secret_encrypted").get(pk=project.pk)
+    )
+    rotating = bool(current.signing_secret_encrypted)
+    secret = (
+        SIGNING_SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SIGNING_SECRET_BYTES)).decode()
+    )
+    project.previous_signing_secret_encrypted = current.signing_secret_encrypted
+    project.signing_secret_encrypted = crypto.encrypt(secret)
+    project.signing_secret_rotated_at = timezone.now() if rotating else None
+    project.save(
+        update_fields=[
+            "signing_secret_encrypted",
+            "previous_signing_secret_encrypted",
+            "signing_secret_rotated_at",
+        ]
+    )
+    action = "signing_secret.rotated" if rotating else "signing_secret.created"
+    audit.record(project, by, action, project)
+    return secret

@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from accounts import audit, mfa_enabled, projects
@@ -40,6 +41,8 @@ def delete_account(request: HttpRequest) -> HttpResponse:
 
 
 # A new key needs a fresh sign-in: a stolen session alone cannot mint lasting access.
+# The page showing it is kept by no cache, nor by the browser's history.
+@never_cache
 @login_required
 @reauthentication_required(allow_get=True)
 def api_keys(request: HttpRequest) -> HttpResponse:

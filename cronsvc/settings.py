@@ -9,6 +9,7 @@ from pathlib import Path
 
 import environ
 import structlog
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from cronsvc import task_names
@@ -37,12 +38,25 @@ SITE_NAME = env.str("SITE_NAME", default="cronsvc")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = [SITE_URL]
 
-# Cookies travel only over TLS when the site is served over it.
+# A site served over TLS takes requests only over it (plain HTTP is redirected), tells
+# browsers to keep to it for a year (HSTS, this host only: the domain's other hosts are
+# not ours to bind), and its cookies travel only over it.
 SITE_IS_HTTPS = SITE_URL.startswith("https://")
+SECURE_SSL_REDIRECT = SITE_IS_HTTPS
+SECURE_HSTS_SECONDS = 365 * 24 * 3600 if SITE_IS_HTTPS else 0
+# Load balancers and container healthchecks ask for /healthz over plain HTTP from inside.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SESSION_COOKIE_SECURE = SITE_IS_HTTPS
 CSRF_COOKIE_SECURE = SITE_IS_HTTPS
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if SITE_IS_HTTPS else None
+# Behind N reverse proxies the client address is N hops back in X-Forwarded-For, and the
+# proxy says in X-Forwarded-Proto whether the client came over TLS. With none, both
+# headers come from the client itself, who could forge them: only REMOTE_ADDR and the
+# connection count.
+PROXY_COUNT = env.int("PROXY_COUNT", default=0)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PROXY_COUNT > 0 else None
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# Other sites learn our origin from a link, never a page's path (which holds job ids).
+SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
 X_FRAME_OPTIONS = "DENY"
 
 SIGNUP_OPEN = env.bool("SIGNUP_OPEN", default=True)
@@ -93,11 +107,29 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     # allauth's sign-in stages, and its "sign in again first" for sensitive actions.
     "allauth.account.middleware.AccountMiddleware",
     # A project that requires two-factor sign-in sends members without it to set it up.
     "accounts.middleware.TwoFactorRequiredMiddleware",
 ]
+
+# Scripts, styles, fonts and frames come only from our own static files (npm packages and
+# static/), so an injected <script>, on* attribute or style="" does nothing. Images may
+# also be data: URIs (Pico's icons, the authenticator app's QR code). htmx's own
+# indicator styles are off (templates/base.html); static/css/cronsvc.css has them.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 ROOT_URLCONF = "cronsvc.urls"
 WSGI_APPLICATION = "cronsvc.wsgi.application"
@@ -211,9 +243,7 @@ ACCOUNT_RATE_LIMITS = {
     # accounts/lockout.py: wrong passwords from one device the member signed in on.
     "login_failed_known_device": LOGIN_FAILURES,
 }
-# Behind N reverse proxies the client address is N hops back in X-Forwarded-For;
-# with none, only REMOTE_ADDR counts (a client could forge the header otherwise).
-PROXY_COUNT = env.int("PROXY_COUNT", default=0)
+# The sign-in rate limits read the client address PROXY_COUNT hops back.
 ALLAUTH_TRUSTED_PROXY_COUNT = PROXY_COUNT
 
 # Two-factor sign-in (allauth.mfa): an authenticator app, passkeys and security keys, and

@@ -9,8 +9,9 @@ class JobAdmin(admin.ModelAdmin):
     list_filter = ["enabled", "failing", "method"]
     search_fields = ["title", "url", "user__email"]
     raw_id_fields = ["user", "last_execution"]
-    # Credentials stay encrypted and out of sight, even for staff.
-    exclude = ["auth_password_encrypted"]
+    # Credentials (the basic-auth password, secret header values) stay encrypted and out
+    # of sight, even for staff: every *_encrypted field, including any added later.
+    exclude = [field.name for field in Job._meta.fields if field.name.endswith("_encrypted")]
     readonly_fields = ["next_run_at", "consecutive_failures", "failing", "created_at", "updated_at"]
 
 

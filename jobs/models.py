@@ -1,4 +1,5 @@
 import json
+import zlib
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
     from accounts.models import Project
 
 MAX_RETRIES = 5
+MAX_SPREAD_SECONDS = 300
+MAX_AFTER_DELAY_SECONDS = 3600
 # A due job this far past its next run means dispatching is behind or stopped.
 STALE_JOB_AFTER = timedelta(minutes=2)
 # A test run still pending this long after the longest timeout is taken for lost.
@@ -126,6 +129,12 @@ class Credentials(models.Model):
         return bool(self.auth_password_encrypted)
 
 
+class AfterOutcome(models.TextChoices):
+    SUCCESS = "success", "succeeds"
+    FAILURE = "failure", "fails"
+    ANY = "any", "finishes"
+
+
 class Job(Credentials):
     project = models.ForeignKey("accounts.Project", models.CASCADE, related_name="jobs")
     # Who made it; the job stays with its project when they leave.
@@ -145,7 +154,30 @@ class Job(Credentials):
         blank=True,
         validators=[validators.validate_auth_username],
     )
-    schedule = models.CharField(max_length=100, validators=[validators.validate_schedule])
+    # When it runs: a schedule, or once at run_at, or (with neither) only after after_job.
+    schedule = models.CharField(
+        max_length=100, blank=True, validators=[validators.validate_schedule]
+    )
+    run_at = models.DateTimeField(null=True, blank=True)
+    # A one-off job that ran is disabled; with this set it is deleted, with its history,
+    # when that history would be pruned anyway (jobs/engine/retention.py).
+    delete_after_run = models.BooleanField(default=False)
+    # Each run starts this job's fixed share of up to this many seconds after its slot,
+    # so many jobs on one slot do not all call at its first second (Job.spread_offset).
+    spread_seconds = models.PositiveSmallIntegerField(
+        default=0, validators=[MinValueValidator(0), MaxValueValidator(MAX_SPREAD_SECONDS)]
+    )
+    # Each final outcome of this job's runs that matches after_outcome triggers one run of
+    # this job, after_delay_seconds later (jobs/engine/chains.py).
+    after_job = models.ForeignKey(
+        "self", models.SET_NULL, null=True, blank=True, related_name="chained_jobs"
+    )
+    after_outcome = models.CharField(
+        max_length=7, choices=AfterOutcome.choices, default=AfterOutcome.ANY
+    )
+    after_delay_seconds = models.PositiveIntegerField(
+        default=0, validators=[MinValueValidator(0), MaxValueValidator(MAX_AFTER_DELAY_SECONDS)]
+    )
     timezone = models.CharField(
         max_length=64, default="UTC", validators=[validators.validate_timezone_name]
     )
@@ -157,6 +189,9 @@ class Job(Credentials):
         default=list, blank=True, validators=[validators.validate_expected_statuses]
     )
     follow_redirects = models.BooleanField(default=True)
+    # Each request carries Standard Webhooks signature headers made with the project's
+    # signing secret (jobs/outbound/signing.py), so the target can tell it came from us.
+    sign_requests = models.BooleanField(default=False)
     enabled = models.BooleanField(default=True)
     notify_on_failure = models.BooleanField(default=True)
     notify_on_recovery = models.BooleanField(default=True)
@@ -204,12 +239,18 @@ class Job(Credentials):
 
     # When the job runs, as last loaded or saved; None for a job not saved yet.
     saved_timing: tuple | None = None
-    TIMING_FIELDS = frozenset({"schedule", "timezone", "enabled", "expires_at"})
+    TIMING_FIELDS = frozenset(
+        {"schedule", "run_at", "spread_seconds", "timezone", "enabled", "expires_at"}
+    )
 
     def __str__(self) -> str:
         return self.title
 
     def save(self, *args, **kwargs) -> None:
+        if self.pk is None and self.spread_seconds:
+            # The spread offset comes from the id: insert first to have one.
+            super().save(*args, **kwargs)
+            args, kwargs = (), {"update_fields": ["next_run_at"]}
         # Only a change of when the job runs moves next_run_at: other edits must
         # not push a slot that is due now past the dispatcher.
         if self.timing != self.saved_timing or (self.enabled and self.next_run_at is None):
@@ -229,16 +270,45 @@ class Job(Credentials):
 
     @property
     def timing(self) -> tuple:
-        return (self.schedule, self.timezone, self.enabled, self.expires_at)
+        return (
+            self.schedule,
+            self.run_at,
+            self.spread_seconds,
+            self.timezone,
+            self.enabled,
+            self.expires_at,
+        )
 
     @property
     def parsed_schedule(self) -> Schedule:
         return schedule_for(self.schedule, self.timezone)
 
+    @property
+    def spread_offset(self) -> timedelta:
+        """This job's fixed delay after each slot: the same for every run, and spread
+        evenly over the jobs (a checksum of the id, so every process agrees)."""
+        if not self.spread_seconds or self.pk is None:
+            return timedelta(0)
+        return timedelta(seconds=zlib.crc32(str(self.pk).encode()) % (self.spread_seconds + 1))
+
+    def slot_after(self, after: datetime) -> datetime | None:
+        """The job's next slot strictly after `after`, before its spread; None when it has
+        none: a one-off job past its time, or a job that runs only after another."""
+        if self.run_at:
+            return self.run_at if self.run_at > after else None
+        if self.schedule:
+            return self.parsed_schedule.next_after(after)
+        return None
+
     def compute_next_run(self, after: datetime) -> datetime | None:
+        """The next run strictly after `after`: the one place the spread is applied."""
         if not self.enabled:
             return None
-        run = self.parsed_schedule.next_after(after)
+        offset = self.spread_offset
+        slot = self.slot_after(after - offset)
+        if slot is None:
+            return None
+        run = slot + offset
         if self.expires_at and run > self.expires_at:
             return None
         return run
@@ -246,11 +316,17 @@ class Job(Credentials):
     def next_runs(self, count: int = 3) -> list[datetime]:
         if not self.enabled or self.next_run_at is None:
             return []
-        runs = [self.next_run_at, *self.parsed_schedule.next_runs(count - 1, self.next_run_at)]
-        return [run for run in runs if not self.expires_at or run <= self.expires_at]
+        runs = [self.next_run_at]
+        while len(runs) < count and (run := self.compute_next_run(runs[-1])):
+            runs.append(run)
+        return runs
 
     def describe_schedule(self) -> str:
-        return self.parsed_schedule.describe()
+        if self.run_at:
+            return "Once"
+        if self.schedule:
+            return self.parsed_schedule.describe()
+        return "Only after another job"
 
     @property
     def host(self) -> str:
@@ -284,6 +360,8 @@ class Execution(models.Model):
         SCHEDULE = "schedule"
         MANUAL = "manual"
         CATCH_UP = "catch_up"
+        # Triggered by a final outcome of the job it runs after (Job.after_job).
+        CHAIN = "chain"
 
     class Status(models.TextChoices):
         PENDING = "pending"
@@ -315,6 +393,13 @@ class Execution(models.Model):
     retry_of = models.ForeignKey(
         "self", models.CASCADE, null=True, blank=True, related_name="retries"
     )
+    # On a chain run: the parent's run whose final outcome triggered it.
+    chained_from = models.ForeignKey(
+        "self", models.SET_NULL, null=True, blank=True, related_name="chained_runs"
+    )
+    # How many chain runs led to this one (0 for a run of its own): a loop made despite the
+    # checks (two edits at once) stops at the deepest chain allowed.
+    chain_depth = models.PositiveSmallIntegerField(default=0)
     # On a failed attempt that will be tried again: when.
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.SCHEDULE)
@@ -352,6 +437,12 @@ class Execution(models.Model):
         constraints = [
             # One execution per job and slot, whoever dispatches it.
             models.UniqueConstraint(fields=["job", "scheduled_for"], name="one_execution_per_slot"),
+            # One chain run per parent run, however often its outcome is recorded.
+            models.UniqueConstraint(
+                fields=["job", "chained_from"],
+                condition=Q(chained_from__isnull=False),
+                name="one_chain_run_per_parent_run",
+            ),
         ]
         indexes = [
             models.Index(fields=["job", "-scheduled_for"], name="execution_history_idx"),
@@ -363,7 +454,7 @@ class Execution(models.Model):
                 condition=Q(status__in=["pending", "running"]),
                 name="execution_unfinished_idx",
             ),
-            # The dispatch tick's second query: retries due and not yet sent.
+            # The dispatch tick's second query: retries and chain runs due and not yet sent.
             models.Index(
                 fields=["scheduled_for"],
                 condition=Q(status="pending", enqueued_at__isnull=True),
@@ -448,6 +539,7 @@ class TestRun(Credentials):
     timeout_seconds = models.PositiveSmallIntegerField()
     expected_statuses = models.JSONField(default=list, blank=True)
     follow_redirects = models.BooleanField(default=True)
+    sign_requests = models.BooleanField(default=False)
     assertions = models.JSONField(default=list, blank=True)
     # As much of the body as the job keeps, so the test run shows what its history would.
     response_body_kib = Job._meta.get_field("response_body_kib").clone()
@@ -494,6 +586,7 @@ class TestRun(Credentials):
             timeout_seconds=job.timeout_seconds,
             expected_statuses=job.expected_statuses,
             follow_redirects=job.follow_redirects,
+            sign_requests=job.sign_requests,
             assertions=job.assertions,
             response_body_kib=job.response_body_kib,
         )

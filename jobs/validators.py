@@ -1,14 +1,20 @@
 """Checks on a job's settings, shared by the form and the API (both run model validators)."""
 
 import re
+from datetime import datetime
+from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
+from django.utils import timezone
 
 from jobs.outbound.addresses import allowed_port, internal_target
 from jobs.schedules import Schedule, ScheduleError, validate_timezone
+
+if TYPE_CHECKING:
+    from accounts.models import Project
 
 MAX_URL_LENGTH = 2048
 MAX_HEADERS = 50
@@ -21,6 +27,10 @@ HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 # cannot store NUL at all (it would be a 500, not a message).
 CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 INVALID_URL = "Enter a valid URL, e.g. https://example.com/cron."
+NO_SIGNING_SECRET = (
+    "Create a signing secret first (Project settings → Signing secret, or "
+    "POST /api/v1/signing-secret/), then turn signing on."
+)
 
 
 def validate_schedule(expression: str) -> None:
@@ -123,3 +133,31 @@ def validate_expected_statuses(statuses: object) -> None:
 def is_integer(value: object) -> bool:
     # JSON's true arrives as a bool, which Python counts as the int 1.
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def validate_signing(sign_requests: bool, project: "Project") -> None:
+    """A job signs its requests only once its project has a secret to sign them with."""
+    if sign_requests and not project.has_signing_secret:
+        raise ValidationError(NO_SIGNING_SECRET)
+
+
+NO_TIMING = (
+    "Enter a schedule (e.g. */5 * * * *), a time to run once (run_at), "
+    "or a job to run after (after_job)."
+)
+
+
+def timing_problems(*, schedule: str, run_at: datetime | None, has_parent: bool) -> dict:
+    """When a job runs: a schedule or one run_at, not both; either may be left out for a
+    job that runs after another. Problems by field, as the form and the API show them."""
+    if run_at and schedule:
+        return {"run_at": ["A job runs on a schedule or once at run_at, not both."]}
+    if not (schedule or run_at or has_parent):
+        return {"schedule": [NO_TIMING]}
+    return {}
+
+
+def validate_run_at(run_at: datetime) -> None:
+    """Only for a run_at being set: a one-off job that ran keeps its past one."""
+    if run_at <= timezone.now():
+        raise ValidationError("This time has passed: a one-off run must be in the future.")

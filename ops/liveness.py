@@ -2,6 +2,8 @@
 
 Every worker records a heartbeat from a thread of its own every HEARTBEAT_SECONDS,
 under an id for this run of the process, and stamps the executions it claims with it.
+The heartbeat also carries the circuits open in the process's firing loop, for the
+operator page and /metrics.
 The engine asks here whether a run's claimer is still alive: a run whose worker died
 is finished at once, instead of holding up its job's next slot.
 """
@@ -10,6 +12,7 @@ import os
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 
 import structlog
@@ -28,26 +31,34 @@ def this_worker() -> str:
     return _this_worker
 
 
-def start_heartbeat(process: str) -> str:
-    """Record this process's heartbeat from now on, every HEARTBEAT_SECONDS."""
+def start_heartbeat(process: str, *, open_circuits: Callable[[], list[dict]]) -> str:
+    """Record this process's heartbeat from now on, every HEARTBEAT_SECONDS, with what
+    open_circuits() says is open at the time."""
     global _this_worker
     _this_worker = f"{process}/{os.getpid()}/{uuid.uuid4().hex[:8]}"
     threading.Thread(
-        target=beat_forever, args=(process, _this_worker), name="cronsvc-heartbeat", daemon=True
+        target=beat_forever,
+        args=(process, _this_worker, open_circuits),
+        name="cronsvc-heartbeat",
+        daemon=True,
     ).start()
     return _this_worker
 
 
-def beat_forever(process: str, instance: str) -> None:
+def beat_forever(process: str, instance: str, open_circuits: Callable[[], list[dict]]) -> None:
     while True:
         try:
-            Heartbeat.record(process, timezone.now(), instance=instance)
+            record_heartbeat(process, instance, open_circuits)
         except DatabaseError as error:
             # The database is away (a restart): the next beat tries again.
             log.warning("heartbeat.failed", process=process, error=str(error))
         finally:
             connection.close()
         time.sleep(settings.HEARTBEAT_SECONDS)
+
+
+def record_heartbeat(process: str, instance: str, open_circuits: Callable[[], list[dict]]) -> None:
+    Heartbeat.record(process, timezone.now(), instance=instance, open_circuits=open_circuits())
 
 
 def last_seen(instances: set[str]) -> dict[str, datetime]:

@@ -2,6 +2,7 @@
 beat, workers) into PROMETHEUS_MULTIPROC_DIR and summed at scrape time; gauges about
 the state of things are read from the database when /metrics is scraped."""
 
+import collections
 import os
 import socket
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from jobs.models import Execution, Job
-from ops.models import Heartbeat, stale_after
+from ops.models import Heartbeat, open_circuits, stale_after
 
 # prometheus_client names each process's files by pid, but containers sharing the
 # directory (docker-compose's metrics volume) each run their main process as pid 1:
@@ -101,6 +102,15 @@ class DatabaseCollector(Collector):
             stale.add_metric([heartbeat.process], int(age > stale_after()))
         yield heartbeats
         yield stale
+        circuits = GaugeMetricFamily(
+            "cronsvc_open_circuits",
+            "Live worker processes whose circuit to a host is open (requests fail at once).",
+            labels=["host"],
+        )
+        hosts = collections.Counter(circuit["host"] for circuit in open_circuits(now))
+        for host, processes in hosts.items():
+            circuits.add_metric([host], processes)
+        yield circuits
 
 
 def registry() -> CollectorRegistry:

@@ -16,6 +16,8 @@ class Heartbeat(models.Model):
     # This run of it: what executions record as their claimer (Execution.claimed_by).
     instance = models.CharField(max_length=200, unique=True)
     seen_at = models.DateTimeField()
+    # A worker's open circuits as of this heartbeat (jobs/outbound/circuits.py Breakers.report).
+    open_circuits = models.JSONField(default=list, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["process", "-seen_at"], name="heartbeat_process_idx")]
@@ -24,10 +26,38 @@ class Heartbeat(models.Model):
         return f"{self.instance} at {self.seen_at:%Y-%m-%d %H:%M:%S}"
 
     @classmethod
-    def record(cls, process: str, seen_at: datetime, *, instance: str = "") -> None:
-        cls.objects.update_or_create(
-            instance=instance or process, defaults={"process": process, "seen_at": seen_at}
-        )
+    def record(
+        cls,
+        process: str,
+        seen_at: datetime,
+        *,
+        instance: str = "",
+        open_circuits: list[dict] | None = None,
+    ) -> None:
+        """Open circuits are replaced only when given: the heartbeat task a worker runs
+        from the queue leaves what its heartbeat thread published."""
+        fields = {"process": process, "seen_at": seen_at}
+        if open_circuits is not None:
+            fields["open_circuits"] = open_circuits
+        cls.objects.update_or_create(instance=instance or process, defaults=fields)
+
+
+def open_circuits(now: datetime) -> list[dict]:
+    """The circuits open in the worker processes alive now, by host: each process has its
+    own (jobs/outbound/circuits.py), so a host may be listed once per process."""
+    live = Heartbeat.objects.filter(seen_at__gte=now - stale_after()).exclude(open_circuits=[])
+    circuits = [
+        {
+            "host": circuit["host"],
+            "process": heartbeat.process,
+            "since": datetime.fromisoformat(circuit["since"]),
+            "until": datetime.fromisoformat(circuit["until"]),
+            "failures": circuit["failures"],
+        }
+        for heartbeat in live
+        for circuit in heartbeat.open_circuits
+    ]
+    return sorted(circuits, key=lambda circuit: (circuit["host"], circuit["process"]))
 
 
 def stale_after() -> timedelta:

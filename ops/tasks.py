@@ -7,6 +7,7 @@ from celery.signals import worker_ready
 from django.utils import timezone
 
 from cronsvc import task_names
+from jobs.engine.firing import FIRING
 from ops import liveness
 from ops.models import Heartbeat
 
@@ -23,4 +24,4 @@ def heartbeat() -> None:
 
 @worker_ready.connect
 def start_worker_heartbeat(sender: object, **kwargs: object) -> None:
-    liveness.start_heartbeat(f"worker:{sender.hostname}")
+    liveness.start_heartbeat(f"worker:{sender.hostname}", open_circuits=FIRING.open_circuits)

@@ -1,7 +1,8 @@
 """For the people who run cronsvc: /healthz, /metrics and the operator page."""
 
 import hmac
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib import messages
@@ -15,6 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from cronsvc.celery import app as celery_app
 from ops import maintenance, metrics, overview
+from ops.models import open_circuits
 
 
 def database_ok() -> bool:
@@ -26,7 +28,7 @@ def database_ok() -> bool:
     return True
 
 
-def broker_ok() -> bool:
+def broker_answers() -> bool:
     try:
         with celery_app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
@@ -35,8 +37,37 @@ def broker_ok() -> bool:
     return True
 
 
-def healthz(request: HttpRequest) -> JsonResponse:
-    """Database and broker reachable, and beat alive: 200; otherwise 503 with what is wrong."""
+class RememberedCheck:
+    """A check's result, remembered in this process for a few seconds: load balancers
+    polling /healthz every second (any number of them, or anyone at all) then cost the
+    broker one connection per web process every few seconds, not one per call."""
+
+    def __init__(self, check: Callable[[], bool], *, seconds: float) -> None:
+        self.check = check
+        self.remembered_for = timedelta(seconds=seconds)
+        self.result: tuple[datetime, bool] | None = None
+
+    def __call__(self) -> bool:
+        now = timezone.now()
+        if self.result is not None:
+            checked_at, ok = self.result
+            if timedelta(0) <= now - checked_at < self.remembered_for:
+                return ok
+        ok = self.check()
+        self.result = (now, ok)
+        return ok
+
+    def forget(self) -> None:
+        self.result = None
+
+
+broker_ok = RememberedCheck(broker_answers, seconds=5)
+
+
+def healthz(request: HttpRequest) -> HttpResponse:
+    """Database and broker reachable, beat and a worker alive: 200 "ok", else 503 "fail",
+    to anyone. What failed, and the processes' names and hosts, only to the holder of
+    the metrics token or staff."""
     heartbeats = overview.heartbeats()
     beat = next((h for h in heartbeats if h["process"] == "beat"), None)
     checks = {
@@ -45,20 +76,23 @@ def healthz(request: HttpRequest) -> JsonResponse:
         "beat": beat is not None and not beat["stale"],
         "workers": any(h["process"].startswith("worker:") and not h["stale"] for h in heartbeats),
     }
-    body = {"ok": all(checks.values()), "checks": checks, "heartbeats": heartbeats}
-    return JsonResponse(body, status=200 if body["ok"] else 503)
+    ok = all(checks.values())
+    status = 200 if ok else 503
+    if not (has_metrics_token(request) or request.user.is_staff):
+        return HttpResponse("ok" if ok else "fail", status=status, content_type="text/plain")
+    return JsonResponse({"ok": ok, "checks": checks, "heartbeats": heartbeats}, status=status)
 
 
-def bearer_token(request: HttpRequest) -> str:
+def has_metrics_token(request: HttpRequest) -> bool:
+    token = settings.METRICS_TOKEN
     # Only the Bearer scheme: a bare token or Basic credentials are not the token.
     scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
-    return credentials.strip() if scheme.lower() == "bearer" else ""
+    given = credentials.strip() if scheme.lower() == "bearer" else ""
+    return bool(token) and hmac.compare_digest(given.encode(), token.encode())
 
 
 def metrics_view(request: HttpRequest) -> HttpResponse:
-    token = settings.METRICS_TOKEN
-    given = bearer_token(request)
-    if not token or not hmac.compare_digest(given.encode(), token.encode()):
+    if not has_metrics_token(request):
         refused = HttpResponse("Send Authorization: Bearer <METRICS_TOKEN>.\n", status=401)
         refused["WWW-Authenticate"] = "Bearer"
         return refused
@@ -75,6 +109,8 @@ def operator_page(request: HttpRequest) -> HttpResponse:
         "stale_jobs": overview.stale_jobs(now),
         "recent_errors": overview.recent_errors(),
         "heartbeats": overview.heartbeats(),
+        "open_circuits": open_circuits(now),
+        "now": now,
         "dispatch_paused": maintenance.dispatch_paused(),
         "requeueable": overview.requeueable().count(),
     }

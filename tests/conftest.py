@@ -532,11 +532,21 @@ def browser(monkeypatch_module):
 
 @pytest.fixture
 def page(browser):
+    """A page whose test also fails if the Content-Security-Policy refused anything on it
+    (an inline script or style, a source elsewhere): then it does not work as written."""
     context = browser.new_context()
     page = context.new_page()
     page.set_default_timeout(10_000)
+    refused: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            refused.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
     yield page
     context.close()
+    assert refused == [], refused
 
 
 def log_in_as_alice(page, live_server: object) -> None:

@@ -4,10 +4,15 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import AuditEntry
-from jobs import assertions
+from jobs import assertions, chaining
 from jobs.models import Execution, Job, TestRun
-from jobs.schedules import EMPTY_SCHEDULE
-from jobs.validators import validate_headers, validate_schedule_in_timezone
+from jobs.validators import (
+    timing_problems,
+    validate_headers,
+    validate_run_at,
+    validate_schedule_in_timezone,
+    validate_signing,
+)
 
 EXECUTION_SUMMARY_FIELDS = [
     "id",
@@ -84,6 +89,7 @@ class ExecutionSerializer(serializers.ModelSerializer):
             "attempt",
             "retry_of",
             "next_attempt_at",
+            "chained_from",
         ]
         read_only_fields = fields
 
@@ -136,10 +142,17 @@ class JobSerializer(serializers.ModelSerializer):
             "auth_password_set",
             "schedule",
             "schedule_description",
+            "run_at",
+            "delete_after_run",
+            "spread_seconds",
+            "after_job",
+            "after_outcome",
+            "after_delay_seconds",
             "timezone",
             "timeout_seconds",
             "expected_statuses",
             "follow_redirects",
+            "sign_requests",
             "retries",
             "retry_delay_seconds",
             "assertions",
@@ -158,9 +171,30 @@ class JobSerializer(serializers.ModelSerializer):
             "warnings",
         ]
         read_only_fields = ["consecutive_failures", "created_at", "updated_at"]
-        # DRF refuses an empty schedule before the validators run: say what the form says.
         extra_kwargs = {
-            "schedule": {"error_messages": {"blank": EMPTY_SCHEDULE}},
+            "schedule": {
+                "help_text": "5-field cron or @hourly, @daily, …; empty for a one-off job "
+                "(run_at) or one that runs only after another (after_job)."
+            },
+            "run_at": {
+                "help_text": "Run once at this time (in the future) instead of on a schedule; "
+                "the job is disabled after its run."
+            },
+            "delete_after_run": {
+                "help_text": "Delete a one-off job after its run, with its history, when "
+                "that history is pruned (RETENTION_DAYS)."
+            },
+            "spread_seconds": {
+                "help_text": "0 to 300. Each run starts this job's fixed share of up to this "
+                "many seconds after its slot (the same for every run)."
+            },
+            "after_job": {
+                "help_text": "Run after each final outcome of this job (of the same project)."
+            },
+            "after_outcome": {"help_text": "Which outcomes of after_job trigger a run."},
+            "after_delay_seconds": {
+                "help_text": "0 to 3600: seconds after after_job's run finished."
+            },
             "retries": {"help_text": "Tries after a failed one worth another (0 to 5)."},
             "retry_delay_seconds": {
                 "help_text": "Seconds before the first retry (1 to 600); each later one waits "
@@ -169,6 +203,11 @@ class JobSerializer(serializers.ModelSerializer):
             "response_body_kib": {
                 "help_text": "How much of each response body executions keep, in KiB: 0, 1, 8 "
                 "or 64 (default 8). Assertions on the body read up to 64 KiB whatever is kept."
+            },
+            "sign_requests": {
+                "help_text": "Sign each request with the project's signing secret (Standard "
+                "Webhooks headers webhook-id, webhook-timestamp, webhook-signature). Needs a "
+                "secret: POST /api/v1/signing-secret/."
             },
             "assertions": {
                 "help_text": "Up to 10 checks that must all hold for success, each one of "
@@ -185,6 +224,13 @@ class JobSerializer(serializers.ModelSerializer):
         self.fields["timezone"].validators = Job._meta.get_field("timezone").validators
         # validate_assertions names each bad item by its index instead.
         self.fields["assertions"].validators = []
+        # Another project's job is not there to run after (no hint that it exists).
+        self.fields["after_job"].queryset = Job.objects.filter(project=self.project)
+
+    @property
+    def project(self) -> object:
+        request = self.context.get("request")
+        return getattr(getattr(request, "auth", None), "project", None)
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_warnings(self, job: Job) -> list[str]:
@@ -212,13 +258,49 @@ class JobSerializer(serializers.ModelSerializer):
         if self.instance is None:
             attrs.setdefault("timezone", request.user.timezone)
         self.check_schedule_runs(attrs)
+        project = self.instance.project if self.instance else request.auth.project
+        try:
+            validate_signing(attrs.get("sign_requests", False), project)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError({"sign_requests": error.messages}) from None
+        self.check_timing(attrs)
+        self.check_after_job(attrs)
         return attrs
+
+    def current(self, attrs: dict, name: str) -> object:
+        """The value a field will have: as given, else as saved (None on a new job)."""
+        return attrs[name] if name in attrs else getattr(self.instance, name, None)
+
+    def check_timing(self, attrs: dict) -> None:
+        if attrs.get("run_at"):
+            try:
+                validate_run_at(attrs["run_at"])
+            except DjangoValidationError as error:
+                raise serializers.ValidationError({"run_at": error.messages}) from None
+        problems = timing_problems(
+            schedule=self.current(attrs, "schedule") or "",
+            run_at=self.current(attrs, "run_at"),
+            has_parent=self.current(attrs, "after_job") is not None,
+        )
+        if problems:
+            raise serializers.ValidationError(problems)
+
+    def check_after_job(self, attrs: dict) -> None:
+        if attrs.get("after_job") is None:
+            return
+        problem = chaining.after_job_problem(
+            job=self.instance, parent=attrs["after_job"], project_id=self.project.id
+        )
+        if problem:
+            raise serializers.ValidationError({"after_job": [problem]})
 
     def check_schedule_runs(self, attrs: dict) -> None:
         # The field validators see the schedule and the timezone one at a time.
         if "schedule" not in attrs and "timezone" not in attrs:
             return
         expression = attrs.get("schedule", getattr(self.instance, "schedule", ""))
+        if not expression:
+            return  # no schedule: check_timing says whether the job needs one
         timezone = attrs.get("timezone", getattr(self.instance, "timezone", ""))
         try:
             validate_schedule_in_timezone(expression, timezone)
@@ -320,3 +402,11 @@ class TestRunStartedSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     get_url = TestRunSerializer.get_url
+
+
+class SigningSecretSerializer(serializers.Serializer):
+    secret = serializers.CharField(
+        read_only=True,
+        help_text="whsec_ and the base64 of 32 random bytes: verify requests with it using a "
+        "Standard Webhooks library. Shown in this answer only.",
+    )

@@ -1,6 +1,8 @@
-"""REST API v1: the member's jobs and their executions (contract in shared/DESIGN.md)."""
+"""REST API v1: the member's jobs and their executions, the audit log and the signing
+secret (contract in shared/DESIGN.md)."""
 
 from django.db.models import QuerySet
+from django.utils.cache import patch_cache_control
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -9,14 +11,16 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer, ValidationError
+from rest_framework.views import APIView
 
-from accounts import audit
-from accounts.models import AuditEntry
+from accounts import audit, projects
+from accounts.models import AuditEntry, Role
 from jobs import auditing
 from jobs.api.serializers import (
     AuditEntrySerializer,
     ExecutionSerializer,
     JobSerializer,
+    SigningSecretSerializer,
     TestRunSerializer,
     TestRunStartedSerializer,
 )
@@ -183,6 +187,23 @@ class AuditViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     def get_queryset(self) -> QuerySet[AuditEntry]:
         return AuditEntry.objects.filter(project=self.request.auth.project)
+
+
+class SigningSecretView(APIView):
+    """Create the key's project's signing secret, or rotate it: the previous one goes on
+    signing for 24 hours. Needs a write key of an admin or the owner. The secret is in this
+    answer only; nothing ever shows it again (so there is no GET)."""
+
+    http_method_names = ["post", "options"]
+
+    @extend_schema(request=None, responses={201: SigningSecretSerializer})
+    def post(self, request: Request) -> Response:
+        project = request.auth.project
+        projects.require_role(projects.membership(request.user, project), Role.ADMIN)
+        secret = projects.new_signing_secret(project, by=api_actor(request))
+        response = Response({"secret": secret}, status=status.HTTP_201_CREATED)
+        patch_cache_control(response, no_store=True)
+        return response
 
 
 def api_actor(request: Request) -> audit.Actor:

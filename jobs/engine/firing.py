@@ -15,6 +15,7 @@ from concurrent.futures import Future
 from typing import Any, TypeVar
 
 from django.conf import settings
+from django.utils import timezone
 
 from jobs.outbound import http
 
@@ -55,6 +56,14 @@ class FiringLoop:
                 self.pid = os.getpid()
                 atexit.register(self.close)
             return self.loop, self.client
+
+    def open_circuits(self) -> list[dict]:
+        """This process's open circuits (jobs/outbound/circuits.py), published with its
+        heartbeat; none before its loop has started."""
+        client = self.client if self.pid == os.getpid() else None
+        if client is None or client.breakers is None:
+            return []
+        return client.breakers.report(timezone.now())
 
     def close(self) -> None:
         """Close the pool's connections as the process exits."""

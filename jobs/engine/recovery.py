@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from jobs.engine import health, tick
+from jobs.engine import outcomes, tick
 from jobs.engine.rows import update_rows
 from jobs.models import Execution
 from ops import liveness, metrics
@@ -29,7 +29,15 @@ MAX_TIMEOUT = timedelta(seconds=settings.MAX_TIMEOUT_SECONDS)
 # A live worker that has not finished a run in this long never will (its result could
 # not be written).
 STUCK_AFTER = timedelta(minutes=10)
-CLAIM_FIELDS = ["id", "job_id", "scheduled_for", "trigger", "started_at", "claimed_by"]
+CLAIM_FIELDS = [
+    "id",
+    "job_id",
+    "scheduled_for",
+    "trigger",
+    "started_at",
+    "claimed_by",
+    "chain_depth",
+]
 WORKER_LOST_ERROR = (
     "The worker stopped while running this execution. It was not sent again, "
     "because the target may already have received it."
@@ -126,8 +134,7 @@ def finish_lost(executions: list[Execution], now: datetime) -> list[Execution]:
             execution.failure_reason = Execution.Reason.WORKER_LOST
             execution.error = WORKER_LOST_ERROR
     update_rows(lost, ["status", "failure_reason", "finished_at", "error", "missed_count"])
-    health.record(lost)
-    tick.catch_up([e for e in lost if e.status == Status.MISSED], now)
+    outcomes.follow(lost, now)
     return lost
 
 

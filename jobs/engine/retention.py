@@ -1,5 +1,6 @@
-"""History pruning: older than RETENTION_DAYS goes, but each job keeps its latest runs.
-Test runs, which only their page polls, go after a day."""
+"""History pruning: older than RETENTION_DAYS goes, but each job keeps its latest runs;
+one-off jobs that asked to be deleted after their run go with theirs. Test runs, which only
+their page polls, go after a day."""
 
 from datetime import datetime, timedelta
 
@@ -21,7 +22,15 @@ def prune(now: datetime | None = None) -> int:
     while ids := prunable_ids(cutoff):
         Execution.objects.filter(id__in=ids).delete()
         deleted += len(ids)
+    delete_finished_one_offs(cutoff)
     return deleted
+
+
+def delete_finished_one_offs(cutoff: datetime) -> int:
+    """One-off jobs with delete_after_run whose run is older than the history kept: their
+    record was readable as long as any job's is (jobs/engine/one_off.py)."""
+    done = Job.objects.filter(delete_after_run=True, enabled=False, run_at__lt=cutoff)
+    return done.delete()[1].get("jobs.Job", 0)
 
 
 def prunable_ids(cutoff: datetime) -> list[int]:

@@ -89,4 +89,5 @@ def retry_of(execution: Execution, due: datetime) -> Execution:
         trigger=execution.trigger,
         attempt=execution.attempt + 1,
         retry_of_id=execution.retry_of_id or execution.id,
+        chain_depth=execution.chain_depth,
     )

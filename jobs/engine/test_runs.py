@@ -15,9 +15,6 @@ from jobs.engine.worker import request_for, storable
 from jobs.models import Job, TestRun
 from jobs.outbound import http
 
-# What the target sees in X-Cronsvc-Execution: no execution is recorded.
-EXECUTION_ID = "test-run"
-
 
 class TooManyTestRuns(Exception):
     def __init__(self, message: str, *, wait: float) -> None:
@@ -49,7 +46,11 @@ def send(test_run_id: int) -> None:
     test_run = claim(test_run_id)
     if test_run is None:
         return
-    outcome = asyncio.run(send_once(request_for(test_run, execution_id=EXECUTION_ID)))
+    # No execution is recorded, but the target sees an id of its own for each test run
+    # (X-Cronsvc-Execution, and webhook-id when signed): a target that drops ids it has
+    # seen, as Standard Webhooks receivers do, takes every test run.
+    execution_id = f"test-run-{test_run.id}"
+    outcome = asyncio.run(send_once(request_for(test_run, execution_id=execution_id)))
     record(test_run, outcome)
 
 
@@ -59,7 +60,8 @@ def claim(test_run_id: int) -> TestRun | None:
     claimed = TestRun.objects.filter(
         id=test_run_id, status=TestRun.Status.PENDING, started_at__isnull=True
     ).update(started_at=timezone.now())
-    return TestRun.objects.get(id=test_run_id) if claimed else None
+    # With its project, which holds the signing secrets.
+    return TestRun.objects.select_related("project").get(id=test_run_id) if claimed else None
 
 
 async def send_once(request: http.Request) -> http.Outcome:

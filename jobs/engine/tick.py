@@ -10,13 +10,21 @@ from cronsvc import task_names
 from cronsvc.celery import app as celery_app
 from jobs.engine.rows import update_rows
 from jobs.models import Execution, Job
-from jobs.schedules import Schedule
 from ops import metrics
 from ops.maintenance import dispatch_paused
 
 # Counting missed slots stops here: a week of every-minute runs is about 10,000.
 MISSED_COUNT_CAP = 20_000
-CLAIM_FIELDS = ["id", "schedule", "timezone", "enabled", "expires_at", "next_run_at"]
+CLAIM_FIELDS = [
+    "id",
+    "schedule",
+    "run_at",
+    "spread_seconds",
+    "timezone",
+    "enabled",
+    "expires_at",
+    "next_run_at",
+]
 
 
 def tick(now: datetime | None = None) -> int:
@@ -62,8 +70,9 @@ def claim_batch(now: datetime, horizon: datetime) -> int:
 
 @transaction.atomic
 def claim_retries(now: datetime, horizon: datetime) -> int:
-    """Retries due within the horizon and not sent yet (jobs/engine/retries.py): a batch of
-    them marked sent, so a second dispatcher passes them by, and queued after commit."""
+    """Retries (jobs/engine/retries.py) and chain runs (jobs/engine/chains.py) due within
+    the horizon and not sent yet: a batch of them marked sent, so a second dispatcher
+    passes them by, and queued after commit."""
     due = list(
         Execution.objects.select_for_update(skip_locked=True)
         .filter(status=Execution.Status.PENDING, enqueued_at=None, scheduled_for__lte=horizon)
@@ -86,7 +95,7 @@ def plan(job: Job, now: datetime) -> list[Execution]:
     # slot, and the ones before it recorded as missed, not silently dropped.
     # An expiry during the outage ends the slots there: none is run or counted after it.
     until = min(now, job.expires_at) if job.expires_at else now
-    missed = missed_slots(job.parsed_schedule, slot, until)
+    missed = missed_slots(job, slot, until)
     job.next_run_at = job.compute_next_run(now)
     executions = [
         Execution(
@@ -110,11 +119,11 @@ def plan(job: Job, now: datetime) -> list[Execution]:
     return executions
 
 
-def missed_slots(schedule: Schedule, first: datetime, until: datetime) -> list[datetime]:
+def missed_slots(job: Job, first: datetime, until: datetime) -> list[datetime]:
     slots = [first]
     while len(slots) < MISSED_COUNT_CAP:
-        slot = schedule.next_after(slots[-1])
-        if slot > until:
+        slot = job.compute_next_run(slots[-1])
+        if slot is None or slot > until:
             break
         slots.append(slot)
     return slots

@@ -15,7 +15,7 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from jobs import masking
-from jobs.engine import health, recovery, retries, tick
+from jobs.engine import outcomes, recovery, retries
 from jobs.engine.firing import FIRING
 from jobs.engine.rows import update_rows
 from jobs.models import Execution, Job, TestRun
@@ -122,7 +122,8 @@ def claim(execution_ids: list[int]) -> list[Execution]:
     executions = list(
         Execution.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(id__in=execution_ids, status=Status.PENDING)
-        .select_related("job")
+        # The project holds the signing secrets: with the batch, not a query per request.
+        .select_related("job__project")
     )
     busy = busy_jobs({e.job_id for e in executions}, now)
     to_run, skipped = [], []
@@ -217,6 +218,7 @@ def unsent(error: str) -> http.Outcome:
 
 def request_for(job: Job | TestRun, *, execution_id: str) -> http.Request:
     auth = (job.auth_username, job.auth_password) if job.auth_username else None
+    signing = job.project.signing_secrets(timezone.now()) if job.sign_requests else []
     return http.Request(
         execution_id=execution_id,
         method=job.method,
@@ -229,6 +231,7 @@ def request_for(job: Job | TestRun, *, execution_id: str) -> http.Request:
         expected_statuses=job.expected_statuses,
         assertions=job.assertions,
         body_kept_bytes=job.response_body_kib * 1024,
+        signing_secrets=signing,
     )
 
 
@@ -290,7 +293,8 @@ def record_results(executions: list[Execution], outcomes: list[Outcome]) -> None
 
 @transaction.atomic
 def write_results(executions: list[Execution]) -> list[Execution]:
-    """Results and the health changes they cause, in one transaction (written in bulk).
+    """Results and what they set off (jobs/engine/outcomes.py), in one transaction
+    (written in bulk).
     Only for executions still running: one the sweep finished meanwhile (its worker was
     taken for dead) keeps what the sweep wrote."""
     still_running = set(
@@ -301,8 +305,7 @@ def write_results(executions: list[Execution]) -> list[Execution]:
     finished = [e for e in executions if e.id in still_running]
     Execution.objects.bulk_create(retries.plan(finished, timezone.now()))
     update_rows(finished, RESULT_FIELDS)
-    health.record(finished)
-    tick.catch_up([e for e in finished if e.status == Status.MISSED], timezone.now())
+    outcomes.follow(finished, timezone.now())
     return finished
 
 

@@ -6,15 +6,23 @@ circuit opens: requests to it fail at once (circuit_open) for a cool-off of 30 s
 each time it opens again, up to 10 minutes. Then one request goes through as a probe:
 an answer (any HTTP status) closes the circuit, another failure opens it again.
 
-The state is per worker process, in memory: every process meets the dead host within a
-cool-off on its own, and sharing the state would put a round trip to Redis in front of
-every request. What is open is published with each process's heartbeat for the operator
-page and /metrics (ops/liveness.py).
+The state is per worker process, in memory, and that is enough:
+- what a circuit saves is the process's own sockets and event-loop time, so the process
+  that would waste them is the one that needs to know;
+- each process learns of a dead host after THRESHOLD failures of its own: with P worker
+  processes a dead host costs at most P * THRESHOLD timeouts before every circuit is open,
+  and then one probe per process per cool-off; the doubling cool-off keeps that small;
+- shared state (in Redis) would put a round trip in front of every request on the firing
+  loop's hot path, and make firing depend on Redis answering; one slow or lost Redis
+  reply would delay every member's requests, which is what the breaker is there to stop.
+What is open is published with each worker process's heartbeat (ops/liveness.py), so the
+operator page and /metrics (`cronsvc_open_circuits`) show every process's open circuits.
 """
 
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 FIRST_COOL_OFF = 30.0
 LONGEST_COOL_OFF = 600.0
@@ -27,6 +35,7 @@ class Circuit:
     failures: int = 0  # in a row
     opens: int = 0  # times opened since it last closed, for the doubling cool-off
     open_until: float = 0.0  # monotonic; 0 when closed
+    opened_at: float = 0.0  # monotonic: when it opened after being closed
     probing: bool = False
 
     @property
@@ -63,8 +72,26 @@ class Breakers:
             return
         circuit.failures += 1
         if circuit.open_until or circuit.failures >= self.threshold:
+            if not circuit.open_until:
+                circuit.opened_at = self.clock()
             circuit.opens += 1
             circuit.open_until = self.clock() + circuit.cool_off
 
     def open_hosts(self) -> list[str]:
         return sorted(host for host, circuit in list(self.circuits.items()) if circuit.open_until)
+
+    def report(self, now: datetime) -> list[dict]:
+        """The open circuits, with wall-clock times (`now` is this moment), for operators.
+        Safe from another thread: it reads a copy of the circuits."""
+        clock = self.clock()
+        return [
+            {
+                "host": host,
+                "since": (now - timedelta(seconds=clock - circuit.opened_at)).isoformat(),
+                # In the past while the probe is due or on its way.
+                "until": (now + timedelta(seconds=circuit.open_until - clock)).isoformat(),
+                "failures": circuit.failures,
+            }
+            for host, circuit in sorted(dict(self.circuits).items())
+            if circuit.open_until
+        ]

@@ -12,7 +12,7 @@ import contextlib
 import ipaddress
 import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import SimpleNamespace
@@ -27,6 +27,8 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from jobs import assertions
 from jobs.outbound import circuits
 from jobs.outbound.addresses import allowed_port, is_internal
+from jobs.outbound.signing import HEADER_NAMES as SIGNATURE_HEADERS
+from jobs.outbound.signing import signature_headers
 
 # How much of a response body a job may keep (Job.response_body_kib), in KiB. The largest
 # is the capture cap: how far a body is read, for assertions on it, whatever a job keeps.
@@ -80,6 +82,8 @@ class Request:
     retry_of: int | None = None
     # Whose request it is (the job's project), for the fair share of in-flight requests.
     tenant: int | None = None
+    # The project's signing secrets, for a job that signs its requests (newest first).
+    signing_secrets: list[str] = field(default_factory=list)
 
     def is_success(self, status: int) -> bool:
         if self.expected_statuses:
@@ -320,13 +324,13 @@ class Client:
 
     async def follow(self, request: Request, outcome: Outcome, context: SimpleNamespace) -> None:
         method, url, body = request.method, request.url, request.body.encode()
-        headers = member_headers(request)
+        headers, signing = member_headers(request), request.signing_secrets
         for hop in range(MAX_REDIRECTS + 1):
             refuse_numeric_host(url)
             async with self.session.request(
                 method,
                 url,
-                headers=with_identity(headers, request),
+                headers=with_identity(headers, request, body=body, signing=signing),
                 data=body or None,
                 allow_redirects=False,
                 trace_request_ctx=context,
@@ -339,8 +343,9 @@ class Client:
                     if urlsplit(next_url).scheme not in ("http", "https"):
                         raise InvalidRedirect(f"Redirect to a non-HTTP URL: {next_url[:200]}")
                     if not same_origin(url, next_url):
-                        # The member's credentials and headers are for the origin they named.
-                        headers = CIMultiDict()
+                        # The member's credentials and headers are for the origin they named,
+                        # and so is the signature: another site could replay it there.
+                        headers, signing = CIMultiDict(), []
                     if becomes_get(response.status, method):
                         method, body = "GET", b""
                         # The body is gone, so headers describing it would now lie.
@@ -361,20 +366,29 @@ def member_headers(request: Request) -> CIMultiDict[str]:
     return headers
 
 
-def with_identity(headers: CIMultiDict[str], request: Request) -> CIMultiDict[str]:
-    """The member's headers plus ours; assignment replaces a member's own spelling of any."""
+def with_identity(
+    headers: CIMultiDict[str], request: Request, *, body: bytes, signing: Sequence[str]
+) -> CIMultiDict[str]:
+    """The member's headers plus ours, signed with `signing` (if any secrets) as the
+    request leaves; assignment replaces a member's own spelling of any."""
     headers = headers.copy()
     headers["User-Agent"] = user_agent()
     headers[EXECUTION_HEADER] = str(request.execution_id)
     headers[ATTEMPT_HEADER] = str(request.attempt)
     if request.retry_of is not None:
         headers[RETRY_OF_HEADER] = str(request.retry_of)
+    if signing:
+        headers.update(signature_headers(signing, request.execution_id, int(time.time()), body))
     return headers
 
 
 def sent_header_names(request: Request) -> list[str]:
     """The names of the headers the first hop carries, ours included."""
-    return list(with_identity(member_headers(request), request))
+    headers = with_identity(member_headers(request), request, body=b"", signing=[])
+    if request.signing_secrets:
+        # Named, not computed: the signature is made as the request leaves.
+        headers.update(dict.fromkeys(SIGNATURE_HEADERS, ""))
+    return list(headers)
 
 
 def becomes_get(status: int, method: str) -> bool:

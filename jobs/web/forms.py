@@ -7,9 +7,14 @@ from django.core.exceptions import ValidationError
 
 from accounts.forms import TIMEZONE_CHOICES
 from accounts.models import Project, User
-from jobs import assertions
-from jobs.models import MAX_RETRIES, Job
-from jobs.validators import validate_headers, validate_schedule_in_timezone
+from jobs import assertions, chaining
+from jobs.models import MAX_AFTER_DELAY_SECONDS, MAX_RETRIES, MAX_SPREAD_SECONDS, AfterOutcome, Job
+from jobs.validators import (
+    validate_headers,
+    validate_run_at,
+    validate_schedule_in_timezone,
+    validate_signing,
+)
 from jobs.web.presets import (
     PRESET_INPUTS,
     PRESETS,
@@ -149,7 +154,53 @@ def parse_statuses(text: str) -> list[int]:
     return [int(code) for code in codes]
 
 
+WHEN_CHOICES = [
+    ("schedule", "On a schedule"),
+    ("once", "Once, at a set time"),
+    ("after", "Only after another job"),
+]
+
+
+def local_datetime_input() -> forms.DateTimeInput:
+    return forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
 class JobForm(ScheduleFields, forms.ModelForm):
+    when = forms.ChoiceField(
+        label="How it runs", choices=WHEN_CHOICES, required=False, widget=forms.RadioSelect
+    )
+    run_at = forms.DateTimeField(
+        label="Run once at",
+        required=False,
+        widget=local_datetime_input(),
+        help_text="In the job's timezone. The job is paused after this run.",
+    )
+    spread_seconds = forms.IntegerField(
+        label="Spread (seconds)",
+        min_value=0,
+        max_value=MAX_SPREAD_SECONDS,
+        required=False,
+        initial=0,
+        help_text="0 to 300. Each run starts this job's fixed share of up to this many "
+        "seconds after its time, so jobs on the same minute do not all call at once.",
+    )
+    after_job = forms.ModelChoiceField(
+        label="Run after",
+        queryset=Job.objects.none(),
+        required=False,
+        empty_label="— no other job —",
+    )
+    after_outcome = forms.ChoiceField(
+        label="When it", choices=AfterOutcome.choices, required=False, initial=AfterOutcome.ANY
+    )
+    after_delay_seconds = forms.IntegerField(
+        label="Delay (seconds)",
+        min_value=0,
+        max_value=MAX_AFTER_DELAY_SECONDS,
+        required=False,
+        initial=0,
+        help_text="0 to 3600, counted from the end of that job's run.",
+    )
     headers = forms.CharField(
         label="Headers",
         required=False,
@@ -207,7 +258,7 @@ class JobForm(ScheduleFields, forms.ModelForm):
     expires_at = forms.DateTimeField(
         label="Stop running after",
         required=False,
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        widget=local_datetime_input(),
         help_text="Optional, in the job's timezone.",
     )
 
@@ -218,6 +269,12 @@ class JobForm(ScheduleFields, forms.ModelForm):
             "url",
             "method",
             "schedule",
+            "run_at",
+            "delete_after_run",
+            "spread_seconds",
+            "after_job",
+            "after_outcome",
+            "after_delay_seconds",
             "timezone",
             "headers",
             "body",
@@ -226,6 +283,7 @@ class JobForm(ScheduleFields, forms.ModelForm):
             "expected_statuses",
             "follow_redirects",
             "response_body_kib",
+            "sign_requests",
             "expires_at",
             "retries",
             "retry_delay_seconds",
@@ -241,10 +299,16 @@ class JobForm(ScheduleFields, forms.ModelForm):
         labels = {
             "timeout_seconds": "Timeout (seconds)",
             "response_body_kib": "Response body to keep",
+            "sign_requests": "Sign requests (Standard Webhooks)",
+            "delete_after_run": "Delete it after its run",
         }
         help_texts = {
             "response_body_kib": "Of each run, in its history. Checks on the body read up to "
             "64 KiB whatever is kept.",
+            "sign_requests": "Adds webhook-id, webhook-timestamp and webhook-signature headers "
+            "made with the project's signing secret, so the target can check the request "
+            "came from cronsvc.",
+            "delete_after_run": "With its history, when that history is pruned.",
         }
 
     def __init__(self, *args, user: User, project: Project, **kwargs) -> None:
@@ -254,15 +318,19 @@ class JobForm(ScheduleFields, forms.ModelForm):
         # Where the saved credentials were given for (Job.forget_credentials_elsewhere).
         self.saved_url = self.instance.url if self.instance.pk else ""
         self.credentials_note = ""
+        # Another project's job is not offered, nor the job itself.
+        self.fields["after_job"].queryset = project.jobs.exclude(pk=self.instance.pk)
+        self.initial["when"] = when_of(self.instance)
         if self.instance.pk:
             self.initial.update(self.initial_for(self.instance))
             self.initial["headers"] = "\n".join(
                 f"{k}: {v}" for k, v in self.instance.headers.items()
             )
             self.initial["expected_statuses"] = ", ".join(map(str, self.instance.expected_statuses))
-            if self.instance.expires_at:
-                local = self.instance.expires_at.astimezone(ZoneInfo(self.instance.timezone))
-                self.initial["expires_at"] = local.replace(tzinfo=None)
+            for name in ("expires_at", "run_at"):
+                if moment := getattr(self.instance, name):
+                    local = moment.astimezone(ZoneInfo(self.instance.timezone))
+                    self.initial[name] = local.replace(tzinfo=None)
         else:
             self.initial.setdefault("timezone", user.timezone)
         # Optional, as the other settings with a default: a post without it keeps the default.
@@ -344,16 +412,59 @@ class JobForm(ScheduleFields, forms.ModelForm):
     def clean_expected_statuses(self) -> list[int]:
         return parse_statuses(self.cleaned_data["expected_statuses"])
 
+    def clean_spread_seconds(self) -> int:
+        return self.cleaned_data["spread_seconds"] or 0
+
+    def clean_after_outcome(self) -> str:
+        return self.cleaned_data["after_outcome"] or AfterOutcome.ANY
+
+    def clean_after_delay_seconds(self) -> int:
+        return self.cleaned_data["after_delay_seconds"] or 0
+
     def clean(self) -> dict:
         cleaned = super().clean()
         cleaned["assertions"] = self.clean_expectations()
-        if "preset" in cleaned:
-            self.check_schedule(cleaned["schedule"], cleaned.get("timezone") or "UTC")
-        if cleaned.get("expires_at") and cleaned.get("timezone"):
-            # The browser sends a wall-clock time; it means the job's timezone.
-            wall = cleaned["expires_at"].replace(tzinfo=None)
-            cleaned["expires_at"] = wall.replace(tzinfo=ZoneInfo(cleaned["timezone"]))
+        for name in ("expires_at", "run_at"):
+            if cleaned.get(name) and cleaned.get("timezone"):
+                # The browser sends a wall-clock time; it means the job's timezone.
+                wall = cleaned[name].replace(tzinfo=None)
+                cleaned[name] = wall.replace(tzinfo=ZoneInfo(cleaned["timezone"]))
+        self.keep_one_way_of_running(cleaned)
+        if cleaned.get("after_job"):
+            self.check_after_job(cleaned["after_job"])
+        try:
+            validate_signing(cleaned.get("sign_requests", False), self.project)
+        except ValidationError as error:
+            self.add_error("sign_requests", error)
         return cleaned
+
+    def keep_one_way_of_running(self, cleaned: dict) -> None:
+        """The "Runs" choice keeps the one way of running it names: a schedule, one run_at,
+        or none (only after another job)."""
+        when = cleaned.get("when") or "schedule"
+        if when == "schedule":
+            cleaned["run_at"] = None
+            if "preset" in cleaned:
+                self.check_schedule(cleaned["schedule"], cleaned.get("timezone") or "UTC")
+            return
+        cleaned["schedule"] = ""
+        if when == "after":
+            cleaned["run_at"] = None
+            if not cleaned.get("after_job"):
+                self.add_error("after_job", "Choose the job this one runs after.")
+        elif not cleaned.get("run_at"):
+            self.add_error("run_at", "Enter when to run it.")
+        elif cleaned["run_at"] != self.instance.run_at:
+            try:
+                validate_run_at(cleaned["run_at"])
+            except ValidationError as error:
+                self.add_error("run_at", error)
+
+    def check_after_job(self, parent: Job) -> None:
+        job = self.instance if self.instance.pk else None
+        problem = chaining.after_job_problem(job=job, parent=parent, project_id=self.project.id)
+        if problem:
+            self.add_error("after_job", problem)
 
     def check_schedule(self, expression: str, timezone: str) -> None:
         # Checked here, not only by the model's validators: ModelForm skips them for an empty
@@ -382,3 +493,11 @@ class JobForm(ScheduleFields, forms.ModelForm):
         if commit:
             job.save()
         return job
+
+
+def when_of(job: Job) -> str:
+    if job.run_at:
+        return "once"
+    if job.after_job_id and not job.schedule:
+        return "after"
+    return "schedule"

@@ -9,8 +9,20 @@ function showPresetFields(form) {
   }
 }
 
+// Shows the inputs of the chosen "Runs" way only: a schedule, one time, or neither.
+function showWhenFields(form) {
+  const chosen = form.querySelector("[name=when]:checked")?.value || "schedule";
+  for (const part of form.querySelectorAll("[data-when]")) {
+    part.hidden = part.dataset.when !== chosen;
+  }
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   const form = document.getElementById("job-form");
   showPresetFields(form);
+  showWhenFields(form);
   form.querySelector("[name=preset]").addEventListener("change", () => showPresetFields(form));
+  for (const choice of form.querySelectorAll("[name=when]")) {
+    choice.addEventListener("change", () => showWhenFields(form));
+  }
 });

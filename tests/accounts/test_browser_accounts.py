@@ -6,10 +6,11 @@ can be used without seeing them.
 """
 
 import pytest
+from allauth.mfa.models import Authenticator
 from playwright.sync_api import Page, expect
 
 from accounts.models import ApiKey, User
-from tests.conftest import PASSWORD, totp_code
+from tests.conftest import PASSWORD, log_in_as_alice, totp_code
 
 pytestmark = pytest.mark.browser
 
@@ -100,3 +101,43 @@ def test_a_member_with_an_authenticator_app_logs_in_with_its_code(
     expect(page.get_by_role("heading", name="Your jobs")).to_be_visible()
     page.get_by_role("link", name="Settings").click()
     expect(main.get_by_text("Two-factor sign-in is on.")).to_be_visible()
+
+
+def test_a_member_adds_a_passkey_and_logs_in_with_it(page: Page, live_server, alice):
+    """allauth's passkey pages run its own scripts, as static files under the
+    Content-Security-Policy; the browser's virtual authenticator stands in for the key."""
+    authenticator = page.context.new_cdp_session(page)
+    authenticator.send("WebAuthn.enable")
+    authenticator.send(
+        "WebAuthn.addVirtualAuthenticator",
+        {
+            "options": {
+                "protocol": "ctap2",
+                "transport": "internal",
+                "hasResidentKey": True,
+                "hasUserVerification": True,
+                "isUserVerified": True,
+                "automaticPresenceSimulation": True,
+            }
+        },
+    )
+    main = page.get_by_role("main")
+    log_in_as_alice(page, live_server)
+
+    page.goto(f"{live_server.url}/accounts/2fa/webauthn/add/")
+    page.get_by_label("Password").fill(PASSWORD)  # adding a key asks for it again
+    main.get_by_role("button", name="Confirm").click()
+    page.get_by_label("Name").fill("Laptop")
+    main.get_by_role("button", name="Add").click()
+    expect(page.get_by_role("heading", name="Recovery codes")).to_be_visible()
+    assert Authenticator.objects.filter(user=alice, type="webauthn").count() == 1
+
+    page.get_by_role("button", name="Log out").click()
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Email").fill("alice@example.org")
+    page.get_by_label("Password").fill(PASSWORD)
+    main.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Two-factor sign-in")).to_be_visible()
+    main.get_by_role("button", name="Use a passkey or security key").click()
+
+    expect(page.get_by_role("heading", name="Your jobs")).to_be_visible()

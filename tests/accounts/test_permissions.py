@@ -215,6 +215,10 @@ TABLE: dict[str, list[Row]] = {
         Row("get", lambda a: "/projects/delete/", statuses(403, 403, 403, 302)),
     ],
     "audit_log": [Row("get", lambda a: "/projects/audit/", OWN_PROJECT)],
+    "project_signing_secret": [
+        # Admins and the owner; the outsider makes one for their own project.
+        Row("post", lambda a: "/projects/signing-secret/", statuses(403, 403, 200, 200))
+    ],
     # The REST API, with keys.
     "api-root": [Row("get", lambda a: "/api/v1/", statuses(200, 200, 200, 200), api=True)],
     "job-list": [
@@ -259,6 +263,11 @@ TABLE: dict[str, list[Row]] = {
         Row("get", lambda a: f"/api/v1/executions/{a.execution.id}/", READ, api=True)
     ],
     "audit-list": [Row("get", lambda a: "/api/v1/audit/", statuses(200, 200, 200, 200), api=True)],
+    "api-signing-secret": [
+        Row("post", lambda a: "/api/v1/signing-secret/", statuses(403, 403, 201, 201), api=True),
+        # Shown once, when made: nobody reads it back.
+        Row("get", lambda a: "/api/v1/signing-secret/", statuses(405, 405, 405, 405), api=True),
+    ],
 }
 
 

@@ -2,18 +2,22 @@
 invites people with a role, hands ownership over; the audit log says who changed what."""
 
 import re
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts import audit, projects
-from accounts.models import ApiKey, AuditEntry, Membership, Role
+from accounts.models import ApiKey, AuditEntry, Membership, Project, Role
 from jobs.models import Job
-from tests.conftest import api_client, make_job, make_member, page_text
+from tests.conftest import api_client, closing_connection, make_job, make_member, page_text
+from tests.engine.test_worker import lock_waiters
 from tests.web.test_job_form import job_form_data
 
 DASHBOARD = "/jobs/"
@@ -327,3 +331,35 @@ def test_the_owner_requires_it_in_the_project_settings(alice_client, acme, alice
     assert acme.require_2fa
     (entry,) = acme.audit_entries.filter(action="project.updated")
     assert entry.changes == {"require_2fa": [False, True]}
+
+
+def test_a_rotation_of_the_signing_secret_waits_for_one_under_way(transactional_db, alice):
+    """Each rotation replaces the secret the one before it left: the secret a member was
+    just shown goes on signing, whichever rotation came second."""
+    project = projects.personal_project(alice)
+    by = audit.Actor(user=alice, via=audit.Via.WEB)
+    projects.new_signing_secret(project, by=by)
+    rotated, release = threading.Event(), threading.Event()
+
+    def rotation_held_open() -> str:
+        with transaction.atomic():
+            secret = projects.new_signing_secret(Project.objects.get(id=project.id), by=by)
+            rotated.set()
+            release.wait(timeout=30)
+        return secret
+
+    def rotation() -> str:
+        return projects.new_signing_secret(Project.objects.get(id=project.id), by=by)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        first = pool.submit(closing_connection(rotation_held_open))
+        assert rotated.wait(timeout=30)
+        second = pool.submit(closing_connection(rotation))
+        deadline = time.monotonic() + 30
+        while not lock_waiters() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        release.set()
+        shown = [first.result(timeout=30), second.result(timeout=30)]
+
+    project.refresh_from_db()
+    assert project.signing_secrets(timezone.now()) == shown[::-1]

@@ -33,6 +33,7 @@ EXECUTION_FIELDS = {
     "attempt",
     "retry_of",
     "next_attempt_at",
+    "chained_from",
 }
 SLOT = datetime(2026, 5, 12, 10, 0, tzinfo=UTC)
 pytestmark = pytest.mark.usefixtures("fresh_limits")
@@ -101,6 +102,7 @@ def test_the_history_is_newest_first_with_every_field(alice_api, alice_job, fini
         "attempt": 1,
         "retry_of": None,
         "next_attempt_at": None,
+        "chained_from": None,
     }
     assert page["results"][1]["trigger"] == "manual"
     assert page["results"][1]["status"] == "pending"

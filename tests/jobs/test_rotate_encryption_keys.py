@@ -1,5 +1,6 @@
-"""manage.py rotate_encryption_keys: stored credentials move to the first key, so the old
-key can be removed. (cronsvc.crypto forgets its cached keys whenever the setting changes.)"""
+"""manage.py rotate_encryption_keys: stored credentials and signing secrets move to the first
+key, so the old key can be removed. (cronsvc.crypto forgets its cached keys whenever the
+setting changes.)"""
 
 from functools import partial
 from io import StringIO
@@ -8,6 +9,8 @@ import pytest
 from cryptography.fernet import Fernet, InvalidToken
 from django.core.management import call_command
 
+from accounts import audit, projects
+from accounts.projects import personal_project
 from jobs.models import Job
 from tests.conftest import make_job
 
@@ -36,7 +39,7 @@ def test_after_rotating_the_new_key_alone_reads_the_password(alice, settings):
 
     output = rotate()
 
-    assert output.strip() == "Re-encrypted the credentials of 1 job(s)."
+    assert output.splitlines()[0] == "Re-encrypted the credentials of 1 job(s)."
     settings.FIELD_ENCRYPTION_KEYS = [KEY_B]
     token = stored_token(job)
     assert token != token_under_a
@@ -52,7 +55,7 @@ def test_it_leaves_jobs_without_a_password_alone(alice, bob, settings):
     without = backup(bob)
     settings.FIELD_ENCRYPTION_KEYS = [KEY_B, KEY_A]
 
-    assert rotate().strip() == "Re-encrypted the credentials of 1 job(s)."
+    assert rotate().splitlines()[0] == "Re-encrypted the credentials of 1 job(s)."
 
     assert stored_token(without) == ""
     settings.FIELD_ENCRYPTION_KEYS = [KEY_B]
@@ -82,3 +85,20 @@ def test_rotating_does_not_move_the_next_run(alice, settings):
 
     after = Job.objects.get(id=job.id)
     assert (after.next_run_at, after.updated_at) == (before.next_run_at, before.updated_at)
+
+
+def test_signing_secrets_move_to_the_new_key_too(alice, bob, settings):
+    settings.FIELD_ENCRYPTION_KEYS = [KEY_A]
+    project = personal_project(alice)
+    by = audit.Actor(user=alice, via=audit.Via.WEB)
+    old = projects.new_signing_secret(project, by=by)
+    new = projects.new_signing_secret(project, by=by)
+    settings.FIELD_ENCRYPTION_KEYS = [KEY_B, KEY_A]
+
+    output = rotate()
+
+    assert output.splitlines()[1] == "Re-encrypted the signing secrets of 1 project(s)."
+    settings.FIELD_ENCRYPTION_KEYS = [KEY_B]
+    project.refresh_from_db()
+    assert project.signing_secrets(project.signing_secret_rotated_at) == [new, old]
+    assert personal_project(bob).signing_secrets(project.signing_secret_rotated_at) == []

@@ -5,6 +5,7 @@ describes the same metrics and alerts."""
 import json
 import re
 from collections import defaultdict
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -98,7 +99,14 @@ def served(alice, target, private_targets, settings, monkeypatch, tmp_path, clos
     assert delivery.deliver_pending().failed == 1
     recovery.sweep()
     Heartbeat.record("beat", timezone.now())
-    Heartbeat.record("worker:celery@host-1", timezone.now())
+    # A worker whose circuit to a dead host is open, as its heartbeat publishes it.
+    dead_host = {
+        "host": "198.51.100.7:443",
+        "since": timezone.now().isoformat(),
+        "until": (timezone.now() + timedelta(seconds=30)).isoformat(),
+        "failures": 20,
+    }
+    Heartbeat.record("worker:celery@host-1", timezone.now(), open_circuits=[dead_host])
     return Served(fetch(monkeypatch, tmp_path))
 
 
@@ -166,7 +174,7 @@ def documented_metrics() -> list[tuple[str, set[str], str]]:
 def test_the_runbook_documents_the_metrics_served(served):
     documented = documented_metrics()
 
-    assert len(documented) == 12
+    assert len(documented) == 13
     for name, labels, kind in documented:
         family = served.family_of(name)
         assert family is not None, name

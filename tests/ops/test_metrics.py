@@ -23,10 +23,12 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from alerts import delivery
 from jobs.engine import health, recovery, run_now, tick, worker
+from jobs.engine.firing import FiringLoop
 from jobs.models import Execution, HealthChange, Job
-from ops import metrics
+from jobs.outbound import circuits, http
+from ops import liveness, metrics
 from ops.models import Heartbeat
-from tests.conftest import make_job
+from tests.conftest import make_job, page_text
 from tests.target import Target
 
 Status = Execution.Status
@@ -312,3 +314,48 @@ def test_each_process_writes_files_named_by_its_host_and_pid(db, scrape):
     assert (shared / f"counter_{own}.db").exists()
     assert (shared / f"histogram_{own}.db").exists()
     assert not (shared / f"counter_{os.getpid()}.db").exists()
+
+
+def test_a_workers_open_circuits_show_here_and_on_the_operator_page_until_they_close(
+    target: Target, scrape, staff_client, settings
+):
+    """A worker process's firing loop meets a host that does not answer; its heartbeat
+    publishes the open circuit, and a good probe after the cool-off closes it again."""
+    settings.CIRCUIT_FAILURES = 3
+    host = f"127.0.0.1:{target.port}"
+    loop = FiringLoop()
+
+    def send(path: str) -> http.Outcome:
+        request = http.Request(execution_id="1", method="GET", url=target.url(path), timeout=0.5)
+        return loop.submit(lambda client: client.send(request)).result()
+
+    def heartbeat() -> None:
+        liveness.record_heartbeat("worker:executions@host-1", "instance-1", loop.open_circuits)
+
+    def operator_page() -> str:
+        return page_text(staff_client.get("/operator/"))
+
+    try:
+        assert [send("/hang").failure_reason for _ in range(3)] == ["timeout"] * 3
+        heartbeat()
+
+        assert value(scrape(), "cronsvc_open_circuits", host=host) == 1
+        page = operator_page()
+        assert (
+            f"Open circuits Host Worker Open since Cool-off until Failures in a row {host}" in page
+        )
+        (published,) = Heartbeat.objects.get(instance="instance-1").open_circuits
+        assert published["failures"] == 3
+        since, until = (datetime.fromisoformat(published[key]) for key in ("since", "until"))
+        assert abs((until - since).total_seconds() - circuits.FIRST_COOL_OFF) < 0.01
+
+        # The cool-off passes: the next request is the probe, and the host answers.
+        later = loop.client.breakers.clock() + circuits.FIRST_COOL_OFF + 1
+        loop.client.breakers.clock = lambda: later
+        assert send("/ok").succeeded
+        heartbeat()
+
+        assert ("cronsvc_open_circuits", (("host", host),)) not in scrape()
+        assert "Open circuits None: every worker tries every host." in operator_page()
+    finally:
+        loop.close()

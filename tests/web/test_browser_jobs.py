@@ -121,3 +121,31 @@ def test_a_value_left_in_a_preset_the_member_moved_away_from_does_not_count(
 
     expect(page.get_by_text("“Morning digest” is scheduled.")).to_be_visible()
     assert Job.objects.get().schedule == "30 6 * * *"
+
+
+def test_alice_makes_a_job_that_runs_once_and_one_that_runs_after_it(
+    page: Page, live_server, transactional_db, alice, private_targets
+):
+    log_in_as_alice(page, live_server)
+    page.goto(f"{live_server.url}/jobs/new/")
+    page.get_by_label("Title").fill("Export")
+    page.get_by_label("URL").fill("http://127.0.0.1:9/export")
+
+    page.get_by_label("Once, at a set time").check()
+    expect(page.get_by_label("Runs", exact=True)).to_be_hidden()
+    page.get_by_label("Run once at").fill("2099-01-02T03:04")
+    page.get_by_role("button", name="Create job").click()
+
+    expect(page.get_by_text("Once at Fri 2 Jan 2099, 03:04 CET, then paused.")).to_be_visible()
+    page.goto(f"{live_server.url}/jobs/new/")
+    page.get_by_label("Title").fill("Import")
+    page.get_by_label("URL").fill("http://127.0.0.1:9/import")
+    page.get_by_label("Only after another job").check()
+    expect(page.get_by_label("Run once at")).to_be_hidden()
+    page.get_by_label("Run after").select_option(label="Export")
+    page.get_by_label("When it", exact=True).select_option(label="succeeds")
+    page.get_by_role("button", name="Create job").click()
+
+    expect(page.get_by_text("Runs after Export when it succeeds.")).to_be_visible()
+    page.get_by_role("link", name="Export").click()
+    expect(page.get_by_text("Triggers Import when this job succeeds.")).to_be_visible()

@@ -149,6 +149,7 @@ def test_it_shows_the_request_but_not_the_saved_password(alice_client, alice):
         expected_statuses=[200, 204],
         follow_redirects=False,
         timeout_seconds=7,
+        sign_requests=True,
     )
 
     response = alice_client.get(f"/jobs/{job.id}/")
@@ -159,6 +160,7 @@ def test_it_shows_the_request_but_not_the_saved_password(alice_client, alice):
     assert "Headers Accept: application/json" in shown
     assert "Success status 200, 204" in shown
     assert "Redirects not followed" in shown
+    assert "Signed with the project's signing secret (Standard Webhooks)" in shown
     assert "Timeout 7 s" in shown
     assert "hunter2-but-longer" not in response.content.decode()
     assert job.auth_password_encrypted not in response.content.decode()

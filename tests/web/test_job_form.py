@@ -52,7 +52,7 @@ class FormValues(HTMLParser):
         kind = attributes.get("type", "text")
         if kind in ("submit", "button") or attributes.get("name") == "csrfmiddlewaretoken":
             return
-        if kind == "checkbox" and "checked" not in attributes:
+        if kind in ("checkbox", "radio") and "checked" not in attributes:
             return
         default = "on" if kind == "checkbox" else ""
         self.values[attributes["name"]] = attributes.get("value") or default
@@ -105,6 +105,12 @@ def job_form_data(**changes: str) -> dict[str, str]:
         "weekday": "1",
         "day_of_month": "1",
         "schedule": "",
+        "when": "schedule",
+        "spread_seconds": "0",
+        "run_at": "",
+        "after_job": "",
+        "after_outcome": "any",
+        "after_delay_seconds": "0",
         "timezone": "Europe/Berlin",
         "headers": "",
         "secret_headers": "",
@@ -300,6 +306,19 @@ def test_a_header_line_without_a_colon_is_an_error_beside_the_headers(alice_clie
     )
     assert field_error(response, "title") == ""
     assert not Job.objects.exists()
+
+
+def test_signing_before_the_project_has_a_secret_is_an_error_beside_it(alice_client, alice):
+    response = alice_client.post(CREATE, job_form_data(sign_requests="on"))
+
+    assert response.status_code == 200
+    assert field_error(response, "sign_requests").startswith("Create a signing secret first")
+    assert not Job.objects.exists()
+
+    alice_client.post("/projects/signing-secret/")
+    alice_client.post(CREATE, job_form_data(sign_requests="on"))
+
+    assert Job.objects.get().sign_requests
 
 
 def test_expected_statuses_are_saved_as_a_list(alice_client):

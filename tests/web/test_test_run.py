@@ -60,8 +60,9 @@ def test_a_worker_process_sends_it_and_the_poll_shows_the_result(
 
     assert "Succeeded · HTTP 200" in page_text(result)
     (arrival,) = target.requests
-    assert arrival.headers["X-Cronsvc-Execution"] == "test-run"
-    assert TestRun.objects.get().status == TestRun.Status.DONE
+    test_run = TestRun.objects.get()
+    assert arrival.headers["X-Cronsvc-Execution"] == f"test-run-{test_run.id}"
+    assert test_run.status == TestRun.Status.DONE
 
 
 def test_the_poll_goes_on_polling_until_a_worker_has_sent_it(alice_client, alice, target):
@@ -115,7 +116,7 @@ def test_it_sends_what_the_form_says_now(alice_client, alice, target):
         b'{"hello": "world"}',
     )
     assert arrival.headers["X-Purpose"] == "test run"
-    assert arrival.headers["X-Cronsvc-Execution"] == "test-run"
+    assert arrival.headers["X-Cronsvc-Execution"].startswith("test-run-")
     assert "Succeeded · HTTP 200" in page_text(response)
     assert "\\&quot;hello\\&quot;" in response.content.decode()  # the echo, escaped
 

@@ -1,0 +1,14 @@
+"""What finished executions set off, in the transaction that records them: their jobs'
+health, a catch-up for a missed slot, chain runs, and the end of one-off jobs."""
+
+from datetime import datetime
+
+from jobs.engine import chains, health, one_off, tick
+from jobs.models import Execution
+
+
+def follow(executions: list[Execution], now: datetime) -> None:
+    health.record(executions)
+    tick.catch_up([e for e in executions if e.status == Execution.Status.MISSED], now)
+    chains.trigger(executions)
+    one_off.conclude(executions)
