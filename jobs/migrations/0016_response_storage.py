@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('jobs', '0012_chains_one_off_and_spread'),
+        ('jobs', '0015_job_reminders'),
     ]
 
     operations = [
