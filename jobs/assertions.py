@@ -25,6 +25,8 @@ KIND_LABELS = {
     "json_equals": "a JSON field equals",
     "max_duration_ms": "the answer takes at most (ms)",
 }
+# The kinds that look at the body: for them a response is read up to the capture cap.
+BODY_KINDS = {"body_contains", "body_not_contains", "body_matches", "json_equals"}
 MAX_ASSERTIONS = 10
 MAX_VALUE_LENGTH = 1000
 FOUND_LENGTH = 100  # how much of what was found an error quotes
@@ -131,6 +133,10 @@ def compiled(pattern: str) -> re2._Regexp:
 
 
 # Checking a response.
+
+
+def reads_body(assertions: list[dict]) -> bool:
+    return any(assertion["kind"] in BODY_KINDS for assertion in assertions)
 
 
 def check(assertions: list[dict], *, body: str, duration_ms: int) -> list[Result]:

@@ -24,6 +24,7 @@ AUDITED_FIELDS = [
     "timeout_seconds",
     "expected_statuses",
     "follow_redirects",
+    "response_body_kib",
     "sign_requests",
     "enabled",
     "notify_on_failure",

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from cronsvc import crypto
 from jobs import assertions, validators
-from jobs.outbound.http import same_origin
+from jobs.outbound.http import BODY_KEPT_KIB, same_origin
 from jobs.schedules import Schedule, schedule_for
 
 if TYPE_CHECKING:
@@ -40,6 +40,14 @@ class Method(models.TextChoices):
     PUT = "PUT", "PUT"
     PATCH = "PATCH", "PATCH"
     DELETE = "DELETE", "DELETE"
+
+
+BODY_KEPT_LABELS = {
+    0: "None (status and headers only)",
+    1: "The first 1 KiB",
+    8: "The first 8 KiB",
+    64: "The first 64 KiB",
+}
 
 
 class JobQuerySet(models.QuerySet):
@@ -202,6 +210,12 @@ class Job(Credentials):
     )
     # Checks on the response, all of which must hold for success (jobs/assertions.py).
     assertions = models.JSONField(default=list, blank=True, validators=[assertions.validate])
+    # How much of each response's body its executions keep: the database a job costs.
+    response_body_kib = models.PositiveSmallIntegerField(
+        "response body kept",
+        choices=[(kib, BODY_KEPT_LABELS[kib]) for kib in BODY_KEPT_KIB],
+        default=8,
+    )
     # Where its alerts go; a new job selects its project's default channels.
     channels = models.ManyToManyField("alerts.Channel", blank=True, related_name="jobs")
     # Failing after this many failures in a row (and one alert per failing streak).
@@ -419,6 +433,8 @@ class Execution(models.Model):
     failure_reason = models.CharField(max_length=20, choices=Reason.choices, blank=True)
     http_status = models.PositiveSmallIntegerField(null=True, blank=True)
     response_headers = models.JSONField(default=dict, blank=True)
+    # Headers past the cap (jobs/outbound/http.py kept_headers) are counted, not kept.
+    response_headers_omitted = models.PositiveSmallIntegerField(default=0)
     response_body = models.TextField(blank=True)
     response_truncated = models.BooleanField(default=False)
     error = models.TextField(blank=True)
@@ -523,6 +539,8 @@ class TestRun(Credentials):
     follow_redirects = models.BooleanField(default=True)
     sign_requests = models.BooleanField(default=False)
     assertions = models.JSONField(default=list, blank=True)
+    # As much of the body as the job keeps, so the test run shows what its history would.
+    response_body_kib = Job._meta.get_field("response_body_kib").clone()
 
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -534,6 +552,7 @@ class TestRun(Credentials):
     http_status = models.PositiveSmallIntegerField(null=True, blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
     response_headers = models.JSONField(default=dict, blank=True)
+    response_headers_omitted = models.PositiveSmallIntegerField(default=0)
     response_body = models.TextField(blank=True)
     response_truncated = models.BooleanField(default=False)
     error = models.TextField(blank=True)
@@ -567,6 +586,7 @@ class TestRun(Credentials):
             follow_redirects=job.follow_redirects,
             sign_requests=job.sign_requests,
             assertions=job.assertions,
+            response_body_kib=job.response_body_kib,
         )
 
     @property

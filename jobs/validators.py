@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 MAX_URL_LENGTH = 2048
 MAX_HEADERS = 50
+MAX_HEADER_VALUE_BYTES = 8 * 1024
 MAX_BODY_BYTES = 64 * 1024
 # The client sets these itself; letting a member set them would break or smuggle requests.
 FORBIDDEN_HEADERS = {"host", "content-length", "transfer-encoding", "connection"}
@@ -104,6 +105,10 @@ def validate_headers(headers: object) -> None:
             raise ValidationError(f"“{name}” is not a valid header name.")
         if name.lower() in FORBIDDEN_HEADERS:
             raise ValidationError(f"The {name} header is set by cronsvc and cannot be changed.")
+        if len(value.encode()) > MAX_HEADER_VALUE_BYTES:
+            raise ValidationError(
+                f"The value of header “{name}” can be at most {MAX_HEADER_VALUE_BYTES // 1024} KiB."
+            )
         if "\r" in value or "\n" in value:
             raise ValidationError(f"The value of header “{name}” cannot contain line breaks.")
         if CONTROL_CHARACTER.search(value):

@@ -76,6 +76,10 @@ BAD_JOB_INPUTS = [
     BadJobInput("headers", {"X-A": "a\x00b"}, "header “X-A” cannot contain control characters."),
     BadJobInput("headers", {"bad name": "x"}, "“bad name” is not a valid header name."),
     BadJobInput("headers", {f"X-H{n}": "x" for n in range(51)}, "At most 50 headers"),
+    BadJobInput("headers", {"X-Big": "a" * 8193}, "header “X-Big” can be at most 8 KiB."),
+    # 4,097 characters, but 8,194 bytes: the limit is on what is sent.
+    BadJobInput("headers", {"X-Big": "é" * 4097}, "header “X-Big” can be at most 8 KiB."),
+    BadJobInput("secret_headers", {"X-Key": "a" * 8193}, "header “X-Key” can be at most 8 KiB."),
     BadJobInput("headers", ["a"], "Headers must be an object of names and values."),
     BadJobInput("headers", {"X-A": 1}, "The value of header “X-A” must be text."),
     BadJobInput("body", "a" * (64 * 1024 + 1), "The request body can be at most 64 KiB."),
@@ -90,4 +94,7 @@ BAD_JOB_INPUTS = [
     BadJobInput("expected_statuses", 200, "must be a list of HTTP status codes."),
     BadJobInput("expected_statuses", [True], "must be a list of HTTP status codes."),
     BadJobInput("method", "TRACE", "valid choice"),
+    BadJobInput("response_body_kib", 2, "valid choice"),
+    BadJobInput("response_body_kib", 65536, "valid choice"),
+    BadJobInput("response_body_kib", "all", "valid choice"),
 ]

@@ -16,6 +16,7 @@ Routes:
     /big/{bytes}             that many bytes, in 64 KiB chunks (at most 20 MB)
     /redirect?to=URL&status=302
     /echo                    the request's method, path, query, headers and body as JSON
+    /headers/{count}/{size}  200 with that many headers X-Header-1…, each value `size` bytes
     /html                    <script>alert(1)</script> as text/html
     /flaky                   fails first, then succeeds (see flaky_failures)
     /hang                    reads the request and never answers (gives up after 60 s)
@@ -127,6 +128,7 @@ class Target:
                 web.route("*", "/big/{size:\\d+}", self.big),
                 web.route("*", "/redirect", self.redirect),
                 web.route("*", "/echo", self.echo),
+                web.route("*", "/headers/{count:\\d+}/{size:\\d+}", self.headers),
                 web.route("*", "/html", self.html),
                 web.route("*", "/flaky", self.flaky),
                 web.route("*", "/hang", self.hang),
@@ -229,6 +231,11 @@ class Target:
                 "body": (await request.read()).decode(errors="replace"),
             }
         )
+
+    async def headers(self, request: web.Request) -> web.Response:
+        count, size = int(request.match_info["count"]), int(request.match_info["size"])
+        headers = {f"X-Header-{n}": "v" * size for n in range(1, count + 1)}
+        return web.Response(text="Many headers", headers=headers)
 
     async def html(self, request: web.Request) -> web.Response:
         return web.Response(text="<script>alert(1)</script>", content_type="text/html")

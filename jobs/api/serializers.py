@@ -82,6 +82,7 @@ class ExecutionSerializer(serializers.ModelSerializer):
             "failure_reason",
             "http_status",
             "response_headers",
+            "response_headers_omitted",
             "response_body",
             "response_truncated",
             "error",
@@ -156,6 +157,7 @@ class JobSerializer(serializers.ModelSerializer):
             "retries",
             "retry_delay_seconds",
             "assertions",
+            "response_body_kib",
             "enabled",
             "failure_threshold",
             "notify_on_failure",
@@ -200,6 +202,10 @@ class JobSerializer(serializers.ModelSerializer):
             "retry_delay_seconds": {
                 "help_text": "Seconds before the first retry (1 to 600); each later one waits "
                 "twice as long, with full jitter, at most 10 minutes."
+            },
+            "response_body_kib": {
+                "help_text": "How much of each response body executions keep, in KiB: 0, 1, 8 "
+                "or 64 (default 8). Assertions on the body read up to 64 KiB whatever is kept."
             },
             "sign_requests": {
                 "help_text": "Sign each request with the project's signing secret (Standard "
@@ -387,6 +393,7 @@ class TestRunSerializer(serializers.ModelSerializer):
             "http_status",
             "duration_ms",
             "response_headers",
+            "response_headers_omitted",
             "response_body",
             "response_truncated",
             "error",

@@ -77,6 +77,7 @@ def record(test_run: TestRun, outcome: http.Outcome) -> None:
     test_run.http_status = outcome.http_status
     test_run.duration_ms = outcome.duration_ms
     test_run.response_headers = outcome.response_headers
+    test_run.response_headers_omitted = outcome.response_headers_omitted
     test_run.response_body = storable(outcome.response_body)
     test_run.response_truncated = outcome.response_truncated
     test_run.error = outcome.error

@@ -36,6 +36,7 @@ RESULT_FIELDS = [
     "failure_reason",
     "http_status",
     "response_headers",
+    "response_headers_omitted",
     "response_body",
     "response_truncated",
     "error",
@@ -229,6 +230,7 @@ def request_for(job: Job | TestRun, *, execution_id: str) -> http.Request:
         follow_redirects=job.follow_redirects,
         expected_statuses=job.expected_statuses,
         assertions=job.assertions,
+        body_kept_bytes=job.response_body_kib * 1024,
         signing_secrets=signing,
     )
 
@@ -255,6 +257,7 @@ def apply_outcome(execution: Execution, outcome: Outcome) -> None:
     execution.failure_reason = outcome.failure_reason
     execution.http_status = outcome.http_status
     execution.response_headers = outcome.response_headers
+    execution.response_headers_omitted = outcome.response_headers_omitted
     execution.response_body = storable(outcome.response_body)
     execution.response_truncated = outcome.response_truncated
     execution.error = outcome.error

@@ -7,6 +7,7 @@ failure into one of the reasons members see.
 """
 
 import asyncio
+import codecs
 import contextlib
 import ipaddress
 import socket
@@ -21,7 +22,7 @@ import aiohttp
 from aiohttp import http_exceptions
 from aiohttp.abc import AbstractResolver, ResolveResult
 from django.conf import settings
-from multidict import CIMultiDict
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from jobs import assertions
 from jobs.outbound import circuits
@@ -29,7 +30,16 @@ from jobs.outbound.addresses import allowed_port, is_internal
 from jobs.outbound.signing import HEADER_NAMES as SIGNATURE_HEADERS
 from jobs.outbound.signing import signature_headers
 
-CAPTURE_LIMIT = 64 * 1024
+# How much of a response body a job may keep (Job.response_body_kib), in KiB. The largest
+# is the capture cap: how far a body is read, for assertions on it, whatever a job keeps.
+BODY_KEPT_KIB = (0, 1, 8, 64)
+CAPTURE_LIMIT = max(BODY_KEPT_KIB) * 1024
+# The response headers an execution keeps, so no target can fill the database with them.
+MAX_RESPONSE_HEADERS = 100
+MAX_RESPONSE_HEADER_BYTES = 16 * 1024
+# A response with more header lines than this is too_large (aiohttp's default is 128, too
+# few to keep 100 of a response that has a few more); each line is at most 8190 bytes.
+MAX_HEADERS_READ = 256
 # c-ares tries each nameserver this long, this many times; DNS_TIMEOUT_SECONDS bounds it all.
 DNS_TRY_SECONDS = 2
 DNS_TRIES = 2
@@ -65,6 +75,8 @@ class Request:
     expected_statuses: list[int] = field(default_factory=list)
     # Checks on the response, beyond its status (jobs/assertions.py).
     assertions: list[dict] = field(default_factory=list)
+    # How much of the response body to keep (the job's choice; the seam keeps all it reads).
+    body_kept_bytes: int = CAPTURE_LIMIT
     # Which try of its slot this is; retries name the first (so targets can deduplicate).
     attempt: int = 1
     retry_of: int | None = None
@@ -89,6 +101,8 @@ class Outcome:
     failure_reason: str = ""
     http_status: int | None = None
     response_headers: dict[str, str] = field(default_factory=dict)
+    # How many more headers the response had than were kept (MAX_RESPONSE_HEADERS…).
+    response_headers_omitted: int = 0
     response_body: str = ""
     response_truncated: bool = False
     error: str = ""
@@ -262,6 +276,7 @@ class Client:
             trace_configs=[timing_trace()],
             auto_decompress=True,
             cookie_jar=aiohttp.DummyCookieJar(),
+            max_headers=MAX_HEADERS_READ,
         )
         return self
 
@@ -405,19 +420,21 @@ async def record_response(
     response: aiohttp.ClientResponse, request: Request, outcome: Outcome
 ) -> None:
     outcome.http_status = response.status
-    outcome.response_headers = {
-        name: ", ".join(response.headers.getall(name)) for name in response.headers
-    }
-    data = await read_capped(response.content)
-    outcome.response_truncated = len(data) > CAPTURE_LIMIT
-    outcome.response_body = decode_body(data[:CAPTURE_LIMIT], response.charset)
+    outcome.response_headers, outcome.response_headers_omitted = kept_headers(response.headers)
+    data = await read_capped(response.content, bytes_to_read(request))
+    kept = request.body_kept_bytes
+    outcome.response_truncated = len(data) > kept
+    outcome.response_body = decode_body(
+        data[:kept], response.charset, cut=outcome.response_truncated
+    )
     outcome.succeeded = request.is_success(response.status)
     if not outcome.succeeded:
         outcome.failure_reason = "http_status"
         outcome.error = f"Got HTTP {response.status}, expected {expected_text(request)}."
     elif request.assertions:
         took = round((datetime.now(UTC) - outcome.started_at).total_seconds() * 1000)
-        results = assertions.check(request.assertions, body=outcome.response_body, duration_ms=took)
+        body = decode_body(data[:CAPTURE_LIMIT], response.charset, cut=len(data) > CAPTURE_LIMIT)
+        results = assertions.check(request.assertions, body=body, duration_ms=took)
         outcome.assertion_results = results
         if not all(result.passed for result in results):
             outcome.succeeded = False
@@ -425,11 +442,32 @@ async def record_response(
             outcome.error = assertions.failure_message(results)
 
 
-async def read_capped(stream: aiohttp.StreamReader) -> bytes:
-    """Up to one byte past the cap (to know there was more); the rest is never read."""
+def kept_headers(headers: CIMultiDictProxy[str]) -> tuple[dict[str, str], int]:
+    """The response's first headers, up to MAX_RESPONSE_HEADERS of them and
+    MAX_RESPONSE_HEADER_BYTES in all (names and values), and how many more it had."""
+    joined = {name: ", ".join(headers.getall(name)) for name in headers}
+    kept, size = {}, 0
+    for name, value in joined.items():
+        # Undecodable bytes arrive as surrogates; they count as the bytes they were.
+        size += len(f"{name}{value}".encode(errors="surrogateescape"))
+        if len(kept) == MAX_RESPONSE_HEADERS or size > MAX_RESPONSE_HEADER_BYTES:
+            break
+        kept[name] = value
+    return kept, len(joined) - len(kept)
+
+
+def bytes_to_read(request: Request) -> int:
+    """What the job keeps of the body, or the capture cap if an assertion reads the body."""
+    if assertions.reads_body(request.assertions):
+        return CAPTURE_LIMIT
+    return request.body_kept_bytes
+
+
+async def read_capped(stream: aiohttp.StreamReader, limit: int) -> bytes:
+    """Up to one byte past the limit (to know there was more); the rest is never read."""
     chunks, size = [], 0
-    while size <= CAPTURE_LIMIT:
-        chunk = await stream.read(CAPTURE_LIMIT + 1 - size)
+    while size <= limit:
+        chunk = await stream.read(limit + 1 - size)
         if not chunk:
             break
         chunks.append(chunk)
@@ -437,13 +475,14 @@ async def read_capped(stream: aiohttp.StreamReader) -> bytes:
     return b"".join(chunks)
 
 
-def decode_body(data: bytes, charset: str | None) -> str:
+def decode_body(data: bytes, charset: str | None, *, cut: bool) -> str:
     # The charset is the target's word: one Python does not know must not turn a
-    # 200 into an internal error.
+    # 200 into an internal error. A character a cut went through is left out.
     try:
-        return data.decode(charset or "utf-8", errors="replace")
+        decoder = codecs.getincrementaldecoder(charset or "utf-8")(errors="replace")
     except LookupError:
-        return data.decode("utf-8", errors="replace")
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    return decoder.decode(data, final=not cut)
 
 
 def expected_text(request: Request) -> str:

@@ -298,6 +298,7 @@ class JobForm(ScheduleFields, forms.ModelForm):
             "timeout_seconds",
             "expected_statuses",
             "follow_redirects",
+            "response_body_kib",
             "sign_requests",
             "expires_at",
             "retries",
@@ -316,11 +317,14 @@ class JobForm(ScheduleFields, forms.ModelForm):
         }
         labels = {
             "timeout_seconds": "Timeout (seconds)",
+            "response_body_kib": "Response body to keep",
             "sign_requests": "Sign requests (Standard Webhooks)",
             "delete_after_run": "Delete it after its run",
             "channels": "Alert channels",
         }
         help_texts = {
+            "response_body_kib": "Of each run, in its history. Checks on the body read up to "
+            "64 KiB whatever is kept.",
             "sign_requests": "Adds webhook-id, webhook-timestamp and webhook-signature headers "
             "made with the project's signing secret, so the target can check the request "
             "came from cronsvc.",
@@ -356,6 +360,8 @@ class JobForm(ScheduleFields, forms.ModelForm):
                     self.initial[name] = local.replace(tzinfo=None)
         else:
             self.initial.setdefault("timezone", user.timezone)
+        # Optional, as the other settings with a default: a post without it keeps the default.
+        self.fields["response_body_kib"].required = False
         self.add_expectation_rows()
 
     def add_expectation_rows(self) -> None:
@@ -416,6 +422,10 @@ class JobForm(ScheduleFields, forms.ModelForm):
         headers = parse_header_lines(self.cleaned_data["secret_headers"])
         validate_headers(headers)
         return headers
+
+    def clean_response_body_kib(self) -> int:
+        kib = self.cleaned_data["response_body_kib"]
+        return Job._meta.get_field("response_body_kib").get_default() if kib == "" else kib
 
     def clean_failure_threshold(self) -> int:
         return self.cleaned_data["failure_threshold"] or 1

@@ -42,6 +42,7 @@ JOB_FIELDS = {
     "retries",
     "retry_delay_seconds",
     "assertions",
+    "response_body_kib",
     "enabled",
     "failure_threshold",
     "notify_on_failure",
@@ -184,6 +185,7 @@ def test_creating_a_job_returns_it_with_every_field(alice_api, alice, clock):
     assert job["last_execution"] is None
     assert job["consecutive_failures"] == 0
     assert job["expires_at"] is None
+    assert job["response_body_kib"] == 8
     # 09:00 in Berlin (CEST) is 07:00 UTC.
     assert job["next_runs"] == [
         "2026-05-13T07:00:00Z",
@@ -209,6 +211,7 @@ def test_creating_a_job_with_every_setting(alice_api, alice, clock):
         "timeout_seconds": 10,
         "expected_statuses": [200, 204],
         "follow_redirects": False,
+        "response_body_kib": 64,
         "notify_on_failure": False,
         "notify_on_recovery": False,
         "notify_on_disable": False,
@@ -221,6 +224,29 @@ def test_creating_a_job_with_every_setting(alice_api, alice, clock):
     job = response.json()
     assert {name: job[name] for name in payload} == payload
     assert job["next_runs"][0] == "2026-05-12T11:00:00Z"
+
+
+@pytest.mark.parametrize("kib", [0, 1, 8, 64])
+def test_the_response_body_kept_can_be_changed_to_each_choice(alice_api, alice_job, kib: int):
+    response = alice_api.patch(job_url(alice_job), {"response_body_kib": kib}, format="json")
+
+    assert response.status_code == 200
+    assert response.json()["response_body_kib"] == kib
+    alice_job.refresh_from_db()
+    assert alice_job.response_body_kib == kib
+
+
+def test_header_values_of_8_kib_are_taken(alice_api, alice_job):
+    value = "a" * 8192
+    response = alice_api.patch(
+        job_url(alice_job),
+        {"headers": {"X-Long": value}, "secret_headers": {"X-Key": value}},
+        format="json",
+    )
+
+    assert response.status_code == 200
+    alice_job.refresh_from_db()
+    assert alice_job.request_headers() == {"X-Long": value, "X-Key": value}
 
 
 def test_a_password_is_taken_but_never_given_back(alice_api, alice_job):

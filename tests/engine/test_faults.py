@@ -261,7 +261,7 @@ def test_a_target_that_hangs_is_given_up_on_at_the_timeout(alice, target):
 
 def test_a_10_mb_response_is_recorded_truncated_and_not_read_to_the_end(alice, target):
     size = 10 * 1024 * 1024
-    job = ping(alice, url=target.url(f"/big/{size}"))
+    job = ping(alice, url=target.url(f"/big/{size}"), response_body_kib=64)
     execution = Execution.objects.create(job=job, scheduled_for=timezone.now())
 
     worker.run_batch([execution.id])
@@ -269,7 +269,6 @@ def test_a_10_mb_response_is_recorded_truncated_and_not_read_to_the_end(alice, t
     execution.refresh_from_db()
     assert (execution.status, execution.http_status) == (Status.SUCCEEDED, 200)
     assert execution.response_truncated
-    assert len(execution.response_body) == http.CAPTURE_LIMIT
     assert execution.response_body == "x" * http.CAPTURE_LIMIT
     (arrival,) = target.requests
     assert arrival.bytes_sent < size

@@ -53,6 +53,19 @@ def test_a_blocked_address_is_a_result_not_a_request(alice, target, settings):
     assert target.requests == []
 
 
+def test_a_test_run_keeps_what_its_job_would(alice, target):
+    job = make_job(alice, url=target.url("/headers/150/10"), response_body_kib=0)
+    test_run = TestRun.of(job, by=alice)
+    test_run.save()
+
+    test_runs.send(test_run.id)
+
+    test_run.refresh_from_db()
+    assert (test_run.response_body, test_run.response_truncated) == ("", True)
+    assert len(test_run.response_headers) == 100
+    assert test_run.response_headers_omitted >= 50
+
+
 def test_the_task_goes_to_the_test_runs_queue():
     route = celery_app.amqp.router.route({}, task_names.TEST_RUN)
 

@@ -432,3 +432,35 @@ def test_results_come_too_late_for_a_run_the_sweep_finished(alice, target):
     assert (execution.status, execution.failure_reason) == (Status.FAILED, "worker_lost")
     job.refresh_from_db()
     assert job.consecutive_failures == 1
+
+
+# What an execution keeps of the response
+
+
+@pytest.mark.parametrize("kib", [0, 1, 8, 64])
+def test_an_execution_keeps_as_much_of_the_body_as_its_job_chooses(alice, target, kib: int):
+    execution = pending(ping(alice, url=target.url("/big/100000"), response_body_kib=kib))
+
+    worker.run_batch([execution.id])
+
+    execution.refresh_from_db()
+    assert (execution.status, execution.http_status) == (Status.SUCCEEDED, 200)
+    assert execution.response_body == "x" * (kib * 1024)
+    assert execution.response_truncated
+
+
+def test_an_execution_keeps_at_most_100_response_headers_of_16_kib(alice, target):
+    many = pending(ping(alice, url=target.url("/headers/150/10")))
+    large = pending(ping(alice, title="Large", url=target.url("/headers/20/4000")))
+
+    worker.run_batch([many.id, large.id])
+
+    for execution in (many, large):
+        execution.refresh_from_db()
+        assert execution.status == Status.SUCCEEDED
+        headers = execution.response_headers
+        assert len(headers) <= http.MAX_RESPONSE_HEADERS
+        assert sum(len(name) + len(value) for name, value in headers.items()) <= 16 * 1024
+        assert execution.response_headers_omitted > 0
+    assert len(many.response_headers) == 100
+    assert len(large.response_headers) == 4

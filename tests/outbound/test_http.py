@@ -18,7 +18,15 @@ from contextlib import contextmanager
 import aiohttp.connector
 import pytest
 
-from jobs.outbound.http import CAPTURE_LIMIT, Client, Outcome, Request
+from jobs.outbound.http import (
+    CAPTURE_LIMIT,
+    MAX_HEADERS_READ,
+    MAX_RESPONSE_HEADER_BYTES,
+    MAX_RESPONSE_HEADERS,
+    Client,
+    Outcome,
+    Request,
+)
 from tests.conftest import EXECUTION_ID, basic, redirect, send
 from tests.target import Target, self_signed_tls
 
@@ -426,6 +434,117 @@ def test_a_small_body_is_kept_whole(target):
     assert not outcome.response_truncated
 
 
+@pytest.mark.parametrize("kib", [0, 1, 8, 64])
+def test_only_the_body_the_job_keeps_is_kept(target, kib: int):
+    outcome = send(target.url("/big/100000"), body_kept_bytes=kib * 1024)
+
+    assert outcome.succeeded
+    assert outcome.response_body == "x" * (kib * 1024)
+    assert outcome.response_truncated
+
+
+def test_a_body_that_fits_what_the_job_keeps_is_not_truncated(target):
+    outcome = send(target.url("/big/1024"), body_kept_bytes=1024)
+
+    assert outcome.response_body == "x" * 1024
+    assert not outcome.response_truncated
+
+
+def test_keeping_no_body_of_an_empty_one_is_no_cut(target):
+    outcome = send(target.url("/status/204"), body_kept_bytes=0)
+
+    assert outcome.response_body == ""
+    assert not outcome.response_truncated
+
+
+def test_reading_stops_at_what_the_job_keeps(target):
+    size = 10 * 1024 * 1024
+    outcome = send(target.url(f"/big/{size}"), body_kept_bytes=1024)
+
+    assert outcome.response_body == "x" * 1024
+    (arrival,) = target.requests
+    assert arrival.ended.wait(timeout=5)
+    assert not arrival.finished
+    assert arrival.bytes_sent < size // 4
+
+
+def test_assertions_read_past_what_is_kept(target):
+    # /echo answers with the body sent: its end lies past the 1 KiB kept.
+    body = "a" * 5000 + "THE END"
+    outcome = send(
+        target.url("/echo"),
+        method="POST",
+        body=body,
+        body_kept_bytes=1024,
+        assertions=[{"kind": "body_contains", "value": "THE END"}],
+    )
+
+    assert outcome.succeeded, outcome.error
+    assert len(outcome.response_body) == 1024
+    assert "THE END" not in outcome.response_body
+    assert outcome.response_truncated
+
+
+def test_a_character_the_cut_goes_through_is_left_out():
+    body = "€" * 1000  # three bytes each: 1 KiB ends inside the 342nd
+    answer = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\n"
+    answer += f"Content-Length: {len(body.encode())}\r\n\r\n{body}".encode()
+    with raw_target(answer) as url:
+        outcome = send(url, body_kept_bytes=1024)
+
+    assert outcome.response_body == "€" * 341
+    assert outcome.response_truncated
+
+
+def test_a_body_cut_after_it_all_arrived_leaves_the_connection_reusable(target):
+    async def twice() -> list[Outcome]:
+        async with Client() as client:
+            request = Request(execution_id=EXECUTION_ID, method="GET", url=target.url("/big/20000"))
+            request.body_kept_bytes = 1024
+            return [await client.send(request), await client.send(request)]
+
+    outcomes = asyncio.run(twice())
+
+    assert [outcome.response_body for outcome in outcomes] == ["x" * 1024] * 2
+    assert target.connections == 1
+
+
+# Response headers kept
+
+
+def test_at_most_100_response_headers_are_kept(target):
+    outcome = send(target.url("/headers/150/10"))
+
+    assert outcome.succeeded
+    assert len(outcome.response_headers) == MAX_RESPONSE_HEADERS
+    # The target's own (Content-Type, Date…) come first; the rest are counted, not kept.
+    assert outcome.response_headers_omitted == 150 + len(own_headers(target)) - 100
+
+
+def test_at_most_16_kib_of_response_headers_are_kept(target):
+    outcome = send(target.url("/headers/20/4000"))
+
+    assert outcome.succeeded
+    kept = sum(len(name) + len(value) for name, value in outcome.response_headers.items())
+    assert kept <= MAX_RESPONSE_HEADER_BYTES
+    # The first four of 4,000 bytes fit; from the fifth on, none is kept (the target's
+    # own headers, which come last, included).
+    assert list(outcome.response_headers) == [f"X-Header-{n}" for n in range(1, 5)]
+    assert outcome.response_headers_omitted == 16 + len(own_headers(target))
+
+
+def test_a_few_response_headers_are_all_kept(target):
+    outcome = send(target.url("/headers/3/10"))
+
+    assert outcome.response_headers["X-Header-3"] == "v" * 10
+    assert outcome.response_headers_omitted == 0
+
+
+def own_headers(target: Target) -> dict[str, str]:
+    """The headers the target sends of its own (Content-Type, Date…)."""
+    return send(target.url("/headers/0/0")).response_headers
+
+
 # Failures before a response
 
 
@@ -461,7 +580,9 @@ def test_an_untrusted_certificate_is_a_tls_failure():
     "answer",
     [
         b"HTTP/1.1 200 OK\r\nX-Long: " + b"a" * 10_000 + b"\r\nContent-Length: 0\r\n\r\n",
-        b"HTTP/1.1 200 OK\r\n" + b"X-Many: 1\r\n" * 200 + b"Content-Length: 0\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\n"
+        + b"X-Many: 1\r\n" * (MAX_HEADERS_READ + 1)
+        + b"Content-Length: 0\r\n\r\n",
     ],
     ids=["one long header", "too many headers"],
 )

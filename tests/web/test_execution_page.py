@@ -166,7 +166,7 @@ def test_a_truncated_body_says_so(alice_client, alice):
 
     page = page_text(alice_client.get(f"/jobs/executions/{execution.id}/"))
 
-    assert "Body (the first 64 KiB; the rest was not read):" in page
+    assert "Body (cut: only its start was kept):" in page
 
 
 def test_an_error_without_a_response_is_shown(alice_client, alice):
@@ -203,3 +203,29 @@ def test_a_real_response_from_the_target_is_escaped_on_the_page_and_unchanged_in
     assert api.status_code == 200
     assert api.json()["response_body"] == SCRIPT
     assert api.json()["response_headers"]["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.usefixtures("private_targets")
+def test_response_headers_past_the_cap_are_counted_on_the_page(alice_client, alice, target):
+    job = make_job(alice, url=target.url("/headers/150/10"))
+    execution = Execution.objects.create(job=job, scheduled_for=timezone.now())
+    worker.run_batch([execution.id])
+    execution.refresh_from_db()
+
+    page = page_text(alice_client.get(f"/jobs/executions/{execution.id}/"))
+
+    assert page.count("X-Header-") == 100
+    omitted = execution.response_headers_omitted
+    assert omitted >= 50
+    assert f"{omitted} more headers not kept: at most 100 headers, 16 KiB in all, are kept." in page
+
+
+def test_a_body_the_job_does_not_keep_says_so(alice_client, alice):
+    execution = make_execution(
+        secretive_job(alice, response_body_kib=0), response_body="", response_truncated=True
+    )
+
+    page = page_text(alice_client.get(f"/jobs/executions/{execution.id}/"))
+
+    assert "Body: not kept (the job keeps none)." in page
+    assert "(empty)" not in page

@@ -164,3 +164,15 @@ def test_it_shows_the_request_but_not_the_saved_password(alice_client, alice):
     assert "Timeout 7 s" in shown
     assert "hunter2-but-longer" not in response.content.decode()
     assert job.auth_password_encrypted not in response.content.decode()
+
+
+def test_it_says_how_much_of_each_response_body_is_kept(alice_client, alice):
+    kept_8 = make_job(alice)
+    kept_none = make_job(alice, title="Quiet", response_body_kib=0)
+
+    assert "Response body kept The first 8 KiB" in page_text(
+        alice_client.get(f"/jobs/{kept_8.id}/")
+    )
+    assert "Response body kept None (status and headers only)" in page_text(
+        alice_client.get(f"/jobs/{kept_none.id}/")
+    )

@@ -121,6 +121,7 @@ def job_form_data(**changes: str) -> dict[str, str]:
         "timeout_seconds": "30",
         "expected_statuses": "",
         "follow_redirects": "on",
+        "response_body_kib": "8",
         "expires_at": "",
         "notify_on_failure": "on",
         "notify_on_recovery": "on",
@@ -155,6 +156,30 @@ def test_the_create_page_starts_every_5_minutes_in_the_members_timezone(alice_cl
     assert values_on_page(response.content.decode()) == job_form_data(
         title="", url="", channels=str(default.id)
     )
+
+
+def test_the_response_body_to_keep_is_one_of_four_sizes(alice_client, alice):
+    page = alice_client.get(CREATE).content.decode()
+    select = re.search(r'<select name="response_body_kib".*?</select>', page, re.DOTALL)
+    options = re.findall(r'<option value="(\d+)"( selected)?>(.*?)</option>', select.group(0))
+
+    assert options == [
+        ("0", "", "None (status and headers only)"),
+        ("1", "", "The first 1 KiB"),
+        ("8", " selected", "The first 8 KiB"),
+        ("64", "", "The first 64 KiB"),
+    ]
+    alice_client.post(CREATE, job_form_data(response_body_kib="0"))
+    assert Job.objects.get().response_body_kib == 0
+
+
+def test_a_post_without_the_response_body_to_keep_keeps_8_kib(alice_client, alice):
+    data = job_form_data()
+    del data["response_body_kib"]
+
+    alice_client.post(CREATE, data)
+
+    assert Job.objects.get().response_body_kib == 8
 
 
 def test_submitting_the_create_page_schedules_the_job(alice_client, alice, clock):
