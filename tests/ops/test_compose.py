@@ -21,8 +21,8 @@ needs_compose = pytest.mark.skipif(
     COMPOSE is None, reason="docker-compose is not installed (CI installs it: .ci/run)"
 )
 
-LONG_RUNNING = {"postgres", "redis", "web", "beat", "beat-2", "worker", "system", "testruns", "backup"}
 APP_PROCESSES = ("web", "beat", "beat-2", "worker", "system", "testruns")
+LONG_RUNNING = {"postgres", "redis", "backup", *APP_PROCESSES}
 CELERY_BEAT = ["celery", "-A", "cronsvc", "beat"]
 # Settings that make sense only inside one checkout, not in a container.
 NOT_FOR_CONTAINERS = {"VAR_DIR"}
