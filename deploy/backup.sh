@@ -30,7 +30,11 @@ if [ "${1:-}" = "--once" ]; then
     backup
     exit
 fi
+# As the container's pid 1, sh ignores SIGTERM unless told: stop at once, not after
+# docker's 10 s. The sleep runs in the background so the trap is not held up by it.
+trap 'exit 0' TERM INT
 while true; do
     backup || echo "backup failed; the next try is in $BACKUP_EVERY_SECONDS s" >&2
-    sleep "$BACKUP_EVERY_SECONDS"
+    sleep "$BACKUP_EVERY_SECONDS" &
+    wait $!
 done
