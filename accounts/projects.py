@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from accounts import audit, mfa_enabled
 from accounts.models import ApiKey, Invitation, Membership, Project, Role, User
+from alerts.models import Channel
 from cronsvc import crypto, emails
 
 CURRENT = "project_id"  # the session key of the project a member is working in
@@ -45,6 +46,13 @@ def create_project(
     with transaction.atomic(using=using):
         project = Project.objects.using(using).create(name=name, personal=personal)
         Membership.objects.using(using).create(project=project, user=owner, role=Role.OWNER)
+        # Alerts reach the owner from the start: new jobs select this channel.
+        Channel.objects.using(using).create(
+            project=project,
+            kind=Channel.Kind.EMAIL,
+            address=owner.alert_address or owner.email,
+            is_default=True,
+        )
     return project
 
 

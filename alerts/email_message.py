@@ -1,4 +1,4 @@
-"""The email a member gets for a health change: who it goes to and what it says."""
+"""The email an email channel gets for a health change or a test: what it says."""
 
 from urllib.parse import urlsplit
 
@@ -7,41 +7,19 @@ from django.core.mail import EmailMultiAlternatives
 from django.urls import reverse
 
 from alerts import unsubscribe
+from alerts.models import Delivery
 from cronsvc import emails
 from jobs.masking import shown_job_request
-from jobs.models import Execution, HealthChange
+from jobs.models import Execution
 
-Kind = HealthChange.Kind
-Delivery = HealthChange.Delivery
 EXCERPT_LENGTH = 500
 
 
-def recipient_for(change: HealthChange) -> str | None:
-    """The alert address of the member who made the job, while they are in its project and
-    want this kind of email; else None."""
-    job, user = change.job, change.job.user
-    if user is None or not job.project.memberships.filter(user=user).exists():
-        return None
-    wanted = {
-        Kind.FAILING: job.notify_on_failure,
-        Kind.RECOVERED: job.notify_on_recovery and failure_was_emailed(change),
-        Kind.DISABLED: job.notify_on_disable,
-    }[change.kind]
-    return user.alert_address if wanted else None
-
-
-def failure_was_emailed(change: HealthChange) -> bool:
-    """A recovery email only follows a failure email the member actually got."""
-    failure = (
-        HealthChange.objects.filter(job=change.job, kind=Kind.FAILING, id__lt=change.id)
-        .order_by("-id")
-        .first()
-    )
-    return failure is not None and failure.delivery == Delivery.SENT
-
-
-def message(change: HealthChange, recipient: str) -> EmailMultiAlternatives:
-    job = change.job
+def message(delivery: Delivery) -> EmailMultiAlternatives:
+    recipient = delivery.channel.address
+    if delivery.kind == Delivery.Kind.TEST:
+        return emails.build("alerts/emails/channel-test", to=recipient, context={})
+    change, job = delivery.change, delivery.job
     context = {
         "change": change,
         "job": job,
@@ -63,7 +41,7 @@ def message(change: HealthChange, recipient: str) -> EmailMultiAlternatives:
         "List-Unsubscribe": f"<{context['unsubscribe_url']}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         # The same id on every copy, so a rare resend is folded into one.
-        "Message-ID": f"<health-change-{change.id}@{urlsplit(settings.SITE_URL).hostname}>",
+        "Message-ID": f"<delivery-{delivery.id}@{urlsplit(settings.SITE_URL).hostname}>",
     }
     return emails.build(
         f"alerts/emails/job-{change.kind}", to=recipient, context=context, headers=headers

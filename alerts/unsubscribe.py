@@ -3,6 +3,7 @@
 from django.core import signing
 from django.urls import reverse
 
+from alerts.models import Channel
 from jobs.models import Job
 
 SALT = "jobs.unsubscribe"
@@ -23,6 +24,5 @@ def job_for_token(token: str) -> Job | None:
 
 
 def unsubscribe(job: Job) -> None:
-    Job.objects.filter(id=job.id).update(
-        notify_on_failure=False, notify_on_recovery=False, notify_on_disable=False
-    )
+    """The job stops alerting email channels; its webhooks and chat channels go on."""
+    job.channels.remove(*job.channels.filter(kind=Channel.Kind.EMAIL))

@@ -408,10 +408,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    # Executions and test runs both have a `status`, with different choices.
+    # Executions, test runs and alert deliveries each have a `status`, with their own choices.
     "ENUM_NAME_OVERRIDES": {
         "ExecutionStatusEnum": "jobs.models.Execution.Status",
         "TestRunStatusEnum": "jobs.models.TestRun.Status",
+        "DeliveryStatusEnum": "alerts.models.Delivery.Status",
     },
 }
 

@@ -36,6 +36,6 @@ class ExecutionAdmin(admin.ModelAdmin):
 
 @admin.register(HealthChange)
 class HealthChangeAdmin(admin.ModelAdmin):
-    list_display = ["job", "kind", "created_at", "delivery", "attempts", "notified_at"]
-    list_filter = ["kind", "delivery"]
+    list_display = ["job", "kind", "created_at", "failures_in_a_row"]
+    list_filter = ["kind"]
     raw_id_fields = ["job", "execution"]

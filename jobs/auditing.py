@@ -29,6 +29,7 @@ AUDITED_FIELDS = [
     "notify_on_failure",
     "notify_on_recovery",
     "notify_on_disable",
+    "remind_every_hours",
     "failure_threshold",
     "expires_at",
 ]

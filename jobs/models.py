@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 MAX_RETRIES = 5
 MAX_SPREAD_SECONDS = 300
 MAX_AFTER_DELAY_SECONDS = 3600
+MAX_REMIND_EVERY_HOURS = 24 * 7
 # A due job this far past its next run means dispatching is behind or stopped.
 STALE_JOB_AFTER = timedelta(minutes=2)
 # A test run still pending this long after the longest timeout is taken for lost.
@@ -201,12 +202,20 @@ class Job(Credentials):
     )
     # Checks on the response, all of which must hold for success (jobs/assertions.py).
     assertions = models.JSONField(default=list, blank=True, validators=[assertions.validate])
-    # Failing after this many failures in a row (and one email per failing streak).
+    # Where its alerts go; a new job selects its project's default channels.
+    channels = models.ManyToManyField("alerts.Channel", blank=True, related_name="jobs")
+    # Failing after this many failures in a row (and one alert per failing streak).
     failure_threshold = models.PositiveSmallIntegerField(
         default=1, validators=[MinValueValidator(1), MaxValueValidator(100)]
     )
+    # While failing, a reminder every this many hours (0: none).
+    remind_every_hours = models.PositiveSmallIntegerField(
+        default=0, validators=[MaxValueValidator(MAX_REMIND_EVERY_HOURS)]
+    )
     # Moved only by jobs/engine/health.py; each move is recorded as a HealthChange.
     failing = models.BooleanField(default=False)
+    # When the next reminder is due, while failing with reminders on (jobs/engine/health.py).
+    remind_at = models.DateTimeField(null=True, blank=True)
     # The latest finished execution, kept on the row so lists need no per-job query.
     last_execution = models.ForeignKey(
         "Execution", models.SET_NULL, null=True, blank=True, related_name="+"
@@ -221,6 +230,10 @@ class Job(Credentials):
         indexes = [
             # The dispatch tick's query (Job.objects.due) reads only this.
             models.Index(fields=["next_run_at"], condition=Q(enabled=True), name="jobs_due_idx"),
+            # The notifier's reminder query (health.remind_due) reads only this.
+            models.Index(
+                fields=["remind_at"], condition=Q(remind_at__isnull=False), name="jobs_remind_idx"
+            ),
         ]
 
     # When the job runs, as last loaded or saved; None for a job not saved yet.
@@ -243,8 +256,13 @@ class Job(Credentials):
             self.next_run_at = self.compute_next_run(timezone.now())
             if kwargs.get("update_fields") is not None:
                 kwargs["update_fields"] = {*kwargs["update_fields"], "next_run_at"}
+        adding = self.pk is None  # a copy too: it was loaded, so _state.adding is False
         super().save(*args, **kwargs)
         self.saved_timing = self.timing
+        if adding:
+            # Every way a job is made (API, form, copy) starts from the project's defaults;
+            # a form or API call that names channels sets them after this.
+            self.channels.set(self.project.channels.filter(is_default=True))
 
     @classmethod
     def from_db(cls, db: str, field_names: list[str], values: list) -> "Job":
@@ -455,46 +473,26 @@ class Execution(models.Model):
 
 
 class HealthChange(models.Model):
-    """A job went failing, recovered or was disabled: written in the transaction of the
-    result that caused it, then delivered by the notifier (alerts/delivery.py)."""
+    """A job went failing, recovered or was disabled (or is still failing: a reminder):
+    written in the transaction of its cause, with a delivery to each of the job's channels
+    (alerts/delivery.py)."""
 
     class Kind(models.TextChoices):
         FAILING = "failing"
         RECOVERED = "recovered"
         DISABLED = "disabled"
-
-    class Delivery(models.TextChoices):
-        PENDING = "pending"
-        SENDING = "sending"
-        SENT = "sent"
-        NOT_SENT = "not_sent"  # turned off, or no verified address
+        REMINDER = "reminder"
 
     job = models.ForeignKey(Job, models.CASCADE, related_name="health_changes")
     execution = models.ForeignKey(Execution, models.SET_NULL, null=True, related_name="+")
     kind = models.CharField(max_length=10, choices=Kind.choices)
     created_at = models.DateTimeField(default=timezone.now)
-    delivery = models.CharField(max_length=10, choices=Delivery.choices, default=Delivery.PENDING)
-    # When a notifier claimed it; a claim left this long unfinished is retried.
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    notified_at = models.DateTimeField(null=True, blank=True)
     # The failures in a row when the change happened (for a recovery: the streak it
     # ended), kept because the job's own count moves on before a delayed alert goes.
     failures_in_a_row = models.PositiveIntegerField(default=0)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    # After an SMTP failure: not before this (backoff).
-    retry_after = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
 
     class Meta:
         ordering = ["created_at"]
-        indexes = [
-            # The notifier's queue: only undelivered changes.
-            models.Index(
-                fields=["created_at"],
-                condition=Q(delivery__in=["pending", "sending"]),
-                name="health_undelivered_idx",
-            )
-        ]
 
     def __str__(self) -> str:
         return f"{self.job} {self.kind} at {self.created_at:%Y-%m-%d %H:%M}"

@@ -43,9 +43,10 @@ from rest_framework.test import APIClient
 
 from accounts.models import ApiKey, User
 from accounts.projects import personal_project
+from alerts.models import Channel
 from cronsvc import task_names
-from jobs.engine import test_runs, tick
-from jobs.models import Job
+from jobs.engine import test_runs, tick, worker
+from jobs.models import Execution, Job
 from jobs.outbound import addresses, http
 from tests.target import Target
 
@@ -265,6 +266,47 @@ def make_job(user: User, **fields) -> Job:
     }
     fields.setdefault("project", personal_project(user))
     return Job.objects.create(user=user, **fields)
+
+
+def make_channel(user: User, kind: str = "webhook", url: str = "", **fields) -> Channel:
+    """A channel of the member's personal project: a webhook to `url` unless told."""
+    fields.setdefault("project", personal_project(user))
+    channel = Channel(kind=kind, **fields)
+    channel.url = url
+    channel.save()
+    return channel
+
+
+# A response body that must reach no alert unescaped.
+SCRIPT = "<script>alert(1)</script>"
+
+
+def record_result(
+    job: Job, clock: time_machine.Traveller, status: int, body: str = "OK"
+) -> Execution:
+    """One execution a minute after the last, answered with `status`, recorded by the engine
+    (which writes the health changes and their deliveries)."""
+    clock.shift(timedelta(minutes=1))
+    now = timezone.now()
+    execution = Execution.objects.create(
+        job=job, scheduled_for=now, status=Execution.Status.RUNNING, started_at=now
+    )
+    succeeded = 200 <= status < 300
+    outcome = http.Outcome(
+        started_at=now + timedelta(milliseconds=85),
+        finished_at=now + timedelta(milliseconds=497),
+        succeeded=succeeded,
+        failure_reason="" if succeeded else "http_status",
+        http_status=status,
+        response_headers={"Content-Type": "text/html"},
+        response_body=body,
+    )
+    worker.record_results([execution], [outcome])
+    return execution
+
+
+def record_failures(job: Job, clock: time_machine.Traveller, times: int = 1) -> list[Execution]:
+    return [record_result(job, clock, 500, SCRIPT) for _ in range(times)]
 
 
 def many_jobs(user: User, count: int, **fields) -> list[Job]:

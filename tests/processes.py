@@ -5,6 +5,9 @@ made and at the test broker, and logged to files under the test's tmp_path. An
 `Engine` stops whatever it started when its `with` block ends, however it ends; waits
 poll the database (or a log) with a deadline, and a process that dies is reported
 with its log instead of being waited for.
+
+The fault campaign (bench/faults.py) uses the same `Engine` with `root=` another
+checkout (its code and its .venv) and the URLs of private servers.
 """
 
 import os
@@ -23,9 +26,6 @@ import psycopg
 from django.conf import settings
 from django.db import connection
 
-CELERY = settings.BASE_DIR / ".venv" / "bin" / "celery"
-GUNICORN = settings.BASE_DIR / ".venv" / "bin" / "gunicorn"
-PYTHON = settings.BASE_DIR / ".venv" / "bin" / "python"
 QUEUE = settings.EXECUTIONS_QUEUE  # the Redis list execution batches wait in
 START_SECONDS = 30
 STOP_SECONDS = 10
@@ -69,10 +69,14 @@ def flush_broker() -> None:
 
 
 def engine_environment(directory: Path, **overrides: str) -> dict[str, str]:
+    # The test's database and broker, unless the caller names others (private servers).
+    servers = {
+        "DATABASE_URL": overrides.get("DATABASE_URL") or database_url(),
+        "CELERY_BROKER_URL": overrides.get("CELERY_BROKER_URL") or broker_url(),
+    }
     return {
         **os.environ,
-        "DATABASE_URL": database_url(),
-        "CELERY_BROKER_URL": broker_url(),
+        **servers,
         "ALLOW_PRIVATE_TARGETS": "true",
         "ALLOWED_TARGET_PORTS": "1-65535",
         "DISPATCH_INTERVAL_SECONDS": "1",
@@ -99,10 +103,12 @@ class EngineFailed(AssertionError):
 
 
 class Engine:
-    """Worker and beat processes for one test: `with Engine(tmp_path) as engine: ...`."""
+    """Worker and beat processes for one test: `with Engine(tmp_path) as engine: ...`.
+    `root` is the checkout whose code and .venv they run (this one by default)."""
 
-    def __init__(self, directory: Path, **environment: str) -> None:
+    def __init__(self, directory: Path, *, root: Path = settings.BASE_DIR, **environment: str):
         self.directory = directory
+        self.root = root
         (directory / "metrics").mkdir(parents=True, exist_ok=True)
         self.environment = engine_environment(directory, **environment)
         self.processes: dict[str, subprocess.Popen] = {}
@@ -117,8 +123,8 @@ class Engine:
     def manage(self, *command: str) -> str:
         """A manage.py command with the processes' settings (e.g. setup_schedules)."""
         result = subprocess.run(
-            [str(PYTHON), "manage.py", *command],
-            cwd=settings.BASE_DIR,
+            [self.program("python"), "manage.py", *command],
+            cwd=self.root,
             env=self.environment,
             capture_output=True,
             text=True,
@@ -172,20 +178,24 @@ class Engine:
     def start_web(self, port: int) -> str:
         """gunicorn as the Procfile starts it, with its gunicorn.conf.py (threaded workers,
         WEB_WORKERS and WEB_THREADS from this engine's environment); its base URL."""
-        self.spawn("web", str(GUNICORN), "cronsvc.wsgi", f"--bind=127.0.0.1:{port}")
+        self.spawn("web", self.program("gunicorn"), "cronsvc.wsgi", f"--bind=127.0.0.1:{port}")
         url = f"http://127.0.0.1:{port}"
         self.wait_until(lambda: answers(f"{url}/healthz"), what="web to answer")
         return url
 
+    def program(self, name: str) -> str:
+        """A program of the checkout's own .venv."""
+        return str(self.root / ".venv" / "bin" / name)
+
     def start(self, name: str, *arguments: str) -> None:
-        self.spawn(name, str(CELERY), "-A", "cronsvc", *arguments, "--loglevel=INFO")
+        self.spawn(name, self.program("celery"), "-A", "cronsvc", *arguments, "--loglevel=INFO")
 
     def spawn(self, name: str, *command: str) -> None:
         assert name not in self.processes, f"{name} is running already"
         with (self.directory / f"{name}.log").open("a") as log:
             self.processes[name] = subprocess.Popen(
                 command,
-                cwd=settings.BASE_DIR,
+                cwd=self.root,
                 env=self.environment,
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -10,7 +10,7 @@ The `target` fixture (tests/conftest.py) starts one on 127.0.0.1 for each test:
 
 Routes:
 
-    /ok                      200 "OK"
+    /  and /ok               200 "OK" (ntfy, through Apprise, posts to the root)
     /status/{code}           that status (200 to 599)
     /slow/{seconds}          sleeps, then 200 (at most 60 s)
     /big/{bytes}             that many bytes, in 64 KiB chunks (at most 20 MB)
@@ -120,6 +120,7 @@ class Target:
         app = web.Application()
         app.add_routes(
             [
+                web.route("*", "/", self.ok),
                 web.route("*", "/ok", self.ok),
                 web.route("*", "/status/{code:\\d+}", self.status),
                 web.route("*", "/slow/{seconds:[0-9.]+}", self.slow),

@@ -4,6 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import AuditEntry
+from alerts.models import Channel
 from jobs import assertions, chaining
 from jobs.models import Execution, Job, TestRun
 from jobs.validators import (
@@ -160,6 +161,8 @@ class JobSerializer(serializers.ModelSerializer):
             "notify_on_failure",
             "notify_on_recovery",
             "notify_on_disable",
+            "remind_every_hours",
+            "channels",
             "expires_at",
             "next_runs",
             "last_execution",
@@ -203,6 +206,10 @@ class JobSerializer(serializers.ModelSerializer):
                 "Webhooks headers webhook-id, webhook-timestamp, webhook-signature). Needs a "
                 "secret: POST /api/v1/signing-secret/."
             },
+            "channels": {
+                "help_text": "Ids of the project's channels its alerts go to; a new job "
+                "selects the project's default channels unless this is given."
+            },
             "assertions": {
                 "help_text": "Up to 10 checks that must all hold for success, each one of "
                 '{"kind": "body_contains" | "body_not_contains" | "body_matches" (RE2), '
@@ -220,6 +227,10 @@ class JobSerializer(serializers.ModelSerializer):
         self.fields["assertions"].validators = []
         # Another project's job is not there to run after (no hint that it exists).
         self.fields["after_job"].queryset = Job.objects.filter(project=self.project)
+        # Only the key's project's channels can be chosen: another's is "does not exist".
+        self.fields["channels"].child_relation.queryset = Channel.objects.filter(
+            project=self.project
+        )
 
     @property
     def project(self) -> object:
@@ -305,9 +316,12 @@ class JobSerializer(serializers.ModelSerializer):
     def create(self, validated_data: dict) -> Job:
         job = Job()
         self.set_secrets(job, validated_data)
+        channels = validated_data.pop("channels", None)
         for name, value in validated_data.items():
             setattr(job, name, value)
-        job.save()
+        job.save()  # selects the project's default channels
+        if channels is not None:
+            job.channels.set(channels)
         return job
 
     def update(self, job: Job, validated_data: dict) -> Job:

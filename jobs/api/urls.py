@@ -2,6 +2,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
+from alerts.api import ChannelViewSet
 from jobs.api.views import (
     AuditViewSet,
     ExecutionViewSet,
@@ -15,6 +16,7 @@ router.register("jobs", JobViewSet, basename="job")
 router.register("executions", ExecutionViewSet, basename="execution")
 router.register("test-runs", TestRunViewSet, basename="test-run")
 router.register("audit", AuditViewSet, basename="audit")
+router.register("channels", ChannelViewSet, basename="channel")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),

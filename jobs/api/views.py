@@ -61,8 +61,10 @@ class JobViewSet(viewsets.ModelViewSet):
 
     def get_queryset(self) -> QuerySet[Job]:
         # The key's project's jobs: another project's job is simply not there (404).
-        jobs = Job.objects.filter(project=self.request.auth.project).select_related(
-            "last_execution", "project"
+        jobs = (
+            Job.objects.filter(project=self.request.auth.project)
+            .select_related("last_execution", "project")
+            .prefetch_related("channels")
         )
         if self.action != "list":
             return jobs

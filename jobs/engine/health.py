@@ -3,23 +3,33 @@
 Every finished execution that counts (a worker's result, or a run whose worker died)
 goes through `record`, and a member pausing, resuming or copying a job goes through
 `set_enabled` and `reset`. Each move is a HealthChange row written in the same
-transaction as its cause, with the streak as it stood at that moment; the alerts
-deliver them afterwards.
+transaction as its cause, with the streak as it stood at that moment and a delivery to
+each of the job's channels; the alerts send them afterwards (alerts/delivery.py).
 """
+
+from datetime import datetime, timedelta
 
 import structlog
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
-from cronsvc import task_names
-from cronsvc.celery import app as celery_app
+from alerts import delivery
 from jobs.engine.rows import update_rows
 from jobs.models import Execution, HealthChange, Job
 
 log = structlog.get_logger(__name__)
 Kind = HealthChange.Kind
 Status = Execution.Status
-HEALTH_FIELDS = ["consecutive_failures", "failing", "enabled", "next_run_at", "last_execution"]
+REMINDERS_PER_RUN = 500
+HEALTH_FIELDS = [
+    "consecutive_failures",
+    "failing",
+    "enabled",
+    "next_run_at",
+    "last_execution",
+    "remind_at",
+]
 
 
 def record(executions: list[Execution]) -> list[HealthChange]:
@@ -39,6 +49,7 @@ def record(executions: list[Execution]) -> list[HealthChange]:
             job.last_execution = execution
     update_rows(jobs, HEALTH_FIELDS)
     HealthChange.objects.bulk_create(changes)
+    delivery.queue(changes)
     for change in changes:
         log.info(
             "job.health",
@@ -47,8 +58,7 @@ def record(executions: list[Execution]) -> list[HealthChange]:
             change=change.kind,
         )
     if changes:
-        # Robust: the results are committed; the alerts' own schedule catches up.
-        transaction.on_commit(lambda: celery_app.send_task(task_names.DELIVER_ALERTS), robust=True)
+        delivery.kick()
     return changes
 
 
@@ -65,18 +75,46 @@ def count(job: Job, execution: Execution) -> list[HealthChange]:
         streak, job.consecutive_failures = job.consecutive_failures, 0
         if not job.failing:
             return []
-        job.failing = False
+        job.failing, job.remind_at = False, None
         # The streak that just ended, for the recovery alert.
         return [change(job, execution, Kind.RECOVERED, streak)]
     job.consecutive_failures += 1
     changes = []
     if not job.failing and job.consecutive_failures >= job.failure_threshold:
         job.failing = True
+        job.remind_at = next_reminder(job, timezone.now())
         changes.append(change(job, execution, Kind.FAILING, job.consecutive_failures))
     if job.enabled and job.consecutive_failures >= settings.AUTO_DISABLE_AFTER:
-        job.enabled, job.next_run_at = False, None
+        # The disabled alert is the last word: no reminders for a job that no longer runs.
+        job.enabled, job.next_run_at, job.remind_at = False, None, None
         changes.append(change(job, execution, Kind.DISABLED, job.consecutive_failures))
     return changes
+
+
+def next_reminder(job: Job, after: datetime) -> datetime | None:
+    hours = job.remind_every_hours
+    return after + timedelta(hours=hours) if hours else None
+
+
+@transaction.atomic
+def remind_due(now: datetime) -> list[HealthChange]:
+    """A reminder for each job still failing when its reminder is due, and the next one
+    scheduled. Claimed with SKIP LOCKED, and the due time moves in the same transaction,
+    so two notifiers never remind twice."""
+    jobs = list(
+        Job.objects.select_for_update(skip_locked=True)
+        .filter(remind_at__lte=now, failing=True, enabled=True)
+        .order_by("remind_at")[:REMINDERS_PER_RUN]
+    )
+    reminders = [
+        change(job, job.last_execution, Kind.REMINDER, job.consecutive_failures) for job in jobs
+    ]
+    for job in jobs:
+        job.remind_at = next_reminder(job, now)
+    update_rows(jobs, ["remind_at"])
+    HealthChange.objects.bulk_create(reminders)
+    delivery.queue(reminders)
+    return reminders
 
 
 def change(job: Job, execution: Execution, kind: str, streak: int) -> HealthChange:

@@ -4,11 +4,19 @@ from zoneinfo import ZoneInfo
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 
 from accounts.forms import TIMEZONE_CHOICES
 from accounts.models import Project, User
 from jobs import assertions, chaining
-from jobs.models import MAX_AFTER_DELAY_SECONDS, MAX_RETRIES, MAX_SPREAD_SECONDS, AfterOutcome, Job
+from jobs.models import (
+    MAX_AFTER_DELAY_SECONDS,
+    MAX_REMIND_EVERY_HOURS,
+    MAX_RETRIES,
+    MAX_SPREAD_SECONDS,
+    AfterOutcome,
+    Job,
+)
 from jobs.validators import (
     validate_headers,
     validate_run_at,
@@ -236,6 +244,14 @@ class JobForm(ScheduleFields, forms.ModelForm):
         required=False,
         initial=1,
     )
+    remind_every_hours = forms.IntegerField(
+        label="Remind every (hours) while failing",
+        min_value=0,
+        max_value=MAX_REMIND_EVERY_HOURS,
+        required=False,
+        initial=0,
+        help_text="0 for no reminders; at most a week (168).",
+    )
     retries = forms.IntegerField(
         label="Retries after a failure",
         min_value=0,
@@ -290,8 +306,11 @@ class JobForm(ScheduleFields, forms.ModelForm):
             "notify_on_failure",
             "notify_on_recovery",
             "notify_on_disable",
+            "remind_every_hours",
+            "channels",
         ]
         widgets = {
+            "channels": forms.CheckboxSelectMultiple,
             "url": forms.URLInput(attrs={"placeholder": "https://example.com/cron"}),
             "body": forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
         }
@@ -299,6 +318,7 @@ class JobForm(ScheduleFields, forms.ModelForm):
             "timeout_seconds": "Timeout (seconds)",
             "sign_requests": "Sign requests (Standard Webhooks)",
             "delete_after_run": "Delete it after its run",
+            "channels": "Alert channels",
         }
         help_texts = {
             "sign_requests": "Adds webhook-id, webhook-timestamp and webhook-signature headers "
@@ -317,6 +337,13 @@ class JobForm(ScheduleFields, forms.ModelForm):
         # Another project's job is not offered, nor the job itself.
         self.fields["after_job"].queryset = project.jobs.exclude(pk=self.instance.pk)
         self.initial["when"] = when_of(self.instance)
+        # The project's channels only; a new job starts with the default ones ticked.
+        self.fields["channels"].queryset = project.channels.all()
+        self.fields[
+            "channels"
+        ].help_text = f'Where its alerts go. <a href="{reverse("channels")}">Manage channels</a>'
+        if not self.instance.pk:
+            self.initial["channels"] = list(project.channels.filter(is_default=True))
         if self.instance.pk:
             self.initial.update(self.initial_for(self.instance))
             self.initial["headers"] = "\n".join(
@@ -392,6 +419,9 @@ class JobForm(ScheduleFields, forms.ModelForm):
 
     def clean_failure_threshold(self) -> int:
         return self.cleaned_data["failure_threshold"] or 1
+
+    def clean_remind_every_hours(self) -> int:
+        return self.cleaned_data["remind_every_hours"] or 0
 
     def clean_retries(self) -> int:
         return self.cleaned_data["retries"] or 0
@@ -482,6 +512,7 @@ class JobForm(ScheduleFields, forms.ModelForm):
         self.credentials_note = job.forget_credentials_elsewhere(self.saved_url, given)
         if commit:
             job.save()
+            self._save_m2m()
         return job
 
 

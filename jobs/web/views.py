@@ -136,6 +136,7 @@ def job_clone(request: HttpRequest, job_id: int) -> HttpResponse:
     try:
         with room_for_a_job(job.project, request.user):
             copy.save()
+            copy.channels.set(job.channels.all())
             auditing.created(copy, web_actor(request))
     except JobLimitReached as error:
         messages.error(request, str(error))

@@ -28,6 +28,7 @@ PERSONAS = ["viewer", "member", "admin", "outsider"]
 EXEMPT = {
     "home": "the public home page",
     "job_unsubscribe": "a signed token names the job; no sign-in (tests/alerts)",
+    "channel_confirm": "a signed token names the channel; no sign-in (tests/api)",
     "invitation": "the token decides; tests/accounts/test_projects.py",
     "api-schema": "public documentation",
     "api-docs": "public documentation",
@@ -102,6 +103,9 @@ def statuses(viewer: int, member: int, admin: int, outsider: int) -> dict[str, i
 
 
 JOB = lambda acme: f"/jobs/{acme.job.id}/"  # noqa: E731
+CHANNEL = lambda acme: f"/channels/{acme.project.channels.get().id}/"  # noqa: E731
+API_CHANNEL = lambda acme: f"/api/v1/channels/{acme.project.channels.get().id}/"  # noqa: E731
+NEW_CHANNEL = {"kind": "webhook", "url": "https://example.com/hook"}
 API_JOB = lambda acme: f"/api/v1/jobs/{acme.job.id}/"  # noqa: E731
 READ = statuses(200, 200, 200, 404)
 CHANGE = statuses(403, 302, 302, 404)
@@ -219,6 +223,12 @@ TABLE: dict[str, list[Row]] = {
         # Admins and the owner; the outsider makes one for their own project.
         Row("post", lambda a: "/projects/signing-secret/", statuses(403, 403, 200, 200))
     ],
+    "channels": [
+        Row("get", lambda a: "/channels/", OWN_PROJECT),
+        Row("post", lambda a: "/channels/", statuses(403, 302, 302, 302), lambda a: NEW_CHANNEL),
+    ],
+    "channel_test": [Row("post", lambda a: CHANNEL(a) + "test/", CHANGE)],
+    "channel_delete": [Row("post", lambda a: CHANNEL(a) + "delete/", CHANGE)],
     # The REST API, with keys.
     "api-root": [Row("get", lambda a: "/api/v1/", statuses(200, 200, 200, 200), api=True)],
     "job-list": [
@@ -267,6 +277,24 @@ TABLE: dict[str, list[Row]] = {
         Row("post", lambda a: "/api/v1/signing-secret/", statuses(403, 403, 201, 201), api=True),
         # Shown once, when made: nobody reads it back.
         Row("get", lambda a: "/api/v1/signing-secret/", statuses(405, 405, 405, 405), api=True),
+    ],
+    "channel-list": [
+        Row("get", lambda a: "/api/v1/channels/", statuses(200, 200, 200, 200), api=True),
+        Row(
+            "post",
+            lambda a: "/api/v1/channels/",
+            statuses(403, 201, 201, 201),
+            lambda a: NEW_CHANNEL,
+            api=True,
+        ),
+    ],
+    "channel-detail": [
+        Row("get", API_CHANNEL, READ, api=True),
+        Row("patch", API_CHANNEL, statuses(403, 200, 200, 404), lambda a: {"name": "x"}, api=True),
+        Row("delete", API_CHANNEL, statuses(403, 204, 204, 404), api=True),
+    ],
+    "channel-test": [
+        Row("post", lambda a: API_CHANNEL(a) + "test/", statuses(403, 202, 202, 404), api=True)
     ],
 }
 

@@ -1,5 +1,6 @@
-"""alerts/delivery.py: the failing, recovered and disabled emails, delivered from the health
-changes the engine writes, once each, even when the notifier dies or SMTP is down."""
+"""alerts/delivery.py through an email channel: the failing, recovered and disabled emails,
+delivered from the health changes the engine writes, once each, even when the notifier
+dies or SMTP is down."""
 
 import html
 import re
@@ -15,16 +16,23 @@ from django.core import mail
 from django.utils import timezone
 
 from alerts import delivery, email_message
+from alerts.models import Channel, Delivery
 from jobs import masking
-from jobs.engine import health, worker
 from jobs.models import Execution, HealthChange, Job
-from jobs.outbound import http
-from tests.conftest import add_confirmed_address, frozen_at, html_text, make_job, race
+from tests.conftest import (
+    SCRIPT,
+    add_confirmed_address,
+    frozen_at,
+    html_text,
+    make_job,
+    race,
+    record_failures,
+    record_result,
+)
 
 # A Tuesday, 10:00 in Berlin (CET).
 NOW = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
-SCRIPT = "<script>alert(1)</script>"
-Delivery, Kind = HealthChange.Delivery, HealthChange.Kind
+Status, Kind = Delivery.Status, Delivery.Kind
 LOCMEM = "django.core.mail.backends.locmem.EmailBackend"
 clock = frozen_at(NOW)
 # Its URL's query must not reach an email.
@@ -36,31 +44,6 @@ minutely_report = partial(
 @pytest.fixture
 def job(alice) -> Job:
     return minutely_report(alice)
-
-
-def run(job: Job, clock: time_machine.Traveller, status: int, body: str = "OK") -> Execution:
-    """One execution a minute after the last, answered with `status`, recorded by the engine."""
-    clock.shift(timedelta(minutes=1))
-    now = timezone.now()
-    execution = Execution.objects.create(
-        job=job, scheduled_for=now, status=Execution.Status.RUNNING, started_at=now
-    )
-    succeeded = 200 <= status < 300
-    outcome = http.Outcome(
-        started_at=now + timedelta(milliseconds=85),
-        finished_at=now + timedelta(milliseconds=497),
-        succeeded=succeeded,
-        failure_reason="" if succeeded else "http_status",
-        http_status=status,
-        response_headers={"Content-Type": "text/html"},
-        response_body=body,
-    )
-    worker.record_results([execution], [outcome])
-    return execution
-
-
-def fail(job: Job, clock: time_machine.Traveller, times: int = 1) -> list[Execution]:
-    return [run(job, clock, 500, SCRIPT) for _ in range(times)]
 
 
 def html_part(message: mail.EmailMultiAlternatives) -> str:
@@ -122,23 +105,23 @@ def assert_describes(message: mail.EmailMultiAlternatives, job: Job, execution: 
     assert headers["Auto-Submitted"] == "auto-generated"
     assert headers["List-Unsubscribe"] == f"<{unsubscribe_link(message)}>"
     assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    assert headers["Message-ID"].startswith("<health-change-")
+    assert headers["Message-ID"].startswith("<delivery-")
 
 
 def test_a_job_walks_through_failing_recovered_failing_and_disabled_once_each(job, clock):
-    run(job, clock, 200)
+    record_result(job, clock, 200)
     delivery.deliver_pending()
     assert mail.outbox == []
 
-    first_failure, _ = fail(job, clock, 2)
+    first_failure, _ = record_failures(job, clock, 2)
     delivery.deliver_pending()
     assert subjects() == ["Failing: Nightly report"]
 
-    recovery = run(job, clock, 200)
+    recovery = record_result(job, clock, 200)
     delivery.deliver_pending()
     assert subjects() == ["Failing: Nightly report", "Recovered: Nightly report"]
 
-    streak = fail(job, clock, 25)
+    streak = record_failures(job, clock, 25)
     delivery.deliver_pending()
     delivery.deliver_pending()
 
@@ -158,15 +141,15 @@ def test_a_job_walks_through_failing_recovered_failing_and_disabled_once_each(jo
     assert "has been disabled after 25 failures in a row" in html_text(html_part(disabled))
     job.refresh_from_db()
     assert (job.enabled, job.failing, job.consecutive_failures) == (False, True, 25)
-    assert set(HealthChange.objects.values_list("delivery", flat=True)) == {Delivery.SENT}
+    assert set(Delivery.objects.values_list("status", flat=True)) == {Status.SENT}
     # Each email has its own Message-ID (the same one only for copies of one change).
     assert len({mime(message)["Message-ID"] for message in mail.outbox}) == 4
 
 
 def test_changes_delivered_in_one_go_keep_their_order(job, clock):
-    fail(job, clock)
-    run(job, clock, 200)
-    fail(job, clock, 25)
+    record_failures(job, clock)
+    record_result(job, clock, 200)
+    record_failures(job, clock, 25)
 
     report = delivery.deliver_pending()
 
@@ -180,7 +163,7 @@ def test_changes_delivered_in_one_go_keep_their_order(job, clock):
 
 
 def test_running_the_notifier_again_sends_nothing_twice(job, clock):
-    fail(job, clock)
+    record_failures(job, clock)
     delivery.deliver_pending()
 
     report = delivery.deliver_pending()
@@ -194,8 +177,8 @@ def test_a_claim_left_by_a_notifier_that_died_is_retried_only_after_it_expires(j
     email already (killed between sending and marking), so another run must not send it while
     the claim is fresh; once the claim is older than CLAIM_EXPIRES the notifier is taken to be
     dead and the email is sent, so it is never lost."""
-    fail(job, clock)
-    HealthChange.objects.update(delivery=Delivery.SENDING, claimed_at=timezone.now())
+    record_failures(job, clock)
+    Delivery.objects.update(status=Status.SENDING, claimed_at=timezone.now())
 
     delivery.deliver_pending()
     assert mail.outbox == []
@@ -207,7 +190,7 @@ def test_a_claim_left_by_a_notifier_that_died_is_retried_only_after_it_expires(j
     clock.shift(timedelta(seconds=2))
     delivery.deliver_pending()
     assert subjects() == ["Failing: Nightly report"]
-    assert HealthChange.objects.get().delivery == Delivery.SENT
+    assert Delivery.objects.get().status == Status.SENT
 
 
 class Killed(BaseException):
@@ -220,9 +203,9 @@ def test_a_notifier_killed_between_sending_and_marking_resends_once_with_the_sam
     """Sent, then killed before `finish` marked it: the claim stays. A run while the claim is
     fresh sends nothing; after CLAIM_EXPIRES the email goes again, once, with the same
     Message-ID, so the mail system folds the two copies into one."""
-    fail(job, clock)
+    record_failures(job, clock)
 
-    def die(change: HealthChange, delivery: str) -> None:
+    def die(row: Delivery, status: str) -> None:
         raise Killed
 
     with monkeypatch.context() as patched:
@@ -230,8 +213,8 @@ def test_a_notifier_killed_between_sending_and_marking_resends_once_with_the_sam
         with pytest.raises(Killed):
             delivery.deliver_pending()
     assert len(mail.outbox) == 1
-    change = HealthChange.objects.get()
-    assert (change.delivery, change.claimed_at) == (Delivery.SENDING, timezone.now())
+    sending = Delivery.objects.get()
+    assert (sending.status, sending.claimed_at) == (Status.SENDING, timezone.now())
 
     delivery.deliver_pending()
     assert len(mail.outbox) == 1
@@ -242,8 +225,8 @@ def test_a_notifier_killed_between_sending_and_marking_resends_once_with_the_sam
 
     first, second = mail.outbox
     assert mime(first)["Message-ID"] == mime(second)["Message-ID"]
-    assert mime(first)["Message-ID"] == f"<health-change-{change.id}@localhost>"
-    assert HealthChange.objects.get().delivery == Delivery.SENT
+    assert mime(first)["Message-ID"] == f"<delivery-{sending.id}@localhost>"
+    assert Delivery.objects.get().status == Status.SENT
 
 
 @pytest.fixture
@@ -259,28 +242,28 @@ def smtp_down(settings, closed_port):
 def test_when_smtp_is_down_the_change_waits_with_growing_backoff_and_is_sent_once_later(
     job, clock, settings, smtp_down
 ):
-    fail(job, clock)
+    record_failures(job, clock)
 
     report = delivery.deliver_pending()
 
     assert (report.sent, report.failed) == (0, 1)
-    change = HealthChange.objects.get()
-    assert (change.delivery, change.attempts, change.claimed_at) == (Delivery.PENDING, 1, None)
-    assert change.retry_after == timezone.now() + timedelta(seconds=30)
-    assert "Connection refused" in change.last_error
+    waiting = Delivery.objects.get()
+    assert (waiting.status, waiting.attempts, waiting.claimed_at) == (Status.PENDING, 1, None)
+    assert waiting.retry_after == timezone.now() + timedelta(seconds=60)
+    assert "Connection refused" in waiting.last_error
 
-    clock.shift(timedelta(seconds=29))
+    clock.shift(timedelta(seconds=59))
     delivery.deliver_pending()
-    assert HealthChange.objects.get().attempts == 1  # not tried before its time
+    assert Delivery.objects.get().attempts == 1  # not tried before its time
 
     clock.shift(timedelta(seconds=1))
     delivery.deliver_pending()
-    change = HealthChange.objects.get()
-    assert (change.delivery, change.attempts) == (Delivery.PENDING, 2)
-    assert change.retry_after == timezone.now() + timedelta(seconds=60)
+    waiting = Delivery.objects.get()
+    assert (waiting.status, waiting.attempts) == (Status.PENDING, 2)
+    assert waiting.retry_after == timezone.now() + timedelta(seconds=120)
 
     settings.EMAIL_BACKEND = LOCMEM
-    clock.shift(timedelta(seconds=59))
+    clock.shift(timedelta(seconds=119))
     delivery.deliver_pending()
     assert mail.outbox == []
 
@@ -289,19 +272,19 @@ def test_when_smtp_is_down_the_change_waits_with_growing_backoff_and_is_sent_onc
     delivery.deliver_pending()
 
     assert subjects() == ["Failing: Nightly report"]
-    change = HealthChange.objects.get()
-    assert (change.delivery, change.attempts) == (Delivery.SENT, 2)
+    sent = Delivery.objects.get()
+    assert (sent.status, sent.attempts) == (Status.SENT, 2)
 
 
 def test_the_backoff_doubles_up_to_an_hour():
     assert [delivery.backoff(attempts).total_seconds() for attempts in range(1, 10)] == [
-        30,
         60,
         120,
         240,
         480,
         960,
         1920,
+        3600,
         3600,
         3600,
     ]
@@ -311,11 +294,11 @@ def test_the_backoff_doubles_up_to_an_hour():
 def test_a_recovery_waits_for_the_failure_email_that_could_not_go_yet(
     job, clock, settings, smtp_down
 ):
-    fail(job, clock)
-    delivery.deliver_pending()  # SMTP down: the failure email waits 30 s
-    run(job, clock, 200)  # a minute later the job works again
+    record_failures(job, clock)
+    delivery.deliver_pending()  # SMTP down: the failure email waits a minute
+    record_result(job, clock, 200)  # a minute later the job works again
     settings.EMAIL_BACKEND = LOCMEM
-    HealthChange.objects.filter(kind=Kind.FAILING).update(
+    Delivery.objects.filter(kind=Kind.FAILING).update(
         retry_after=timezone.now() + timedelta(seconds=10)
     )
 
@@ -331,29 +314,29 @@ def test_a_recovery_waits_for_the_failure_email_that_could_not_go_yet(
 def test_a_later_change_of_a_job_whose_email_failed_in_the_same_run_waits_too(
     job, clock, settings, smtp_down
 ):
-    fail(job, clock)
-    run(job, clock, 200)
+    record_failures(job, clock)
+    record_result(job, clock, 200)
 
     report = delivery.deliver_pending()
 
     assert (report.sent, report.failed) == (0, 2)
-    failing, recovered = HealthChange.objects.order_by("id")
+    failing, recovered = Delivery.objects.order_by("id")
     assert (failing.attempts, recovered.attempts) == (1, 0)
     assert failing.retry_after == recovered.retry_after > timezone.now()
 
     settings.EMAIL_BACKEND = LOCMEM
-    clock.shift(timedelta(seconds=30))
+    clock.shift(timedelta(seconds=60))
     delivery.deliver_pending()
     assert subjects() == ["Failing: Nightly report", "Recovered: Nightly report"]
 
 
 def test_other_jobs_emails_go_while_one_waits(alice, clock, settings, smtp_down):
     waiting, other = minutely_report(alice, title="Waiting"), minutely_report(alice, title="Other")
-    fail(waiting, clock)
+    record_failures(waiting, clock)
     delivery.deliver_pending()
-    HealthChange.objects.update(retry_after=timezone.now() + timedelta(hours=1))
+    Delivery.objects.update(retry_after=timezone.now() + timedelta(hours=1))
     settings.EMAIL_BACKEND = LOCMEM
-    fail(other, clock)
+    record_failures(other, clock)
 
     delivery.deliver_pending()
 
@@ -364,14 +347,14 @@ def test_a_message_that_cannot_be_built_waits_with_backoff_instead_of_holding_th
     alice, clock, monkeypatch
 ):
     broken, fine = minutely_report(alice, title="Broken"), minutely_report(alice, title="Fine")
-    fail(broken, clock)
-    fail(fine, clock)
+    record_failures(broken, clock)
+    record_failures(fine, clock)
     real_message = email_message.message
 
-    def message(change: HealthChange, recipient: str) -> mail.EmailMultiAlternatives:
-        if change.job_id == broken.id:
+    def message(row: Delivery) -> mail.EmailMultiAlternatives:
+        if row.job_id == broken.id:
             raise ValueError("a template went wrong")
-        return real_message(change, recipient)
+        return real_message(row)
 
     monkeypatch.setattr(email_message, "message", message)
 
@@ -379,14 +362,14 @@ def test_a_message_that_cannot_be_built_waits_with_backoff_instead_of_holding_th
 
     assert (report.sent, report.failed) == (1, 1)
     assert subjects() == ["Failing: Fine"]
-    change = HealthChange.objects.get(job=broken)
-    assert (change.delivery, change.attempts) == (Delivery.PENDING, 1)
-    assert "a template went wrong" in change.last_error
+    waiting = Delivery.objects.get(job=broken)
+    assert (waiting.status, waiting.attempts) == (Status.PENDING, 1)
+    assert "a template went wrong" in waiting.last_error
 
 
 def test_a_title_with_a_line_break_still_makes_a_one_line_subject(alice, clock):
     job = minutely_report(alice, title="Nightly\nreport")  # the API does not refuse one
-    fail(job, clock)
+    record_failures(job, clock)
 
     delivery.deliver_pending()
 
@@ -395,27 +378,27 @@ def test_a_title_with_a_line_break_still_makes_a_one_line_subject(alice, clock):
 
 def test_no_failure_email_when_it_is_turned_off_and_then_no_recovery_email(job, clock):
     Job.objects.filter(id=job.id).update(notify_on_failure=False)
-    fail(job, clock)
-    run(job, clock, 200)
+    record_failures(job, clock)
+    record_result(job, clock, 200)
 
     report = delivery.deliver_pending()
 
     assert mail.outbox == []
     assert (report.sent, report.not_sent) == (0, 2)
-    assert list(HealthChange.objects.order_by("id").values_list("kind", "delivery")) == [
-        (Kind.FAILING, Delivery.NOT_SENT),
-        (Kind.RECOVERED, Delivery.NOT_SENT),
+    assert list(Delivery.objects.order_by("id").values_list("kind", "status")) == [
+        (Kind.FAILING, Status.NOT_SENT),
+        (Kind.RECOVERED, Status.NOT_SENT),
     ]
 
 
 def test_a_recovery_email_follows_only_a_sent_failure_email(job, clock):
     Job.objects.filter(id=job.id).update(notify_on_failure=False)
-    fail(job, clock)
+    record_failures(job, clock)
     delivery.deliver_pending()
     Job.objects.filter(id=job.id).update(notify_on_failure=True)
-    run(job, clock, 200)  # recovers from a streak nobody was told about
-    fail(job, clock)  # a new streak, emailed
-    run(job, clock, 200)
+    record_result(job, clock, 200)  # recovers from a streak nobody was told about
+    record_failures(job, clock)  # a new streak, emailed
+    record_result(job, clock, 200)
 
     delivery.deliver_pending()
 
@@ -424,41 +407,40 @@ def test_a_recovery_email_follows_only_a_sent_failure_email(job, clock):
 
 def test_no_recovery_email_when_it_is_turned_off(job, clock):
     Job.objects.filter(id=job.id).update(notify_on_recovery=False)
-    fail(job, clock)
-    run(job, clock, 200)
+    record_failures(job, clock)
+    record_result(job, clock, 200)
 
     delivery.deliver_pending()
 
     assert subjects() == ["Failing: Nightly report"]
-    assert HealthChange.objects.get(kind=Kind.RECOVERED).delivery == Delivery.NOT_SENT
+    assert Delivery.objects.get(kind=Kind.RECOVERED).status == Status.NOT_SENT
 
 
 def test_no_disabled_email_when_it_is_turned_off(job, clock):
     Job.objects.filter(id=job.id).update(notify_on_disable=False)
-    fail(job, clock, 25)
+    record_failures(job, clock, 25)
 
     delivery.deliver_pending()
 
     assert subjects() == ["Failing: Nightly report"]
-    assert HealthChange.objects.get(kind=Kind.DISABLED).delivery == Delivery.NOT_SENT
+    assert Delivery.objects.get(kind=Kind.DISABLED).status == Status.NOT_SENT
 
 
-def test_an_unverified_member_gets_no_email(carol, clock):
+def test_an_unconfirmed_address_gets_no_email(carol, clock):
     job = minutely_report(carol)
-    fail(job, clock)
+    record_failures(job, clock)
 
     report = delivery.deliver_pending()
 
     assert mail.outbox == []
     assert report.not_sent == 1
-    assert HealthChange.objects.get().delivery == Delivery.NOT_SENT
+    assert Delivery.objects.get().status == Status.NOT_SENT
 
 
-def test_the_notification_address_is_used_when_the_member_set_one(alice, job, clock):
+def test_the_email_goes_to_the_channels_address_a_member_confirmed(alice, job, clock):
     add_confirmed_address(alice, "alerts@example.org")
-    alice.notification_email = "alerts@example.org"
-    alice.save()
-    fail(job, clock)
+    Channel.objects.filter(project=job.project).update(address="alerts@example.org")
+    record_failures(job, clock)
 
     delivery.deliver_pending()
 
@@ -468,7 +450,7 @@ def test_the_notification_address_is_used_when_the_member_set_one(alice, job, cl
 
 def test_only_the_owner_is_emailed(alice, bob, job, clock):
     minutely_report(bob, title="Bob's job")
-    fail(job, clock)
+    record_failures(job, clock)
 
     delivery.deliver_pending()
 
@@ -477,12 +459,12 @@ def test_only_the_owner_is_emailed(alice, bob, job, clock):
 
 def test_with_a_threshold_of_three_the_failure_email_comes_on_the_third_failure(alice, clock):
     job = minutely_report(alice, failure_threshold=3)
-    fail(job, clock, 2)
+    record_failures(job, clock, 2)
     delivery.deliver_pending()
     assert mail.outbox == []
 
-    (third,) = fail(job, clock)
-    fail(job, clock)
+    (third,) = record_failures(job, clock)
+    record_failures(job, clock)
     delivery.deliver_pending()
 
     (message,) = mail.outbox
@@ -493,10 +475,10 @@ def test_with_a_threshold_of_three_the_failure_email_comes_on_the_third_failure(
 
 def test_the_failure_emails_streak_is_the_jobs_count_at_the_change(alice, clock):
     job = make_job(alice, failure_threshold=3)
-    fail(job, clock, 3)
+    record_failures(job, clock, 3)
     count_at_change = Job.objects.get(id=job.id).consecutive_failures
     # Before the email goes: more failures, and the history that made the streak pruned.
-    fail(job, clock, 2)
+    record_failures(job, clock, 2)
     Execution.objects.filter(job=job).exclude(id=job.health_changes.get().execution_id).delete()
 
     delivery.deliver_pending()
@@ -508,9 +490,9 @@ def test_the_failure_emails_streak_is_the_jobs_count_at_the_change(alice, clock)
 
 def test_a_success_before_the_threshold_sends_nothing(alice, clock):
     job = minutely_report(alice, failure_threshold=3)
-    fail(job, clock, 2)
-    run(job, clock, 200)
-    fail(job, clock, 2)
+    record_failures(job, clock, 2)
+    record_result(job, clock, 200)
+    record_failures(job, clock, 2)
 
     delivery.deliver_pending()
 
@@ -519,7 +501,7 @@ def test_a_success_before_the_threshold_sends_nothing(alice, clock):
 
 
 def test_the_excerpt_is_short(job, clock):
-    fail(job, clock)
+    record_failures(job, clock)
     Execution.objects.update(response_body="x" * 5000)
 
     delivery.deliver_pending()
@@ -539,16 +521,16 @@ def test_credentials_in_the_url_are_left_out_as_well():
 @pytest.mark.django_db(transaction=True)
 def test_two_notifiers_at_once_send_each_email_once(alice, monkeypatch):
     """Both notifiers claim before either sends: the claim gives each change to one."""
-    monkeypatch.setattr(health.celery_app, "send_task", lambda *args, **kwargs: None)
+    monkeypatch.setattr(delivery.celery_app, "send_task", lambda *args, **kwargs: None)
     jobs = [minutely_report(alice, title=f"Job {number}") for number in range(10)]
     with time_machine.travel(NOW, tick=False) as clock:
         for job in jobs:
-            fail(job, clock)
+            record_failures(job, clock)
     both_claimed = threading.Barrier(2, timeout=10)
     real_claim = delivery.claim
     first_claim = threading.local()
 
-    def claim(now: datetime) -> list[HealthChange]:
+    def claim(now: datetime) -> list[Delivery]:
         changes = real_claim(now)
         if not getattr(first_claim, "done", False):
             first_claim.done = True

@@ -11,9 +11,10 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from alerts import delivery
+from alerts.models import Delivery
 from alerts.unsubscribe import link_path
 from jobs.engine import worker
-from jobs.models import Execution, HealthChange, Job
+from jobs.models import Execution, Job
 from jobs.outbound import http
 from tests.conftest import free_port, make_job
 
@@ -78,8 +79,8 @@ def test_a_failure_email_arrives_as_text_and_html_with_its_headers(inbox, failin
     assert message["To"] == "alice@example.org"
     assert message["From"] == settings.DEFAULT_FROM_EMAIL
     assert message["Auto-Submitted"] == "auto-generated"
-    change = HealthChange.objects.get()
-    assert message["Message-ID"] == f"<health-change-{change.id}@localhost>"
+    sent = Delivery.objects.get()
+    assert message["Message-ID"] == f"<delivery-{sent.id}@localhost>"
     unsubscribe = settings.SITE_URL + link_path(failing_job)
     # A long value is folded onto the next line; unfolded it keeps a leading space (RFC 5322).
     assert message["List-Unsubscribe"].strip() == f"<{unsubscribe}>"
@@ -95,11 +96,11 @@ def test_a_failure_email_arrives_as_text_and_html_with_its_headers(inbox, failin
         assert "secret" not in part
         assert "HTTP 503" in part
         assert unsubscribe in part
-        assert f"/jobs/executions/{change.execution_id}/" in part
+        assert f"/jobs/executions/{sent.change.execution_id}/" in part
     assert "<script>alert(1)</script>" in text.get_content()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.get_content()
     assert "<script" not in page.get_content()
-    assert change.delivery == HealthChange.Delivery.SENT
+    assert Delivery.objects.get().status == Delivery.Status.SENT
 
 
 def test_nothing_is_sent_twice_through_smtp(inbox, failing_job):

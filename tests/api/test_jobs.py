@@ -47,6 +47,8 @@ JOB_FIELDS = {
     "notify_on_failure",
     "notify_on_recovery",
     "notify_on_disable",
+    "remind_every_hours",
+    "channels",
     "expires_at",
     "next_runs",
     "last_execution",

@@ -29,6 +29,12 @@ CONTRACT = {
     ("post", "/api/v1/jobs/{id}/test-run/"),
     ("get", "/api/v1/test-runs/{id}/"),
     ("post", "/api/v1/signing-secret/"),
+    ("get", "/api/v1/channels/"),
+    ("post", "/api/v1/channels/"),
+    ("get", "/api/v1/channels/{id}/"),
+    ("patch", "/api/v1/channels/{id}/"),
+    ("delete", "/api/v1/channels/{id}/"),
+    ("post", "/api/v1/channels/{id}/test/"),
 }
 pytestmark = pytest.mark.usefixtures("fresh_limits")
 

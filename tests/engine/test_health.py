@@ -6,6 +6,7 @@ import pytest
 from django.utils import timezone
 
 from alerts import delivery
+from alerts.models import Delivery
 from jobs.engine import worker
 from jobs.models import Execution, HealthChange, Job
 from tests.conftest import make_job, reloaded
@@ -63,7 +64,7 @@ def test_each_health_transition_is_recorded_once(runs):
     assert job.consecutive_failures == 25
     assert job.last_execution.status == Execution.Status.FAILED
     counts = {kind: HealthChange.objects.filter(kind=kind).count() for kind in Kind.values}
-    assert counts == {Kind.FAILING: 2, Kind.RECOVERED: 1, Kind.DISABLED: 1}
+    assert counts == {Kind.FAILING: 2, Kind.RECOVERED: 1, Kind.DISABLED: 1, Kind.REMINDER: 0}
 
 
 def test_the_disabling_failure_is_the_twenty_fifth_in_a_row(runs):
@@ -124,4 +125,4 @@ def test_each_transition_is_emailed_exactly_once(runs, mailoutbox):
 
     assert len(mailoutbox) == 4  # failing, recovered, failing again, disabled
     assert {message.to[0] for message in mailoutbox} == {"alice@example.org"}
-    assert set(HealthChange.objects.values_list("delivery", flat=True)) == {"sent"}
+    assert set(Delivery.objects.values_list("status", flat=True)) == {"sent"}

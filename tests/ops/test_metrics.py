@@ -22,9 +22,10 @@ from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from alerts import delivery
+from alerts.models import Delivery
 from jobs.engine import health, recovery, run_now, tick, worker
 from jobs.engine.firing import FiringLoop
-from jobs.models import Execution, HealthChange, Job
+from jobs.models import Execution, Job
 from jobs.outbound import circuits, http
 from ops import liveness, metrics
 from ops.models import Heartbeat
@@ -174,7 +175,7 @@ def test_notification_emails_the_smtp_server_refuses_are_counted_as_failed(
 
     after = scrape()
     assert report.failed == 1
-    assert HealthChange.objects.get().delivery == HealthChange.Delivery.PENDING
+    assert Delivery.objects.get().status == Delivery.Status.PENDING
     assert (
         value(after, "cronsvc_emails_total", result="failed")
         - value(before, "cronsvc_emails_total", result="failed")

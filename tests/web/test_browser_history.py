@@ -12,7 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from playwright.sync_api import Page, expect
 
-from jobs.engine import health, run_now, worker
+from alerts import delivery
+from jobs.engine import run_now, worker
 from jobs.models import Execution, Job
 from tests.conftest import closing_connection, log_in_as_alice, make_job
 
@@ -45,7 +46,7 @@ def htmx_settled(page: Page) -> None:
 def no_broker(monkeypatch) -> None:
     # The test plays the worker itself; nothing needs to reach Celery.
     monkeypatch.setattr(run_now, "enqueue", lambda execution_ids: None)
-    monkeypatch.setattr(health.celery_app, "send_task", lambda *args, **kwargs: None)
+    monkeypatch.setattr(delivery.celery_app, "send_task", lambda *args, **kwargs: None)
 
 
 def test_executions_appear_by_themselves_and_open_with_their_response(

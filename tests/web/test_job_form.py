@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 import pytest
 from django.test import Client
 
+from alerts.models import Channel
 from jobs.models import Job
 from tests.conftest import frozen_at, make_job
 
@@ -124,6 +125,7 @@ def job_form_data(**changes: str) -> dict[str, str]:
         "notify_on_failure": "on",
         "notify_on_recovery": "on",
         "notify_on_disable": "on",
+        "remind_every_hours": "0",
         "failure_threshold": "1",
         "retries": "0",
         "retry_delay_seconds": "10",
@@ -144,11 +146,15 @@ def test_the_create_page_needs_a_login(client, db):
     assert response.url == f"/accounts/login/?next={CREATE}"
 
 
-def test_the_create_page_starts_every_5_minutes_in_the_members_timezone(alice_client):
+def test_the_create_page_starts_every_5_minutes_in_the_members_timezone(alice_client, alice):
     response = alice_client.get(CREATE)
 
     assert response.status_code == 200
-    assert values_on_page(response.content.decode()) == job_form_data(title="", url="")
+    # The project's default channel (alice's address) is ticked.
+    (default,) = Channel.objects.filter(project__memberships__user=alice, is_default=True)
+    assert values_on_page(response.content.decode()) == job_form_data(
+        title="", url="", channels=str(default.id)
+    )
 
 
 def test_submitting_the_create_page_schedules_the_job(alice_client, alice, clock):

@@ -1,0 +1,144 @@
+"""Where a project's alerts go (channels), and each alert on its way to one (deliveries)."""
+
+from urllib.parse import urlsplit
+
+from allauth.account.models import EmailAddress
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from alerts import apprise_guard
+from cronsvc import crypto
+from jobs.validators import validate_target_url
+
+
+class Channel(models.Model):
+    """One place a project's alerts go: an email address, a webhook, or any service Apprise
+    speaks to (Slack, Discord, Telegram, Teams, ntfy, …)."""
+
+    class Kind(models.TextChoices):
+        EMAIL = "email"
+        WEBHOOK = "webhook"
+        APPRISE = "apprise"
+
+    project = models.ForeignKey("accounts.Project", models.CASCADE, related_name="channels")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    name = models.CharField(max_length=100, blank=True)
+    # The webhook or Apprise URL, which holds its tokens: encrypted like target credentials.
+    url_encrypted = models.TextField(blank=True)
+    address = models.EmailField(blank=True)
+    # When the address's owner opened the confirmation link (email channels only).
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    # New jobs of the project select the default channels.
+    is_default = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.label
+
+    def clean(self) -> None:
+        """Each kind's settings, errors under the field they belong to (the form's and
+        the API's): an email address, a webhook to a public http(s) host, or an Apprise URL
+        of an accepted scheme (alerts/apprise_guard.py)."""
+        if self.kind == self.Kind.EMAIL:
+            if not self.address:
+                raise ValidationError({"address": "Enter the address alerts go to."})
+            return
+        if not self.url_encrypted:
+            raise ValidationError({"url": "Enter the URL alerts go to."})
+        check = (
+            validate_target_url if self.kind == self.Kind.WEBHOOK else apprise_guard.validate_url
+        )
+        try:
+            check(self.url)
+        except ValidationError as error:
+            raise ValidationError({"url": error.messages}) from None
+
+    @property
+    def url(self) -> str:
+        return crypto.decrypt(self.url_encrypted)
+
+    @url.setter
+    def url(self, value: str) -> None:
+        self.url_encrypted = crypto.encrypt(value)
+
+    @property
+    def shown_url(self) -> str:
+        """The URL with its secrets left out: scheme and host only, and the scheme alone
+        for services whose "host" is a token (slack://T1JJ3T3L2/… names the workspace)."""
+        if not self.url_encrypted:
+            return ""
+        parts = urlsplit(self.url)
+        if parts.scheme in apprise_guard.FIXED_HOST_SCHEMES:
+            return f"{parts.scheme}://…"
+        return f"{parts.scheme}://{parts.hostname or ''}/…"
+
+    @property
+    def label(self) -> str:
+        return self.name or self.address or self.shown_url
+
+    def is_confirmed(self) -> bool:
+        """Usable for alerts: webhooks and Apprise at once; an email address once its owner
+        opened the confirmation link, or when a member of the project has confirmed it
+        as one of their own addresses (as alerts went to members' addresses before)."""
+        if self.kind != self.Kind.EMAIL or self.confirmed_at is not None:
+            return True
+        return EmailAddress.objects.filter(
+            email__iexact=self.address, verified=True, user__memberships__project=self.project_id
+        ).exists()
+
+
+class Delivery(models.Model):
+    """One alert (a health change, or a test) on its way to one channel: written with the
+    change, claimed by the notifier, sent, then marked (alerts/outbox.py)."""
+
+    class Kind(models.TextChoices):
+        FAILING = "failing"
+        RECOVERED = "recovered"
+        DISABLED = "disabled"
+        REMINDER = "reminder"
+        TEST = "test"
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        SENDING = "sending"
+        SENT = "sent"
+        NOT_SENT = "not_sent"  # turned off for the job, or an unconfirmed address
+        FAILED = "failed"  # given up after retrying for a day
+
+    channel = models.ForeignKey(Channel, models.CASCADE, related_name="deliveries")
+    # None for a test; a job's deliveries to a channel go out in order.
+    job = models.ForeignKey("jobs.Job", models.CASCADE, null=True, blank=True, related_name="+")
+    change = models.ForeignKey(
+        "jobs.HealthChange", models.CASCADE, null=True, blank=True, related_name="deliveries"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(default=timezone.now)
+    # When a notifier claimed it; a claim left this long unfinished is retried.
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # After a failed send: not before this (backoff).
+    retry_after = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The notifier's queue: only undelivered rows.
+            models.Index(
+                fields=["created_at"],
+                condition=Q(status__in=["pending", "sending"]),
+                name="delivery_undelivered_idx",
+            ),
+            # A channel's last deliveries (its page and the API).
+            models.Index(fields=["channel", "-id"], name="delivery_channel_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} to {self.channel}: {self.status}"
