@@ -2,6 +2,7 @@
 send it."""
 
 import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,7 +15,6 @@ from jobs.models import Execution, Job
 from ops import leases
 from ops.models import Lease
 from tests.conftest import make_job, race
-from tests.processes import PYTHON
 
 NOW = datetime(2026, 5, 12, 12, 0, tzinfo=UTC)
 INTERVAL = 10
@@ -95,7 +95,7 @@ def test_the_lease_works_on_sqlite_too(tmp_path):
 
     def manage(*command: str) -> str:
         result = subprocess.run(
-            [str(PYTHON), "manage.py", *command],
+            [sys.executable, "manage.py", *command],
             cwd=settings.BASE_DIR,
             env={"PATH": "/usr/bin:/bin", "VAR_DIR": str(tmp_path), **environment},
             capture_output=True,
