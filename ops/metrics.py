@@ -55,6 +55,12 @@ DISPATCH_CLAIMED = Counter("cronsvc_dispatch_claimed_total", "Due jobs claimed b
 EMAILS = Counter(
     "cronsvc_emails_total", "Notification emails by result (sent, failed).", ["result"]
 )
+LEASES = Counter(
+    "cronsvc_leases_total",
+    "Single-flight system tasks that arrived, by lease and outcome: taken (it ran) or held "
+    "(it ran already this interval, sent by another beat).",
+    ["lease", "outcome"],
+)
 RECOVERY_ACTIONS = Counter(
     "cronsvc_recovery_actions_total", "Recovery sweep actions (requeued, abandoned).", ["action"]
 )

@@ -66,3 +66,15 @@ def stale_after() -> timedelta:
     missed: a worker busy at the top of the minute, or a database hiccup, is not a death;
     a dead worker's runs are still finished within seconds."""
     return timedelta(seconds=10 * settings.HEARTBEAT_SECONDS)
+
+
+class Lease(models.Model):
+    """Which process runs a single-flight system task this interval (ops/leases.py)."""
+
+    name = models.CharField(max_length=100, primary_key=True)
+    # The process that took it, shown to operators.
+    holder = models.CharField(max_length=200)
+    expires_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.holder} until {self.expires_at:%Y-%m-%d %H:%M:%S}"

@@ -154,11 +154,12 @@ class Engine:
         )
         self.wait_until(lambda: " ready." in self.log(name), what=f"{name} to be ready")
 
-    def start_beat(self) -> None:
-        """Beat with the system schedules (setup_schedules) at this engine's intervals."""
+    def start_beat(self, name: str = "beat") -> None:
+        """Beat with the system schedules (setup_schedules) at this engine's intervals.
+        Any number may run, each under a name of its own; they share one heartbeat."""
         self.manage("setup_schedules")
         self.sql("DELETE FROM ops_heartbeat WHERE process = 'beat'")
-        self.start("beat", "beat")
+        self.start(name, "beat")
         # Beat records its heartbeat on its first tick: it is up and reading the schedules.
         self.wait_until(
             lambda: self.sql("SELECT 1 FROM ops_heartbeat WHERE process = 'beat'"),

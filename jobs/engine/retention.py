@@ -11,6 +11,7 @@ from django.utils import timezone
 from jobs.models import Execution, Job, TestRun
 
 PRUNE_BATCH = 5000
+PRUNE_INTERVAL_SECONDS = 3600
 TEST_RUNS_KEPT_FOR = timedelta(days=1)
 
 

@@ -1,17 +1,25 @@
-"""The engine's Celery tasks: thin shells around functions the tests call directly."""
+"""The engine's Celery tasks: thin shells around functions the tests call directly.
+
+Every beat sends the periodic ones; each runs once an interval under its lease
+(ops/leases.py), whichever beat's message comes first.
+"""
 
 import structlog
 from celery import shared_task
+from django.conf import settings
 
 from accounts import audit
 from cronsvc import task_names
 from jobs.engine import recovery, retention, test_runs, tick, worker
+from ops import leases
 
 log = structlog.get_logger(__name__)
 
 
 @shared_task(name=task_names.DISPATCH_TICK, ignore_result=True)
 def dispatch_tick() -> None:
+    if not leases.take(leases.DISPATCH, settings.DISPATCH_INTERVAL_SECONDS):
+        return
     claimed = tick.tick()
     if claimed:
         log.info("dispatch.tick", claimed=claimed)
@@ -24,6 +32,8 @@ def execute_batch(execution_ids: list[int]) -> None:
 
 @shared_task(name=task_names.RECOVERY_SWEEP, ignore_result=True)
 def recover() -> None:
+    if not leases.take(leases.RECOVERY, settings.RECOVERY_INTERVAL_SECONDS):
+        return
     report = recovery.sweep()
     if report.requeued or report.abandoned:
         log.warning("recovery.sweep", requeued=report.requeued, abandoned=report.abandoned)
@@ -31,6 +41,8 @@ def recover() -> None:
 
 @shared_task(name=task_names.PRUNE_HISTORY, ignore_result=True)
 def prune() -> None:
+    if not leases.take(leases.PRUNING, retention.PRUNE_INTERVAL_SECONDS):
+        return
     log.info(
         "prune",
         deleted=retention.prune(),

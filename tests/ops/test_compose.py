@@ -21,8 +21,9 @@ needs_compose = pytest.mark.skipif(
     COMPOSE is None, reason="docker-compose is not installed (CI installs it: .ci/run)"
 )
 
-LONG_RUNNING = {"postgres", "redis", "web", "beat", "worker"}
-APP_PROCESSES = ("web", "beat", "worker")
+APP_PROCESSES = ("web", "beat", "beat-2", "worker", "system", "testruns")
+LONG_RUNNING = {"postgres", "redis", "backup", *APP_PROCESSES}
+CELERY_BEAT = ["celery", "-A", "cronsvc", "beat"]
 # Settings that make sense only inside one checkout, not in a container.
 NOT_FOR_CONTAINERS = {"VAR_DIR"}
 
@@ -63,7 +64,7 @@ def services(config) -> dict:
 
 
 def command_of(service: dict) -> list[str]:
-    command = service["command"]
+    command = service.get("command", [])
     return command.split() if isinstance(command, str) else command
 
 
@@ -96,18 +97,59 @@ def settings_variables() -> set[str]:
 
 
 @needs_compose
-def test_it_runs_the_five_long_running_services(services):
+def test_it_runs_the_long_running_services(services):
     missing = LONG_RUNNING - set(services)
     assert not missing, f"docker-compose.yml lacks {sorted(missing)}"
 
 
 @needs_compose
 def test_it_starts_gunicorn_celery_beat_and_celery_worker(services):
-    web, beat, worker = (command_of(services[name]) for name in APP_PROCESSES)
+    web, beat, worker = (command_of(services[name]) for name in ("web", "beat", "worker"))
     assert web[:2] == ["gunicorn", "cronsvc.wsgi"]
     assert "0.0.0.0:8000" in web
-    assert beat[:4] == ["celery", "-A", "cronsvc", "beat"]
+    assert beat[:4] == CELERY_BEAT
     assert worker[:4] == ["celery", "-A", "cronsvc", "worker"]
+
+
+@needs_compose
+def test_it_runs_two_beats_alike(services):
+    # Losing one beat stops nothing; the system tasks' leases keep them from doubling work.
+    beats = [name for name, service in services.items() if command_of(service)[:4] == CELERY_BEAT]
+    assert sorted(beats) == ["beat", "beat-2"]
+    assert services["beat"] == services["beat-2"]
+
+
+@needs_compose
+def test_redis_keeps_an_append_only_file_in_a_named_volume(config):
+    redis = config["services"]["redis"]
+    assert command_of(redis)[:3] == ["redis-server", "--appendonly", "yes"]
+    assert volume_mounts(redis).get("redis-data") == "/data"
+    assert "redis-data" in config["volumes"]
+
+
+@needs_compose
+def test_it_backs_the_database_up_hourly_keeping_48_in_a_named_volume(config):
+    backup = config["services"]["backup"]
+    assert backup["image"].startswith("postgres:")
+    assert command_of(backup) == ["sh", "/usr/local/bin/cronsvc-backup"]
+    mounts = volume_mounts(backup)
+    assert mounts[str(ROOT / "deploy" / "backup.sh")] == "/usr/local/bin/cronsvc-backup"
+    assert mounts["backups"] == backup["environment"]["BACKUP_DIR"] == "/backups"
+    assert "backups" in config["volumes"]
+    environment = backup["environment"]
+    assert (environment["BACKUP_EVERY_SECONDS"], environment["BACKUP_KEEP"]) == ("3600", "48")
+    assert (environment["PGHOST"], environment["PGDATABASE"]) == ("postgres", "cronsvc")
+    assert backup["depends_on"]["postgres"]["condition"] == "service_healthy"
+
+
+@needs_compose
+def test_the_backup_schedule_and_count_come_from_the_env(tmp_path):
+    result = compose_config(
+        tmp_path, SECRET_KEY="s", BACKUP_EVERY_SECONDS="600", BACKUP_KEEP="6", POSTGRES_PASSWORD="p"
+    )
+    environment = yaml.safe_load(result.stdout)["services"]["backup"]["environment"]
+    assert (environment["BACKUP_EVERY_SECONDS"], environment["BACKUP_KEEP"]) == ("600", "6")
+    assert environment["PGPASSWORD"] == "p"
 
 
 @needs_compose

@@ -3,6 +3,7 @@ from django.core.management.base import BaseCommand
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from cronsvc import task_names
+from jobs.engine.retention import PRUNE_INTERVAL_SECONDS
 from ops.maintenance import DISPATCH_TASK_NAME
 
 QUEUE_HEARTBEAT_SECONDS = 30
@@ -30,7 +31,11 @@ SYSTEM_SCHEDULES = [
     },
     # Emails go out as soon as a change is written; this catches retries and leftovers.
     {"name": "notifications", "task": task_names.DELIVER_ALERTS, "seconds": 60},
-    {"name": "history pruning", "task": task_names.PRUNE_HISTORY, "seconds": 3600},
+    {
+        "name": "history pruning",
+        "task": task_names.PRUNE_HISTORY,
+        "seconds": PRUNE_INTERVAL_SECONDS,
+    },
 ]
 
 
