@@ -105,9 +105,10 @@ class Delivery(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending"
+        HELD = "held"  # in the job's quiet time; summed up when it ends (alerts/quiet.py)
         SENDING = "sending"
         SENT = "sent"
-        NOT_SENT = "not_sent"  # turned off for the job, or an unconfirmed address
+        NOT_SENT = "not_sent"  # turned off for the job, an unconfirmed address, or held
         FAILED = "failed"  # given up after retrying for a day
 
     channel = models.ForeignKey(Channel, models.CASCADE, related_name="deliveries")
