@@ -1,5 +1,6 @@
-"""Quiet time: while a job's alerts are muted (Job.alerts_muted_until), its health changes
-are recorded as ever, but their deliveries are held instead of sent.
+"""Quiet time: while a job's alerts are muted (Job.alerts_muted_until) or its project is in
+a maintenance window (MaintenanceWindow), its health changes are recorded as ever, but
+their deliveries are held instead of sent.
 
 When the quiet time ends, a job's held alerts are summed up rather than sent one by one:
 - still failing: one "failing" alert to each channel that has alerts held, made from a
@@ -17,7 +18,7 @@ from datetime import datetime
 import structlog
 from django.db import transaction
 
-from alerts.models import Delivery
+from alerts.models import Delivery, MaintenanceWindow
 from jobs.models import HealthChange, Job
 
 log = structlog.get_logger(__name__)
@@ -28,15 +29,24 @@ LAST_WORDS = (Kind.RECOVERED, Kind.DISABLED)
 
 
 def quiet_job_ids(jobs: Iterable[Job], now: datetime) -> set[int]:
-    """The one rule for "is this job quiet now?": its alerts are muted."""
-    return {job.id for job in jobs if job.is_muted(now)}
+    """The one rule for "is this job quiet now?": its alerts are muted, or its project is
+    in a maintenance window."""
+    jobs = list(jobs)
+    in_maintenance = projects_in_maintenance({job.project_id for job in jobs}, now)
+    return {job.id for job in jobs if job.is_muted(now) or job.project_id in in_maintenance}
+
+
+def projects_in_maintenance(project_ids: set[int], now: datetime) -> set[int]:
+    windows = MaintenanceWindow.objects.filter(project__in=project_ids).exclude(ends_at__lte=now)
+    return {window.project_id for window in windows if window.is_on(now)}
 
 
 def release_ended(now: datetime) -> int:
     """Sum up the held alerts of each job whose quiet time is over; return how many jobs."""
     held_job_ids = Delivery.objects.filter(status=Status.HELD).values("job_id")
-    jobs = Job.objects.filter(id__in=held_job_ids)
-    ended = [job.id for job in jobs if job.id not in quiet_job_ids([job], now)]
+    jobs = list(Job.objects.filter(id__in=held_job_ids))
+    still_quiet = quiet_job_ids(jobs, now)
+    ended = [job.id for job in jobs if job.id not in still_quiet]
     for job_id in ended:
         release(job_id, now)
     return len(ended)

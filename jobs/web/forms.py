@@ -177,6 +177,16 @@ def local_datetime_input() -> forms.DateTimeInput:
     return forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
 
+def in_its_timezone(cleaned: dict, names: tuple[str, ...]) -> None:
+    """The browser sends wall-clock times; they mean the form's timezone field's zone."""
+    if not cleaned.get("timezone"):
+        return
+    for name in names:
+        if cleaned.get(name):
+            wall = cleaned[name].replace(tzinfo=None)
+            cleaned[name] = wall.replace(tzinfo=ZoneInfo(cleaned["timezone"]))
+
+
 class JobForm(ScheduleFields, forms.ModelForm):
     when = forms.ChoiceField(
         label="How it runs", choices=WHEN_CHOICES, required=False, widget=forms.RadioSelect
@@ -456,11 +466,7 @@ class JobForm(ScheduleFields, forms.ModelForm):
     def clean(self) -> dict:
         cleaned = super().clean()
         cleaned["assertions"] = self.clean_expectations()
-        for name in LOCAL_TIMES:
-            if cleaned.get(name) and cleaned.get("timezone"):
-                # The browser sends a wall-clock time; it means the job's timezone.
-                wall = cleaned[name].replace(tzinfo=None)
-                cleaned[name] = wall.replace(tzinfo=ZoneInfo(cleaned["timezone"]))
+        in_its_timezone(cleaned, LOCAL_TIMES)
         self.keep_one_way_of_running(cleaned)
         if cleaned.get("after_job"):
             self.check_after_job(cleaned["after_job"])
