@@ -145,6 +145,8 @@ class Delivery(models.Model):
                 condition=Q(status__in=["pending", "sending"]),
                 name="delivery_undelivered_idx",
             ),
+            # Jobs with alerts held in quiet time (alerts/quiet.py release_ended).
+            models.Index(fields=["job"], condition=Q(status="held"), name="delivery_held_idx"),
             # A channel's last deliveries (its page and the API).
             models.Index(fields=["channel", "-id"], name="delivery_channel_idx"),
         ]

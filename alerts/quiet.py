@@ -65,7 +65,8 @@ def release(job_id: int, now: datetime) -> None:
     else:
         last_per_channel = {d.channel_id: d for d in held}
         going = [d.id for d in last_per_channel.values() if d.kind in LAST_WORDS]
-    Delivery.objects.filter(id__in=going).update(status=Status.PENDING)
+    # Its day of retries (delivery.GIVE_UP_AFTER) starts now, not when it was held.
+    Delivery.objects.filter(id__in=going).update(status=Status.PENDING, created_at=now)
     Delivery.objects.filter(id__in=[d.id for d in held]).exclude(id__in=going).update(
         status=Status.NOT_SENT, finished_at=now
     )
@@ -83,7 +84,9 @@ def send_summary(job: Job, channel_ids: set[int], now: datetime) -> None:
         failures_in_a_row=job.consecutive_failures,
         created_at=now,
     )
+    # Not to a channel the job no longer selects.
+    selected = job.channels.filter(id__in=channel_ids).order_by("id")
     Delivery.objects.bulk_create(
-        Delivery(channel_id=channel_id, job=job, change=summary, kind=Kind.FAILING, created_at=now)
-        for channel_id in sorted(channel_ids)
+        Delivery(channel=channel, job=job, change=summary, kind=Kind.FAILING, created_at=now)
+        for channel in selected
     )
