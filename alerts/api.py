@@ -1,4 +1,5 @@
-"""REST API v1: the key's project's alert channels, their last deliveries, and test sends."""
+"""REST API v1: the key's project's alert channels, their last deliveries, test sends, and
+its maintenance windows."""
 
 import copy
 
@@ -11,11 +12,25 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from alerts import auditing, confirmation, delivery
-from alerts.models import Channel, Delivery
+from alerts.models import Channel, Delivery, MaintenanceWindow
 from jobs.api.views import api_actor
 from jobs.validators import MAX_URL_LENGTH
 
 LAST_DELIVERIES = 10
+
+
+def model_checked(serializer: serializers.ModelSerializer, attrs: dict) -> dict:
+    """The attributes, once the model's own checks (clean) pass on the object as they would
+    leave it; its errors become the API's, per field."""
+    # A copy: the saved object stays as it was, for the audit log's "before".
+    instance = copy.copy(serializer.instance) if serializer.instance else serializer.Meta.model()
+    for name, value in attrs.items():
+        setattr(instance, name, value)
+    try:
+        instance.full_clean(exclude=["project"])
+    except DjangoValidationError as error:
+        raise serializers.ValidationError(error.message_dict) from None
+    return attrs
 
 
 class DeliverySerializer(serializers.ModelSerializer):
@@ -74,15 +89,7 @@ class ChannelSerializer(serializers.ModelSerializer):
 
     def validate(self, attrs: dict) -> dict:
         """The model's checks for its kind (address, webhook host, Apprise URL), per field."""
-        # A copy: the saved channel stays as it was, for the audit log's "before".
-        channel = copy.copy(self.instance) if self.instance else Channel()
-        for name, value in attrs.items():
-            setattr(channel, name, value)
-        try:
-            channel.full_clean(exclude=["project"])
-        except DjangoValidationError as error:
-            raise serializers.ValidationError(error.message_dict) from None
-        return attrs
+        return model_checked(self, attrs)
 
     def create(self, validated_data: dict) -> Channel:
         channel = super().create(validated_data)
@@ -131,3 +138,56 @@ class ChannelViewSet(viewsets.ModelViewSet):
         """Send a test alert; it shows in the channel's last deliveries once sent."""
         test = delivery.queue_test(self.get_object())
         return Response(DeliverySerializer(test).data, status=status.HTTP_202_ACCEPTED)
+
+
+class MaintenanceWindowSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = MaintenanceWindow
+        fields = [
+            "id",
+            "name",
+            "starts_at",
+            "ends_at",
+            "weekdays",
+            "start_time",
+            "duration_minutes",
+            "timezone",
+            "created_at",
+        ]
+        read_only_fields = ["created_at"]
+        extra_kwargs = {
+            "starts_at": {"help_text": "A one-off window: when it starts (with ends_at)."},
+            "weekdays": {
+                "help_text": "A weekly window: 0 (Monday) to 6 (Sunday), with start_time "
+                "and duration_minutes (at most a week), in the window's timezone."
+            },
+        }
+
+    def validate(self, attrs: dict) -> dict:
+        """The model's checks (one-off or weekly), per field."""
+        return model_checked(self, attrs)
+
+
+class MaintenanceWindowViewSet(viewsets.ModelViewSet):
+    """The maintenance windows of the key's project (another project's is a 404): its jobs'
+    alerts are held while one is on, and summed up after it (alerts/quiet.py)."""
+
+    serializer_class = MaintenanceWindowSerializer
+    queryset = MaintenanceWindow.objects.none()  # for the schema; get_queryset scopes to the key
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self) -> QuerySet[MaintenanceWindow]:
+        return MaintenanceWindow.objects.filter(project=self.request.auth.project)
+
+    def perform_create(self, serializer: MaintenanceWindowSerializer) -> None:
+        window = serializer.save(project=self.request.auth.project)
+        auditing.created(window, api_actor(self.request))
+
+    def perform_update(self, serializer: MaintenanceWindowSerializer) -> None:
+        was = auditing.before(serializer.instance)
+        window = serializer.save()
+        auditing.updated(window, api_actor(self.request), was)
+
+    def perform_destroy(self, window: MaintenanceWindow) -> None:
+        auditing.deleted(window, api_actor(self.request))
+        window.delete()

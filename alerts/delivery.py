@@ -24,7 +24,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from alerts import senders
+from alerts import quiet, senders
 from alerts.models import Channel, Delivery
 from cronsvc import task_names
 from cronsvc.celery import app as celery_app
@@ -54,7 +54,9 @@ class DeliveryReport:
 
 def queue(changes: list[HealthChange]) -> list[Delivery]:
     """A delivery of each change to each channel its job selects, in the caller's
-    transaction (the one that wrote the changes). Ids follow the changes' order."""
+    transaction (the one that wrote the changes), held while the job is quiet
+    (alerts/quiet.py). Ids follow the changes' order."""
+    quiet_jobs = quiet.quiet_job_ids({change.job for change in changes}, timezone.now())
     selected: dict[int, list[int]] = {}
     links = Job.channels.through.objects.filter(job_id__in={c.job_id for c in changes})
     for job_id, channel_id in links.order_by("channel_id").values_list("job_id", "channel_id"):
@@ -66,6 +68,7 @@ def queue(changes: list[HealthChange]) -> list[Delivery]:
             change=change,
             kind=change.kind,
             created_at=change.created_at,
+            status=Status.HELD if change.job_id in quiet_jobs else Status.PENDING,
         )
         for change in changes
         for channel_id in selected.get(change.job_id, [])

@@ -1,16 +1,24 @@
 """Where a project's alerts go (channels), and each alert on its way to one (deliveries)."""
 
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from allauth.account.models import EmailAddress
+from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
 from alerts import apprise_guard
 from cronsvc import crypto
-from jobs.validators import validate_target_url
+from jobs.validators import validate_target_url, validate_timezone_name
+
+# A weekly window lasts at most a week, so the day it started is one of the last eight.
+MAX_WINDOW_MINUTES = 7 * 24 * 60
+WEEKDAY_NAMES = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
 
 class Channel(models.Model):
@@ -105,9 +113,10 @@ class Delivery(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending"
+        HELD = "held"  # in the job's quiet time; summed up when it ends (alerts/quiet.py)
         SENDING = "sending"
         SENT = "sent"
-        NOT_SENT = "not_sent"  # turned off for the job, or an unconfirmed address
+        NOT_SENT = "not_sent"  # turned off for the job, an unconfirmed address, or held
         FAILED = "failed"  # given up after retrying for a day
 
     channel = models.ForeignKey(Channel, models.CASCADE, related_name="deliveries")
@@ -136,9 +145,99 @@ class Delivery(models.Model):
                 condition=Q(status__in=["pending", "sending"]),
                 name="delivery_undelivered_idx",
             ),
+            # Jobs with alerts held in quiet time (alerts/quiet.py release_ended).
+            models.Index(fields=["job"], condition=Q(status="held"), name="delivery_held_idx"),
             # A channel's last deliveries (its page and the API).
             models.Index(fields=["channel", "-id"], name="delivery_channel_idx"),
         ]
 
     def __str__(self) -> str:
         return f"{self.kind} to {self.channel}: {self.status}"
+
+
+class MaintenanceWindow(models.Model):
+    """A time the project's jobs run as ever but their alerts are held (alerts/quiet.py):
+    once, from starts_at to ends_at, or every week on the weekdays (0 Monday … 6 Sunday)
+    from start_time for duration_minutes, in the window's timezone."""
+
+    project = models.ForeignKey(
+        "accounts.Project", models.CASCADE, related_name="maintenance_windows"
+    )
+    name = models.CharField(max_length=100, blank=True)
+    starts_at = models.DateTimeField(null=True, blank=True)
+    ends_at = models.DateTimeField(null=True, blank=True)
+    weekdays = ArrayField(
+        models.PositiveSmallIntegerField(validators=[MaxValueValidator(6)]),
+        default=list,
+        blank=True,
+    )
+    start_time = models.TimeField(null=True, blank=True)
+    duration_minutes = models.PositiveIntegerField(null=True, blank=True)
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone_name])
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.name or f"Maintenance window {self.id}"
+
+    @property
+    def description(self) -> str:
+        """When it is on, in words, in its timezone (the Channels page)."""
+        zone = ZoneInfo(self.timezone)
+        if not self.is_weekly:
+            start, end = (moment.astimezone(zone) for moment in (self.starts_at, self.ends_at))
+            return f"From {start:%a %d %b %Y, %H:%M} to {end:%a %d %b %Y, %H:%M} ({self.timezone})"
+        days = ", ".join(WEEKDAY_NAMES[day] for day in sorted(self.weekdays))
+        return (
+            f"Every {days} at {self.start_time:%H:%M} for {self.duration_minutes} minutes "
+            f"({self.timezone})"
+        )
+
+    @property
+    def is_weekly(self) -> bool:
+        return self.starts_at is None and self.ends_at is None
+
+    def clean(self) -> None:
+        """Either a one-off window or a weekly one, with errors under each field."""
+        errors = self.one_off_errors() if not self.is_weekly else self.weekly_errors()
+        if errors:
+            raise ValidationError(errors)
+
+    def one_off_errors(self) -> dict[str, str]:
+        if self.starts_at is None:
+            return {"starts_at": "Enter when it starts."}
+        if self.ends_at is None:
+            return {"ends_at": "Enter when it ends."}
+        if self.ends_at <= self.starts_at:
+            return {"ends_at": "It must end after it starts."}
+        if self.weekdays or self.start_time or self.duration_minutes:
+            return {"weekdays": "A window with a start and an end has no weekdays."}
+        return {}
+
+    def weekly_errors(self) -> dict[str, str]:
+        errors = {}
+        if not self.weekdays:
+            errors["weekdays"] = "Choose a weekday, or give a start and an end."
+        if self.start_time is None:
+            errors["start_time"] = "Enter the time it starts."
+        if not self.duration_minutes or self.duration_minutes > MAX_WINDOW_MINUTES:
+            errors["duration_minutes"] = f"Between 1 and {MAX_WINDOW_MINUTES} minutes (a week)."
+        return errors
+
+    def is_on(self, now: datetime) -> bool:
+        """Whether `now` is within the window."""
+        if not self.is_weekly:
+            return self.starts_at <= now < self.ends_at
+        zone = ZoneInfo(self.timezone)
+        today = now.astimezone(zone).date()
+        length = timedelta(minutes=self.duration_minutes)
+        for days_back in range(8):
+            day = today - timedelta(days=days_back)
+            if day.weekday() in self.weekdays:
+                # In UTC, so a window across a DST change lasts its minutes exactly.
+                start = datetime.combine(day, self.start_time, zone).astimezone(UTC)
+                if start <= now < start + length:
+                    return True
+        return False

@@ -6,10 +6,10 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from accounts import projects
-from accounts.models import Role
+from accounts.models import Membership, Role
 from alerts import auditing, confirmation, delivery, unsubscribe
-from alerts.forms import ChannelForm
-from alerts.models import Channel
+from alerts.forms import ChannelForm, MaintenanceWindowForm
+from alerts.models import Channel, MaintenanceWindow
 from jobs.web.views import web_actor
 
 LAST_DELIVERIES = 5
@@ -47,11 +47,57 @@ def channels(request: HttpRequest) -> HttpResponse:
             if not channel.is_confirmed():
                 messages.info(request, f"We sent a link to {channel.address} to confirm it.")
             return redirect("channels")
+    window_form = MaintenanceWindowForm(instance=MaintenanceWindow(project=member.project))
+    return channels_page(request, member, form, window_form)
+
+
+def channels_page(
+    request: HttpRequest,
+    member: Membership,
+    form: ChannelForm,
+    window_form: MaintenanceWindowForm,
+) -> HttpResponse:
     listed = list(member.project.channels.all())
     for channel in listed:
         channel.last_deliveries = channel.deliveries.select_related("job")[:LAST_DELIVERIES]
-    context = {"channels": listed, "form": form, "may_change": member.may(Role.MEMBER)}
+    context = {
+        "channels": listed,
+        "form": form,
+        "windows": member.project.maintenance_windows.all(),
+        "window_form": window_form,
+        "may_change": member.may(Role.MEMBER),
+    }
     return render(request, "alerts/channels.html", context)
+
+
+@login_required
+@require_POST
+def maintenance_window_add(request: HttpRequest) -> HttpResponse:
+    """The Channels page's form for a maintenance window; errors show on that page."""
+    member = projects.current_membership(request)
+    projects.require_role(member, Role.MEMBER)
+    window_form = MaintenanceWindowForm(
+        request.POST, instance=MaintenanceWindow(project=member.project)
+    )
+    if not window_form.is_valid():
+        form = ChannelForm(instance=Channel(project=member.project))
+        return channels_page(request, member, form, window_form)
+    window = window_form.save()
+    auditing.created(window, web_actor(request))
+    messages.success(request, f"The maintenance window “{window}” is added.")
+    return redirect("channels")
+
+
+@login_required
+@require_POST
+def maintenance_window_delete(request: HttpRequest, window_id: int) -> HttpResponse:
+    member = projects.current_membership(request)
+    projects.require_role(member, Role.MEMBER)
+    window = get_object_or_404(member.project.maintenance_windows, pk=window_id)
+    auditing.deleted(window, web_actor(request))
+    window.delete()
+    messages.success(request, f"The maintenance window “{window}” is deleted.")
+    return redirect("channels")
 
 
 def get_channel(request: HttpRequest, channel_id: int) -> Channel:

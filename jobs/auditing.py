@@ -31,6 +31,7 @@ AUDITED_FIELDS = [
     "notify_on_recovery",
     "notify_on_disable",
     "remind_every_hours",
+    "alerts_muted_until",
     "failure_threshold",
     "expires_at",
 ]

@@ -226,6 +226,8 @@ class Job(Credentials):
     remind_every_hours = models.PositiveSmallIntegerField(
         default=0, validators=[MaxValueValidator(MAX_REMIND_EVERY_HOURS)]
     )
+    # Until then its alerts are held, and summed up once it ends (alerts/quiet.py).
+    alerts_muted_until = models.DateTimeField(null=True, blank=True)
     # Moved only by jobs/engine/health.py; each move is recorded as a HealthChange.
     failing = models.BooleanField(default=False)
     # When the next reminder is due, while failing with reminders on (jobs/engine/health.py).
@@ -300,6 +302,14 @@ class Job(Credentials):
     @property
     def parsed_schedule(self) -> Schedule:
         return schedule_for(self.schedule, self.timezone)
+
+    def is_muted(self, now: datetime) -> bool:
+        """Its alerts are muted at `now`: one half of "is it quiet?" (alerts/quiet.py)."""
+        return self.alerts_muted_until is not None and self.alerts_muted_until > now
+
+    @property
+    def alerts_are_muted(self) -> bool:
+        return self.is_muted(timezone.now())
 
     @property
     def spread_offset(self) -> timedelta:

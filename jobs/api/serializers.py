@@ -164,6 +164,7 @@ class JobSerializer(serializers.ModelSerializer):
             "notify_on_recovery",
             "notify_on_disable",
             "remind_every_hours",
+            "alerts_muted_until",
             "channels",
             "expires_at",
             "next_runs",
@@ -197,6 +198,10 @@ class JobSerializer(serializers.ModelSerializer):
             "after_outcome": {"help_text": "Which outcomes of after_job trigger a run."},
             "after_delay_seconds": {
                 "help_text": "0 to 3600: seconds after after_job's run finished."
+            },
+            "alerts_muted_until": {
+                "help_text": "Hold its alerts until then; if it is still failing then, one "
+                "failing alert sums it up. Null: not muted."
             },
             "retries": {"help_text": "Tries after a failed one worth another (0 to 5)."},
             "retry_delay_seconds": {

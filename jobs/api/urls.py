@@ -2,7 +2,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
-from alerts.api import ChannelViewSet
+from alerts.api import ChannelViewSet, MaintenanceWindowViewSet
 from jobs.api.views import (
     AuditViewSet,
     ExecutionViewSet,
@@ -17,6 +17,7 @@ router.register("executions", ExecutionViewSet, basename="execution")
 router.register("test-runs", TestRunViewSet, basename="test-run")
 router.register("audit", AuditViewSet, basename="audit")
 router.register("channels", ChannelViewSet, basename="channel")
+router.register("maintenance-windows", MaintenanceWindowViewSet, basename="maintenance-window")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -169,8 +169,22 @@ WHEN_CHOICES = [
 ]
 
 
+# Entered as wall-clock times in the job's timezone.
+LOCAL_TIMES = ("expires_at", "run_at", "alerts_muted_until")
+
+
 def local_datetime_input() -> forms.DateTimeInput:
     return forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+def in_its_timezone(cleaned: dict, names: tuple[str, ...]) -> None:
+    """The browser sends wall-clock times; they mean the form's timezone field's zone."""
+    if not cleaned.get("timezone"):
+        return
+    for name in names:
+        if cleaned.get(name):
+            wall = cleaned[name].replace(tzinfo=None)
+            cleaned[name] = wall.replace(tzinfo=ZoneInfo(cleaned["timezone"]))
 
 
 class JobForm(ScheduleFields, forms.ModelForm):
@@ -270,6 +284,13 @@ class JobForm(ScheduleFields, forms.ModelForm):
         help_text="Each later retry waits twice as long (with jitter), at most 10 minutes; "
         "a Retry-After header is honoured.",
     )
+    alerts_muted_until = forms.DateTimeField(
+        label="Mute alerts until",
+        required=False,
+        widget=local_datetime_input(),
+        help_text="Optional, in the job's timezone. Runs are recorded as ever; if it is still "
+        "failing then, one alert sums it up.",
+    )
     clear_auth_password = forms.BooleanField(label="Remove the saved password", required=False)
     expires_at = forms.DateTimeField(
         label="Stop running after",
@@ -308,6 +329,7 @@ class JobForm(ScheduleFields, forms.ModelForm):
             "notify_on_recovery",
             "notify_on_disable",
             "remind_every_hours",
+            "alerts_muted_until",
             "channels",
         ]
         widgets = {
@@ -354,7 +376,7 @@ class JobForm(ScheduleFields, forms.ModelForm):
                 f"{k}: {v}" for k, v in self.instance.headers.items()
             )
             self.initial["expected_statuses"] = ", ".join(map(str, self.instance.expected_statuses))
-            for name in ("expires_at", "run_at"):
+            for name in LOCAL_TIMES:
                 if moment := getattr(self.instance, name):
                     local = moment.astimezone(ZoneInfo(self.instance.timezone))
                     self.initial[name] = local.replace(tzinfo=None)
@@ -454,11 +476,7 @@ class JobForm(ScheduleFields, forms.ModelForm):
     def clean(self) -> dict:
         cleaned = super().clean()
         cleaned["assertions"] = self.clean_expectations()
-        for name in ("expires_at", "run_at"):
-            if cleaned.get(name) and cleaned.get("timezone"):
-                # The browser sends a wall-clock time; it means the job's timezone.
-                wall = cleaned[name].replace(tzinfo=None)
-                cleaned[name] = wall.replace(tzinfo=ZoneInfo(cleaned["timezone"]))
+        in_its_timezone(cleaned, LOCAL_TIMES)
         self.keep_one_way_of_running(cleaned)
         if cleaned.get("after_job"):
             self.check_after_job(cleaned["after_job"])

@@ -106,6 +106,19 @@ JOB = lambda acme: f"/jobs/{acme.job.id}/"  # noqa: E731
 CHANNEL = lambda acme: f"/channels/{acme.project.channels.get().id}/"  # noqa: E731
 API_CHANNEL = lambda acme: f"/api/v1/channels/{acme.project.channels.get().id}/"  # noqa: E731
 NEW_CHANNEL = {"kind": "webhook", "url": "https://example.com/hook"}
+NEW_WINDOW = {"name": "Deploys", "weekdays": [1], "start_time": "02:00", "duration_minutes": 30}
+
+
+def window_id(acme: Acme) -> int:
+    """Acme's maintenance window, made on first use."""
+    window, _ = acme.project.maintenance_windows.get_or_create(
+        name="Nightly", weekdays=[0], start_time="03:00", duration_minutes=60
+    )
+    return window.id
+
+
+WINDOW = lambda acme: f"/channels/maintenance-windows/{window_id(acme)}/"  # noqa: E731
+API_WINDOW = lambda acme: f"/api/v1/maintenance-windows/{window_id(acme)}/"  # noqa: E731
 API_JOB = lambda acme: f"/api/v1/jobs/{acme.job.id}/"  # noqa: E731
 READ = statuses(200, 200, 200, 404)
 CHANGE = statuses(403, 302, 302, 404)
@@ -229,6 +242,15 @@ TABLE: dict[str, list[Row]] = {
     ],
     "channel_test": [Row("post", lambda a: CHANNEL(a) + "test/", CHANGE)],
     "channel_delete": [Row("post", lambda a: CHANNEL(a) + "delete/", CHANGE)],
+    "maintenance_window_add": [
+        Row(
+            "post",
+            lambda a: "/channels/maintenance-windows/",
+            statuses(403, 302, 302, 302),
+            lambda a: {**NEW_WINDOW, "weekdays": "1", "timezone": "UTC"},
+        )
+    ],
+    "maintenance_window_delete": [Row("post", lambda a: WINDOW(a) + "delete/", CHANGE)],
     # The REST API, with keys.
     "api-root": [Row("get", lambda a: "/api/v1/", statuses(200, 200, 200, 200), api=True)],
     "job-list": [
@@ -295,6 +317,21 @@ TABLE: dict[str, list[Row]] = {
     ],
     "channel-test": [
         Row("post", lambda a: API_CHANNEL(a) + "test/", statuses(403, 202, 202, 404), api=True)
+    ],
+    "maintenance-window-list": [
+        Row("get", lambda a: "/api/v1/maintenance-windows/", OWN_PROJECT, api=True),
+        Row(
+            "post",
+            lambda a: "/api/v1/maintenance-windows/",
+            statuses(403, 201, 201, 201),
+            lambda a: NEW_WINDOW,
+            api=True,
+        ),
+    ],
+    "maintenance-window-detail": [
+        Row("get", API_WINDOW, READ, api=True),
+        Row("patch", API_WINDOW, statuses(403, 200, 200, 404), lambda a: {"name": "x"}, api=True),
+        Row("delete", API_WINDOW, statuses(403, 204, 204, 404), api=True),
     ],
 }
 

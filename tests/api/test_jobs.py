@@ -49,6 +49,7 @@ JOB_FIELDS = {
     "notify_on_recovery",
     "notify_on_disable",
     "remind_every_hours",
+    "alerts_muted_until",
     "channels",
     "expires_at",
     "next_runs",

@@ -35,6 +35,11 @@ CONTRACT = {
     ("patch", "/api/v1/channels/{id}/"),
     ("delete", "/api/v1/channels/{id}/"),
     ("post", "/api/v1/channels/{id}/test/"),
+    ("get", "/api/v1/maintenance-windows/"),
+    ("post", "/api/v1/maintenance-windows/"),
+    ("get", "/api/v1/maintenance-windows/{id}/"),
+    ("patch", "/api/v1/maintenance-windows/{id}/"),
+    ("delete", "/api/v1/maintenance-windows/{id}/"),
 }
 pytestmark = pytest.mark.usefixtures("fresh_limits")
 

@@ -127,6 +127,7 @@ def job_form_data(**changes: str) -> dict[str, str]:
         "notify_on_recovery": "on",
         "notify_on_disable": "on",
         "remind_every_hours": "0",
+        "alerts_muted_until": "",
         "failure_threshold": "1",
         "retries": "0",
         "retry_delay_seconds": "10",
