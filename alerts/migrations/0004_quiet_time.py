@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('accounts', '0007_project_signing_secret'),
         ('alerts', '0003_delivery_reminder'),
-        ('jobs', '0016_job_alerts_muted_until'),
+        ('jobs', '0017_job_alerts_muted_until'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('jobs', '0015_job_reminders'),
+        ('jobs', '0016_response_storage'),
     ]
 
     operations = [
