@@ -32,6 +32,7 @@ AUDITED_FIELDS = [
     "remind_every_hours",
     "failure_threshold",
     "expires_at",
+    "tags",
 ]
 SECRET_FIELDS = frozenset({"secret_headers_encrypted", "auth_password_encrypted"})
 

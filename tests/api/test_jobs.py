@@ -50,6 +50,7 @@ JOB_FIELDS = {
     "remind_every_hours",
     "channels",
     "expires_at",
+    "tags",
     "next_runs",
     "last_execution",
     "consecutive_failures",
