@@ -229,8 +229,9 @@ def test_the_import_command_reports_problems_and_makes_nothing(acme, tmp_path):
     path = tmp_path / "jobs.json"
     path.write_text(json.dumps({"jobs": [a_job(), a_job(schedule="nope")]}))
 
-    with pytest.raises(CommandError, match='Nothing was imported: {"jobs": {"1": {"schedule"'):
+    with pytest.raises(CommandError) as raised:
         call_command("import_jobs", "--project", "Acme", str(path))
+    assert str(raised.value).startswith('Nothing was imported: {"jobs": {"1": {"schedule"')
     assert not acme.jobs.exists()
 
 
