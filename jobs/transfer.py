@@ -4,7 +4,8 @@ import_jobs commands all come through here.
 
 Secrets (the basic-auth password, secret headers) never leave: each exported job lists the
 ones it had in `secrets_omitted`, to be entered again after an import. Channels and
-`after_job` name another project's rows by id, so they are not exported either."""
+`after_job` name rows of the project by id, which mean nothing in another, so they are not
+exported either (imported jobs get the project's default channels)."""
 
 from dataclasses import dataclass
 
