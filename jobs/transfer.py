@@ -7,6 +7,7 @@ ones it had in `secrets_omitted`, to be entered again after an import. Channels 
 `after_job` name rows of the project by id, which mean nothing in another, so they are not
 exported either (imported jobs get the project's default channels)."""
 
+import json
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -24,7 +25,8 @@ TOO_LARGE = "Import at most 1 MiB at once."
 
 
 class ImportFailed(Exception):
-    """Nothing was made: {"jobs": {index: {field: [messages]}}} or {"jobs": [message]}."""
+    """Nothing was made: {"jobs": {index: {field: [messages]}}}, {"jobs": [message]}, or
+    a message on a field of the request's envelope (unwrap)."""
 
     def __init__(self, errors: dict) -> None:
         super().__init__(str(errors))
@@ -89,6 +91,25 @@ def import_jobs(
         if dry_run:
             transaction.set_rollback(True)
     return made
+
+
+def unwrap(body: object) -> tuple[object, bool]:
+    """The export document and whether to dry-run, from an import request's body: the export
+    itself, or it as text in the issue's envelope {"format": "json", "content": "…",
+    "dry_run": false}. Raises ImportFailed naming the envelope's bad field."""
+    if not isinstance(body, dict) or "format" not in body:
+        return body, False
+    if body["format"] != "json":
+        raise ImportFailed({"format": ["Only the json format can be imported so far."]})
+    dry_run = body.get("dry_run", False)
+    if not isinstance(dry_run, bool):
+        raise ImportFailed({"dry_run": ["Use true or false."]})
+    if not isinstance(body.get("content"), str):
+        raise ImportFailed({"content": ["Give the export as text."]})
+    try:
+        return json.loads(body["content"]), dry_run
+    except json.JSONDecodeError as error:
+        raise ImportFailed({"content": [f"This is not JSON: {error}."]}) from None
 
 
 def job_list(document: object) -> list:

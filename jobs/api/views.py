@@ -209,17 +209,20 @@ class JobViewSet(viewsets.ModelViewSet):
         responses={201: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT},
         description="Make the jobs of an export (at most 1,000, 1 MiB) in the key's project, "
         'all or none: a 400 lists the problems by index, {"jobs": {"3": {"url": [...]}}}. '
-        "The job limits apply.",
+        "The job limits apply. The body is the export, or it as text in "
+        '{"format": "json", "content": "…", "dry_run": false}.',
     )
     @action(detail=False, methods=["post"], url_path="import", url_name="import")
     def import_jobs(self, request: Request) -> Response:
         if int(request.META.get("CONTENT_LENGTH") or 0) > transfer.MAX_IMPORT_BYTES:
             raise ValidationError({"jobs": [transfer.TOO_LARGE]})
-        dry_run = parse_bool("dry_run", request.query_params.get("dry_run", "false"))
+        asked_dry_run = parse_bool("dry_run", request.query_params.get("dry_run", "false"))
         try:
+            document, dry_run_in_body = transfer.unwrap(request.data)
+            dry_run = asked_dry_run or dry_run_in_body
             made = transfer.import_jobs(
                 request.auth.project,
-                request.data,
+                document,
                 member=request.user,
                 key=request.auth,
                 actor=api_actor(request),

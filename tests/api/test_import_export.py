@@ -294,3 +294,32 @@ def test_the_import_page_says_when_it_is_not_json(alice_client):
     response = alice_client.post("/jobs/import/", {"content": "{nope", "import": ""})
 
     assert "This is not JSON" in response.content.decode()
+
+
+def test_the_export_can_come_as_text_in_an_envelope_with_its_own_dry_run(acme_api, acme):
+    content = json.dumps({"jobs": [a_job()]})
+
+    checked = acme_api.post(
+        IMPORT, {"format": "json", "content": content, "dry_run": True}, format="json"
+    )
+    made = acme_api.post(IMPORT, {"format": "json", "content": content}, format="json")
+
+    assert (checked.status_code, checked.json()["dry_run"]) == (200, True)
+    assert (made.status_code, made.json()["created"]) == (201, 1)
+    assert acme.jobs.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"format": "crontab", "content": "* * * * * curl x"}, "format"),
+        ({"format": "json", "content": "{nope"}, "content"),
+        ({"format": "json", "content": {"jobs": []}}, "content"),
+        ({"format": "json", "content": "{}", "dry_run": "yes"}, "dry_run"),
+    ],
+)
+def test_a_bad_envelope_is_a_400_on_its_field(acme_api, body, field):
+    response = acme_api.post(IMPORT, body, format="json")
+
+    assert response.status_code == 400
+    assert set(response.json()) == {field}
