@@ -34,6 +34,7 @@ AUDITED_FIELDS = [
     "alerts_muted_until",
     "failure_threshold",
     "expires_at",
+    "tags",
 ]
 SECRET_FIELDS = frozenset({"secret_headers_encrypted", "auth_password_encrypted"})
 

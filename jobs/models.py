@@ -63,6 +63,13 @@ class JobQuerySet(models.QuerySet):
     def search(self, text: str) -> "JobQuerySet":
         return self.filter(Q(title__icontains=text) | Q(url__icontains=text))
 
+    def tagged(self, tag: str) -> "JobQuerySet":
+        # JSON containment (tags__contains) is PostgreSQL-only; SQLite (make run) has none.
+        # A tag holds no quote or backslash (validators.TAG), so its JSON string, quotes
+        # and all, appears in the stored list's text exactly when the list holds it. Always
+        # within one project, so the scan is over at most MAX_JOBS_PER_PROJECT rows.
+        return self.filter(tags__icontains=json.dumps(tag.strip().lower()))
+
 
 class JobLimitReached(Exception):
     """No room for another job: the project's cap, or its owner's."""
@@ -198,6 +205,8 @@ class Job(Credentials):
     notify_on_recovery = models.BooleanField(default=True)
     notify_on_disable = models.BooleanField(default=True)
     expires_at = models.DateTimeField(null=True, blank=True)
+    # Short labels to find and act on many jobs at once (JobQuerySet.tagged, jobs/bulk.py).
+    tags = models.JSONField(default=list, blank=True, validators=[validators.validate_tags])
     next_run_at = models.DateTimeField(null=True, blank=True)
     consecutive_failures = models.PositiveIntegerField(default=0)
     # A slot's failed attempt is tried again this many times (for reasons worth it),

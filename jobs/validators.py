@@ -161,3 +161,35 @@ def validate_run_at(run_at: datetime) -> None:
     """Only for a run_at being set: a one-off job that ran keeps its past one."""
     if run_at <= timezone.now():
         raise ValidationError("This time has passed: a one-off run must be in the future.")
+
+
+MAX_TAGS = 10
+MAX_TAG_LENGTH = 40
+TAG = re.compile(r"^[a-z0-9._-]+$")
+
+
+def normalize_tags(tags: object) -> list[str]:
+    """Tags as stored: lowercased, in the order given, each once. Raises ValidationError
+    naming every bad one (the form and the API both come through here)."""
+    if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
+        raise ValidationError("Give tags as a list of labels.")
+    normalized = list(dict.fromkeys(tag.strip().lower() for tag in tags if tag.strip()))
+    problems = [tag_problem(tag) for tag in normalized]
+    if problems := [problem for problem in problems if problem]:
+        raise ValidationError(problems)
+    if len(normalized) > MAX_TAGS:
+        raise ValidationError(f"A job has at most {MAX_TAGS} tags.")
+    return normalized
+
+
+def tag_problem(tag: str) -> str:
+    if len(tag) > MAX_TAG_LENGTH:
+        return f"“{tag[:MAX_TAG_LENGTH]}…” is longer than {MAX_TAG_LENGTH} characters."
+    if not TAG.match(tag):
+        return f"“{tag}”: a tag has only letters, digits, “-”, “_” and “.”."
+    return ""
+
+
+def validate_tags(tags: object) -> None:
+    if normalize_tags(tags) != tags:
+        raise ValidationError("Tags are stored lowercased and each once.")

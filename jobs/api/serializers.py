@@ -5,9 +5,12 @@ from rest_framework import serializers
 
 from accounts.models import AuditEntry
 from alerts.models import Channel
-from jobs import assertions, chaining
+from jobs import assertions, bulk, chaining
 from jobs.models import Execution, Job, TestRun
 from jobs.validators import (
+    MAX_TAG_LENGTH,
+    MAX_TAGS,
+    normalize_tags,
     timing_problems,
     validate_headers,
     validate_run_at,
@@ -15,6 +18,7 @@ from jobs.validators import (
     validate_signing,
 )
 
+MAX_BULK_IDS = 1000
 EXECUTION_SUMMARY_FIELDS = [
     "id",
     "scheduled_for",
@@ -117,6 +121,12 @@ class JobSerializer(serializers.ModelSerializer):
         required=False, max_length=64, help_text="IANA name; defaults to the member's timezone."
     )
     schedule_description = serializers.CharField(source="describe_schedule", read_only=True)
+    tags = serializers.ListField(
+        child=serializers.CharField(allow_blank=True),
+        required=False,
+        help_text=f"Up to {MAX_TAGS} labels of letters, digits, -, _ and . (at most "
+        f"{MAX_TAG_LENGTH} characters each), stored lowercased, each once.",
+    )
     # Job.next_runs is called with its default count (3); DateTimeField writes
     # these like every other time in the response (UTC, "Z").
     next_runs = serializers.ListField(child=serializers.DateTimeField(), read_only=True)
@@ -167,6 +177,7 @@ class JobSerializer(serializers.ModelSerializer):
             "alerts_muted_until",
             "channels",
             "expires_at",
+            "tags",
             "next_runs",
             "last_execution",
             "consecutive_failures",
@@ -237,11 +248,13 @@ class JobSerializer(serializers.ModelSerializer):
         # validate_assertions names each bad item by its index instead.
         self.fields["assertions"].validators = []
         # Another project's job is not there to run after (no hint that it exists).
-        self.fields["after_job"].queryset = Job.objects.filter(project=self.project)
+        if "after_job" in self.fields:
+            self.fields["after_job"].queryset = Job.objects.filter(project=self.project)
         # Only the key's project's channels can be chosen: another's is "does not exist".
-        self.fields["channels"].child_relation.queryset = Channel.objects.filter(
-            project=self.project
-        )
+        if "channels" in self.fields:
+            self.fields["channels"].child_relation.queryset = Channel.objects.filter(
+                project=self.project
+            )
 
     @property
     def project(self) -> object:
@@ -260,6 +273,12 @@ class JobSerializer(serializers.ModelSerializer):
     def get_last_execution(self, job: Job) -> dict | None:
         execution = job.last_execution
         return ExecutionSummarySerializer(execution).data if execution else None
+
+    def validate_tags(self, value: list) -> list[str]:
+        try:
+            return normalize_tags(value)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.messages) from None
 
     def validate_assertions(self, value: object) -> list:
         """A 400 naming each bad item by its index: {"assertions": {"2": ["…"]}}."""
@@ -369,6 +388,45 @@ class JobSerializer(serializers.ModelSerializer):
             job.secret_headers = validated_data.pop("secret_headers")
 
 
+# What a member sets on a job, less secrets and ids of other rows (channels, after_job).
+EXPORTED_FIELDS = [
+    "title",
+    "url",
+    "method",
+    "headers",
+    "body",
+    "auth_username",
+    "schedule",
+    "run_at",
+    "delete_after_run",
+    "spread_seconds",
+    "timezone",
+    "timeout_seconds",
+    "expected_statuses",
+    "follow_redirects",
+    "sign_requests",
+    "retries",
+    "retry_delay_seconds",
+    "assertions",
+    "enabled",
+    "failure_threshold",
+    "notify_on_failure",
+    "notify_on_recovery",
+    "notify_on_disable",
+    "remind_every_hours",
+    "expires_at",
+    "tags",
+]
+
+
+class ExportedJobSerializer(JobSerializer):
+    """A job as exported and imported (jobs/transfer.py): what a member sets, without
+    secrets, ids or other rows (channels, after_job)."""
+
+    class Meta(JobSerializer.Meta):
+        fields = EXPORTED_FIELDS
+
+
 class TestRunSerializer(serializers.ModelSerializer):
     """A test run: `pending` until a worker has sent it, then `done` with what came back."""
 
@@ -428,4 +486,32 @@ class SigningSecretSerializer(serializers.Serializer):
         read_only=True,
         help_text="whsec_ and the base64 of 32 random bytes: verify requests with it using a "
         "Standard Webhooks library. Shown in this answer only.",
+    )
+
+
+class BulkActionSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=list(bulk.ACTIONS))
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        allow_empty=False,
+        max_length=MAX_BULK_IDS,
+        help_text="Ids of the key's project's jobs; any other id fails the whole request.",
+    )
+    tag = serializers.CharField(
+        required=False, allow_blank=True, default="", help_text="For tag and untag."
+    )
+
+    def validate(self, attrs: dict) -> dict:
+        try:
+            attrs["tag"] = bulk.clean_tag(attrs["action"], attrs["tag"])
+        except DjangoValidationError as error:
+            raise serializers.ValidationError({"tag": error.messages}) from None
+        return attrs
+
+
+class BulkOutcomeSerializer(serializers.Serializer):
+    action = serializers.CharField()
+    selected = serializers.IntegerField(help_text="Jobs the action was applied to.")
+    changed = serializers.IntegerField(
+        help_text="Of those, how many it changed (pausing a paused job changes nothing)."
     )

@@ -1,6 +1,9 @@
 """REST API v1: the member's jobs and their executions, the audit log and the signing
 secret (contract in shared/DESIGN.md)."""
 
+import dataclasses
+
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.utils.cache import patch_cache_control
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -15,10 +18,13 @@ from rest_framework.views import APIView
 
 from accounts import audit, projects
 from accounts.models import AuditEntry, Role
-from jobs import auditing
+from jobs import auditing, bulk, transfer
 from jobs.api.serializers import (
     AuditEntrySerializer,
+    BulkActionSerializer,
+    BulkOutcomeSerializer,
     ExecutionSerializer,
+    ExportedJobSerializer,
     JobSerializer,
     SigningSecretSerializer,
     TestRunSerializer,
@@ -48,6 +54,7 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
                 "enabled", OpenApiTypes.BOOL, description="Only enabled or paused jobs."
             ),
             OpenApiParameter("search", OpenApiTypes.STR, description="Text in the title or URL."),
+            OpenApiParameter("tag", OpenApiTypes.STR, description="Only jobs with this tag."),
         ]
     )
 )
@@ -73,6 +80,8 @@ class JobViewSet(viewsets.ModelViewSet):
             jobs = jobs.filter(enabled=parse_bool("enabled", enabled))
         if search := self.request.query_params.get("search"):
             jobs = jobs.search(parse_search(search))
+        if tag := self.request.query_params.get("tag"):
+            jobs = jobs.tagged(tag)
         return jobs
 
     def perform_create(self, serializer: BaseSerializer) -> None:
@@ -154,6 +163,80 @@ class JobViewSet(viewsets.ModelViewSet):
         health.set_enabled(job, enabled)
         auditing.updated(job, api_actor(self.request), was)
         return Response(self.get_serializer(job).data)
+
+    @extend_schema(
+        request=BulkActionSerializer,
+        responses={200: BulkOutcomeSerializer},
+        description="Pause, resume, delete, tag or untag many jobs at once, all or none: an "
+        "id that is not the key's project's is a 400 naming it, and nothing is changed.",
+    )
+    @action(detail=False, methods=["post"])
+    def bulk(self, request: Request) -> Response:
+        serializer = BulkActionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        action = serializer.validated_data["action"]
+        try:
+            outcome = bulk.apply(
+                request.auth.project,
+                action=action,
+                ids=serializer.validated_data["ids"],
+                tag=serializer.validated_data["tag"],
+                actor=api_actor(request),
+            )
+        except bulk.JobsNotFound as error:
+            raise ValidationError({"ids": {str(pk): ["Not found."] for pk in error.ids}}) from None
+        except DjangoValidationError as error:
+            raise ValidationError({"tag": error.messages}) from None
+        return Response({"action": action, **dataclasses.asdict(outcome)})
+
+    @extend_schema(
+        request=None,
+        responses={200: OpenApiTypes.OBJECT},
+        description='The project\'s jobs as JSON: {"version", "project", "jobs": [...]}, each '
+        "job's settings without secrets; `secrets_omitted` names the ones to enter again.",
+    )
+    @action(detail=False, methods=["get"])
+    def export(self, request: Request) -> Response:
+        return Response(transfer.export(request.auth.project))
+
+    @extend_schema(
+        request=OpenApiTypes.OBJECT,
+        parameters=[
+            OpenApiParameter(
+                "dry_run", OpenApiTypes.BOOL, description="Check everything, make nothing."
+            )
+        ],
+        responses={201: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT},
+        description="Make the jobs of an export (at most 1,000, 1 MiB) in the key's project, "
+        'all or none: a 400 lists the problems by index, {"jobs": {"3": {"url": [...]}}}. '
+        "The job limits apply. The body is the export, or it as text in "
+        '{"format": "json", "content": "…", "dry_run": false}.',
+    )
+    @action(detail=False, methods=["post"], url_path="import", url_name="import")
+    def import_jobs(self, request: Request) -> Response:
+        if int(request.META.get("CONTENT_LENGTH") or 0) > transfer.MAX_IMPORT_BYTES:
+            raise ValidationError({"jobs": [transfer.TOO_LARGE]})
+        asked_dry_run = parse_bool("dry_run", request.query_params.get("dry_run", "false"))
+        try:
+            document, dry_run_in_body = transfer.unwrap(request.data)
+            dry_run = asked_dry_run or dry_run_in_body
+            made = transfer.import_jobs(
+                request.auth.project,
+                document,
+                member=request.user,
+                key=request.auth,
+                actor=api_actor(request),
+                dry_run=dry_run,
+            )
+        except transfer.ImportFailed as error:
+            raise ValidationError(error.errors) from None
+        jobs = ExportedJobSerializer(made, many=True).data
+        if dry_run:
+            return Response({"dry_run": True, "created": 0, "jobs": jobs})
+        for job, data in zip(made, jobs, strict=True):
+            data["id"] = job.id
+        answer = {"dry_run": False, "created": len(made), "jobs": jobs}
+        return Response(answer, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses=ExecutionSerializer(many=True))
     @action(detail=True, methods=["get"])

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from accounts.forms import TIMEZONE_CHOICES
 from accounts.models import Project, User
-from jobs import assertions, chaining
+from jobs import assertions, bulk, chaining, transfer
 from jobs.models import (
     MAX_AFTER_DELAY_SECONDS,
     MAX_REMIND_EVERY_HOURS,
@@ -18,6 +18,7 @@ from jobs.models import (
     Job,
 )
 from jobs.validators import (
+    normalize_tags,
     validate_headers,
     validate_run_at,
     validate_schedule_in_timezone,
@@ -292,6 +293,11 @@ class JobForm(ScheduleFields, forms.ModelForm):
         "failing then, one alert sums it up.",
     )
     clear_auth_password = forms.BooleanField(label="Remove the saved password", required=False)
+    tags = forms.CharField(
+        label="Tags",
+        required=False,
+        help_text="Comma-separated, up to 10: letters, digits, -, _ and . (e.g. billing, nightly).",
+    )
     expires_at = forms.DateTimeField(
         label="Stop running after",
         required=False,
@@ -331,6 +337,7 @@ class JobForm(ScheduleFields, forms.ModelForm):
             "remind_every_hours",
             "alerts_muted_until",
             "channels",
+            "tags",
         ]
         widgets = {
             "channels": forms.CheckboxSelectMultiple,
@@ -376,6 +383,7 @@ class JobForm(ScheduleFields, forms.ModelForm):
                 f"{k}: {v}" for k, v in self.instance.headers.items()
             )
             self.initial["expected_statuses"] = ", ".join(map(str, self.instance.expected_statuses))
+            self.initial["tags"] = ", ".join(self.instance.tags)
             for name in LOCAL_TIMES:
                 if moment := getattr(self.instance, name):
                     local = moment.astimezone(ZoneInfo(self.instance.timezone))
@@ -464,6 +472,9 @@ class JobForm(ScheduleFields, forms.ModelForm):
     def clean_expected_statuses(self) -> list[int]:
         return parse_statuses(self.cleaned_data["expected_statuses"])
 
+    def clean_tags(self) -> list[str]:
+        return normalize_tags(self.cleaned_data["tags"].split(","))
+
     def clean_spread_seconds(self) -> int:
         return self.cleaned_data["spread_seconds"] or 0
 
@@ -550,3 +561,57 @@ def when_of(job: Job) -> str:
     if job.after_job_id and not job.schedule:
         return "after"
     return "schedule"
+
+
+class BulkForm(forms.Form):
+    """The dashboard's bulk action on the checked jobs."""
+
+    action = forms.ChoiceField(choices=list(bulk.ACTIONS.items()))
+    ids = forms.TypedMultipleChoiceField(
+        coerce=int, error_messages={"required": "Select jobs first."}
+    )
+    tag = forms.CharField(required=False)
+    confirmed = forms.BooleanField(required=False)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Any id is offered: bulk.apply says which are not the project's.
+        self.fields["ids"].valid_value = lambda value: str(value).isdigit()
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if "action" in data:
+            try:
+                data["tag"] = bulk.clean_tag(data["action"], data.get("tag", ""))
+            except ValidationError as error:
+                self.add_error("tag", error)
+        return data
+
+    def problems(self) -> list[str]:
+        return [message for errors in self.errors.values() for message in errors]
+
+
+class ImportForm(forms.Form):
+    """An export to import: a file, or its text pasted (the preview keeps it here)."""
+
+    file = forms.FileField(label="Export file (JSON)", required=False)
+    content = forms.CharField(
+        label="Or paste it", required=False, widget=forms.Textarea(attrs={"rows": 6})
+    )
+
+    def clean(self) -> dict:
+        data = super().clean()
+        upload = data.get("file")
+        if upload and upload.size > transfer.MAX_IMPORT_BYTES:
+            raise ValidationError(transfer.TOO_LARGE)
+        text = upload.read().decode("utf-8", "replace") if upload else data.get("content", "")
+        if not text.strip():
+            raise ValidationError("Choose an export file, or paste one.")
+        if len(text.encode()) > transfer.MAX_IMPORT_BYTES:
+            raise ValidationError(transfer.TOO_LARGE)
+        try:
+            data["document"] = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ValidationError(f"This is not JSON: {error}.") from None
+        data["text"] = text
+        return data

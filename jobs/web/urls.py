@@ -5,6 +5,9 @@ from jobs.web import history_views, views
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("new/", views.job_create, name="job_create"),
+    path("bulk/", views.jobs_bulk, name="jobs_bulk"),
+    path("export/", views.jobs_export, name="jobs_export"),
+    path("import/", views.jobs_import, name="jobs_import"),
     path("preview/", views.schedule_preview, name="schedule_preview"),
     path("<int:job_id>/", views.job_detail, name="job_detail"),
     path("<int:job_id>/edit/", views.job_edit, name="job_edit"),

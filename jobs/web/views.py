@@ -2,19 +2,22 @@ from datetime import timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts import audit, projects
 from accounts.models import Role
-from jobs import auditing
+from jobs import auditing, bulk, transfer
 from jobs.engine import health, run_now, test_runs
 from jobs.models import Job, JobLimitReached, TestRun, room_for_a_job
 from jobs.schedules import ScheduleError, schedule_for
 from jobs.web import history
-from jobs.web.forms import JobForm, PreviewForm
+from jobs.web.forms import BulkForm, ImportForm, JobForm, PreviewForm
 
 SUCCESS_RATE_WINDOW = timedelta(days=7)
 
@@ -42,11 +45,114 @@ def web_actor(request: HttpRequest) -> audit.Actor:
 def dashboard(request: HttpRequest) -> HttpResponse:
     member = projects.current_membership(request)
     projects.require_role(member, Role.VIEWER)
-    jobs = list(member.project.jobs.select_related("last_execution"))
+    jobs = member.project.jobs.select_related("last_execution")
+    # The filter lives in the URL, so a filtered list can be bookmarked and shared.
+    tag, search = request.GET.get("tag", "").strip(), request.GET.get("q", "").strip()
+    if tag:
+        jobs = jobs.tagged(tag)
+    if search and "\x00" not in search:
+        jobs = jobs.search(search)
+    jobs = list(jobs)
     strips = history.recent_outcomes(jobs)
     rates = history.success_rates(jobs, since=timezone.now() - SUCCESS_RATE_WINDOW)
     rows = [(job, strips[job.id], rates[job.id]) for job in jobs]
-    return render(request, "jobs/dashboard.html", {"jobs": jobs, "rows": rows})
+    context = {
+        "jobs": jobs,
+        "rows": rows,
+        "tag": tag,
+        "search": search,
+        "filtered": bool(tag or search),
+        "actions": bulk.ACTIONS,
+        "may_change": member.may(Role.MEMBER),
+    }
+    return render(request, "jobs/dashboard.html", context)
+
+
+@login_required
+@require_POST
+def jobs_bulk(request: HttpRequest) -> HttpResponse:
+    """The dashboard's selection: one action on the checked jobs, all or none. Deleting
+    asks first, on a page that posts the same selection back with `confirmed`."""
+    member = projects.current_membership(request)
+    projects.require_role(member, Role.MEMBER)
+    form = BulkForm(request.POST)
+    back = request.POST.get("back", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts=None) or not back:
+        back = reverse("dashboard")
+    if not form.is_valid():
+        messages.error(request, " ".join(form.problems()))
+        return redirect(back)
+    action, ids = form.cleaned_data["action"], form.cleaned_data["ids"]
+    if action == "delete" and not form.cleaned_data["confirmed"]:
+        jobs = member.project.jobs.filter(pk__in=ids)
+        context = {"jobs": jobs, "ids": ids, "back": back}
+        return render(request, "jobs/bulk_confirm_delete.html", context)
+    try:
+        outcome = bulk.apply(
+            member.project,
+            action=action,
+            ids=ids,
+            tag=form.cleaned_data["tag"],
+            actor=web_actor(request),
+        )
+    except bulk.JobsNotFound as error:
+        messages.error(request, str(error))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        done = f"{outcome.changed} of {outcome.selected} jobs changed"
+        messages.success(request, f"{bulk.ACTIONS[action]}: {done}.")
+    return redirect(back)
+
+
+@login_required
+def jobs_export(request: HttpRequest) -> HttpResponse:
+    member = projects.current_membership(request)
+    projects.require_role(member, Role.VIEWER)
+    response = JsonResponse(transfer.export(member.project), json_dumps_params={"indent": 2})
+    response["Content-Disposition"] = 'attachment; filename="cronsvc-jobs.json"'
+    return response
+
+
+@login_required
+def jobs_import(request: HttpRequest) -> HttpResponse:
+    """Upload an export (or paste it): Preview shows the jobs it would make, Import makes
+    them all or none."""
+    member = projects.current_membership(request)
+    projects.require_role(member, Role.MEMBER)
+    form = ImportForm(request.POST or None, request.FILES or None)
+    context: dict = {"form": form}
+    if request.method == "POST" and form.is_valid():
+        dry_run = "preview" in request.POST
+        try:
+            made = transfer.import_jobs(
+                member.project,
+                form.cleaned_data["document"],
+                member=request.user,
+                actor=web_actor(request),
+                dry_run=dry_run,
+            )
+        except transfer.ImportFailed as error:
+            context["problems"] = import_problems(error.errors["jobs"])
+        else:
+            if not dry_run:
+                messages.success(request, f"{len(made)} jobs imported.")
+                return redirect("dashboard")
+            context["preview"] = made
+            form = context["form"] = ImportForm(initial={"content": form.cleaned_data["text"]})
+    return render(request, "jobs/import.html", context)
+
+
+def import_problems(errors: dict | list) -> list[str]:
+    """ "Job 3, url: …" lines for the page, from ImportFailed's errors."""
+    if isinstance(errors, list):
+        return errors
+    return [
+        f"Job {int(index) + 1}, {field}: {message}"
+        for index, fields in errors.items()
+        for field, messages in fields.items()
+        for message in messages
+    ]
 
 
 @login_required

@@ -10,6 +10,7 @@ project instead, never Acme's data. An API persona uses a key of Acme made for t
 act within their member's current role; the outsider's key is of their own project).
 """
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -120,6 +121,8 @@ def window_id(acme: Acme) -> int:
 WINDOW = lambda acme: f"/channels/maintenance-windows/{window_id(acme)}/"  # noqa: E731
 API_WINDOW = lambda acme: f"/api/v1/maintenance-windows/{window_id(acme)}/"  # noqa: E731
 API_JOB = lambda acme: f"/api/v1/jobs/{acme.job.id}/"  # noqa: E731
+IMPORT_DOCUMENT = {"jobs": [{"title": "t", "url": "https://example.com/", "schedule": "@daily"}]}
+IMPORT = {"content": json.dumps(IMPORT_DOCUMENT), "import": ""}
 READ = statuses(200, 200, 200, 404)
 CHANGE = statuses(403, 302, 302, 404)
 OWN_PROJECT = statuses(200, 200, 200, 200)  # the outsider sees their own project
@@ -139,6 +142,21 @@ TABLE: dict[str, list[Row]] = {
     "job_create": [
         Row("get", lambda a: "/jobs/new/", statuses(403, 200, 200, 200)),
         Row("post", lambda a: "/jobs/new/", statuses(403, 302, 302, 302), lambda a: JOB_FORM),
+    ],
+    "jobs_bulk": [
+        # The outsider acts in their own project, where Acme's job is not found: back to
+        # the dashboard with that message, nothing done (tests/web/test_bulk_actions.py).
+        Row(
+            "post",
+            lambda a: "/jobs/bulk/",
+            statuses(403, 302, 302, 302),
+            lambda a: {"action": "pause", "ids": [str(a.job.id)]},
+        )
+    ],
+    "jobs_export": [Row("get", lambda a: "/jobs/export/", OWN_PROJECT)],
+    "jobs_import": [
+        Row("get", lambda a: "/jobs/import/", statuses(403, 200, 200, 200)),
+        Row("post", lambda a: "/jobs/import/", statuses(403, 302, 302, 302), lambda a: IMPORT),
     ],
     "schedule_preview": [Row("get", lambda a: "/jobs/preview/?schedule=* * * * *", OWN_PROJECT)],
     "job_detail": [Row("get", JOB, READ)],
@@ -267,6 +285,28 @@ TABLE: dict[str, list[Row]] = {
         Row("get", API_JOB, READ, api=True),
         Row("patch", API_JOB, statuses(403, 200, 200, 404), lambda a: {"title": "x"}, api=True),
         Row("delete", API_JOB, statuses(403, 204, 204, 404), api=True),
+    ],
+    "job-bulk": [
+        # The outsider's key is of their own project: Acme's job there is "not found" (400).
+        Row(
+            "post",
+            lambda a: "/api/v1/jobs/bulk/",
+            statuses(403, 200, 200, 400),
+            lambda a: {"action": "pause", "ids": [a.job.id]},
+            api=True,
+        )
+    ],
+    "job-export": [
+        Row("get", lambda a: "/api/v1/jobs/export/", statuses(200, 200, 200, 200), api=True)
+    ],
+    "job-import": [
+        Row(
+            "post",
+            lambda a: "/api/v1/jobs/import/",
+            statuses(403, 201, 201, 201),
+            lambda a: IMPORT_DOCUMENT,
+            api=True,
+        )
     ],
     "job-executions": [Row("get", lambda a: API_JOB(a) + "executions/", READ, api=True)],
     "job-pause": [

@@ -52,6 +52,7 @@ JOB_FIELDS = {
     "alerts_muted_until",
     "channels",
     "expires_at",
+    "tags",
     "next_runs",
     "last_execution",
     "consecutive_failures",

@@ -40,6 +40,9 @@ CONTRACT = {
     ("get", "/api/v1/maintenance-windows/{id}/"),
     ("patch", "/api/v1/maintenance-windows/{id}/"),
     ("delete", "/api/v1/maintenance-windows/{id}/"),
+    ("post", "/api/v1/jobs/bulk/"),
+    ("get", "/api/v1/jobs/export/"),
+    ("post", "/api/v1/jobs/import/"),
 }
 pytestmark = pytest.mark.usefixtures("fresh_limits")
 
@@ -84,9 +87,9 @@ def test_list_filters_are_described_on_the_list_only(schema):
         parameters = schema["paths"][path][method].get("parameters", [])
         return {parameter["name"] for parameter in parameters if parameter["in"] == "query"}
 
-    assert query_parameters("get", "/api/v1/jobs/") == {"enabled", "search", "page"}
+    assert query_parameters("get", "/api/v1/jobs/") == {"enabled", "search", "tag", "page"}
     for method, path in CONTRACT - {("get", "/api/v1/jobs/")}:
-        assert not query_parameters(method, path) & {"enabled", "search"}, (method, path)
+        assert not query_parameters(method, path) & {"enabled", "search", "tag"}, (method, path)
 
 
 def test_every_operation_asks_for_a_bearer_key(schema):

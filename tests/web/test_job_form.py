@@ -99,6 +99,7 @@ def job_form_data(**changes: str) -> dict[str, str]:
         "title": "Nightly report",
         "method": "GET",
         "url": "http://127.0.0.1:9/report",
+        "tags": "",
         "preset": "every_n_minutes",
         "every_n": "5",
         "at_minute": "0",
