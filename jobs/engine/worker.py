@@ -50,8 +50,10 @@ RECORD_RETRY_DELAYS = (1, 2, 4, 8, 15, 15)
 # The column is a 32-bit integer: about 24 days. A lost execution found and re-sent after
 # a longer outage would otherwise fail the whole batch's write and strand it `running`.
 MAX_LATENESS_MS = 2**31 - 1
-# Results that come in within this long of each other are written in one transaction.
-RECORD_WAVE_SECONDS = 0.2
+# Results that come in within this long of a wave's first are written in one transaction:
+# long enough that a batch of healthy targets is one write (each write locks its jobs and
+# sets off health, chains and alerts), short enough that a hanging target holds back no one.
+RECORD_WAVE_SECONDS = 1.0
 
 
 @dataclass
