@@ -16,9 +16,19 @@ SLOT_TRIGGERS = {Execution.Trigger.SCHEDULE, Execution.Trigger.CATCH_UP}
 def conclude(executions: list[Execution]) -> int:
     """Disable the one-off jobs whose run finished among `executions` (in the caller's
     transaction); a job given a later run_at since then has a next run and stays."""
-    ran = {e.job_id for e in executions if e.trigger in SLOT_TRIGGERS and is_final_result(e)}
+    ran = {
+        e.job_id
+        for e in executions
+        if e.trigger in SLOT_TRIGGERS and is_final_result(e) and may_be_one_off(e)
+    }
     if not ran:
         return 0
     return Job.objects.filter(
         id__in=ran, run_at__isnull=False, next_run_at=None, enabled=True
     ).update(enabled=False, updated_at=timezone.now())
+
+
+def may_be_one_off(execution: Execution) -> bool:
+    """Whether its job may be a one-off: the worker loads the jobs with the batch, so for
+    the recurring ones nothing needs asking; the recovery sweep's are asked (no query each)."""
+    return not Execution.job.is_cached(execution) or execution.job.run_at is not None
