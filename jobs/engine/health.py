@@ -30,6 +30,16 @@ HEALTH_FIELDS = [
     "last_execution",
     "remind_at",
 ]
+# What counting a result reads of a job, besides what it writes, and what its alerts read
+# (alerts/quiet.py): a job has many more columns, and reading them all for every result
+# was a good part of recording it.
+COUNT_FIELDS = [
+    *HEALTH_FIELDS,
+    "project_id",
+    "failure_threshold",
+    "remind_every_hours",
+    "alerts_muted_until",
+]
 
 
 def record(executions: list[Execution]) -> list[HealthChange]:
@@ -41,7 +51,9 @@ def record(executions: list[Execution]) -> list[HealthChange]:
     counted = [e for e in executions if is_final_result(e)]
     for execution in sorted(counted, key=lambda e: e.scheduled_for):
         by_job.setdefault(execution.job_id, []).append(execution)
-    jobs = list(Job.objects.select_for_update().filter(id__in=by_job).order_by("id"))
+    jobs = list(
+        Job.objects.select_for_update().filter(id__any=by_job).only(*COUNT_FIELDS).order_by("id")
+    )
     changes = []
     for job in jobs:
         for execution in by_job[job.id]:

@@ -123,7 +123,7 @@ def claim(execution_ids: list[int]) -> list[Execution]:
     lock_jobs(execution_ids)
     executions = list(
         Execution.objects.select_for_update(skip_locked=True, of=("self",))
-        .filter(id__in=execution_ids, status=Status.PENDING)
+        .filter(id__any=execution_ids, status=Status.PENDING)
         # The project holds the signing secrets: with the batch, not a query per request.
         .select_related("job__project")
     )
@@ -135,7 +135,7 @@ def claim(execution_ids: list[int]) -> list[Execution]:
         if reason:
             execution.error = reason
         busy.add(execution.job_id)
-    Execution.objects.filter(id__in=[e.id for e in to_run]).update(
+    Execution.objects.filter(id__any=[e.id for e in to_run]).update(
         status=Status.RUNNING, started_at=now, claimed_by=liveness.this_worker()
     )
     for execution in skipped:
@@ -147,7 +147,7 @@ def claim(execution_ids: list[int]) -> list[Execution]:
 def busy_jobs(job_ids: set[int], now: datetime) -> set[int]:
     """The jobs with an execution running on a live worker."""
     running = list(
-        Execution.objects.filter(job_id__in=job_ids, status=Status.RUNNING).only(
+        Execution.objects.filter(job_id__any=job_ids, status=Status.RUNNING).only(
             *recovery.CLAIM_FIELDS
         )
     )
@@ -163,7 +163,7 @@ def lock_jobs(execution_ids: list[int]) -> None:
     them: a job being deleted holds its row while it waits for its executions.
     """
     jobs = Job.objects.filter(
-        id__in=Execution.objects.filter(id__in=execution_ids).values("job_id")
+        id__in=Execution.objects.filter(id__any=execution_ids).values("job_id")
     )
     list(jobs.select_for_update().order_by("id").values_list("id", flat=True))
 
@@ -301,7 +301,7 @@ def write_results(executions: list[Execution]) -> list[Execution]:
     taken for dead) keeps what the sweep wrote."""
     still_running = set(
         Execution.objects.select_for_update()
-        .filter(id__in=[e.id for e in executions], status=Status.RUNNING)
+        .filter(id__any=[e.id for e in executions], status=Status.RUNNING)
         .values_list("id", flat=True)
     )
     finished = [e for e in executions if e.id in still_running]
