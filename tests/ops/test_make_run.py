@@ -132,7 +132,7 @@ def two_rounds_of_heartbeats(database: Path, seconds: float = 30) -> None:
 
 def process_lines(console: str) -> list[str]:
     """What honcho shows of web, beat and the workers ("12:00:01 worker.1 | ...")."""
-    return [line for line in console.splitlines() if re.match(r"\d\d:\d\d:\d\d \w+\.1 +\|", line)]
+    return [line for line in console.splitlines() if re.match(r"\d\d:\d\d:\d\d \w+\.\d+ +\|", line)]
 
 
 def test_a_new_member_reads_links_to_the_port_it_serves_and_one_line_per_run(make_run, target):
