@@ -430,6 +430,12 @@ class ExportedJobSerializer(JobSerializer):
 class TestRunSerializer(serializers.ModelSerializer):
     """A test run: `pending` until a worker has sent it, then `done` with what came back."""
 
+    request = SentRequestSerializer(
+        read_only=True,
+        allow_null=True,
+        help_text="The request as sent, its variables filled in; null until it is sent.",
+    )
+
     url = serializers.SerializerMethodField(help_text="Where to read this test run.")
     target_url = serializers.CharField(source="url", help_text="The URL it calls.")
     failure_reason = serializers.CharField(
@@ -461,6 +467,7 @@ class TestRunSerializer(serializers.ModelSerializer):
             "response_truncated",
             "error",
             "assertion_results",
+            "request",
         ]
         read_only_fields = fields
 
