@@ -16,7 +16,10 @@ from jobs.models import (
     MAX_SPREAD_SECONDS,
     AfterOutcome,
     Job,
+    StatusPage,
+    StatusPageEntry,
 )
+from jobs.status_pages import MAX_ENTRIES as MAX_STATUS_PAGE_ENTRIES
 from jobs.validators import (
     normalize_tags,
     validate_headers,
@@ -615,3 +618,58 @@ class ImportForm(forms.Form):
             raise ValidationError(f"This is not JSON: {error}.") from None
         data["text"] = text
         return data
+
+
+class StatusPageForm(forms.ModelForm):
+    """A status page, and which of the project's jobs it lists under which public name: a
+    checkbox and a name per job (the job's own title and URL are never shown there)."""
+
+    class Meta:
+        model = StatusPage
+        fields = ["title", "slug", "published"]
+        labels = {"slug": "Address", "published": "Published (anyone with the address sees it)"}
+        help_texts = {
+            "slug": "The page is at /status/ and this address. Keep the random one to make it hard "
+            "to find, or choose 3 to 40 lowercase letters, digits and hyphens.",
+        }
+
+    def __init__(self, *args, project: Project, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["slug"].required = False
+        self.jobs = list(project.jobs.only("title"))
+        listed = {e.job_id: e.name for e in self.instance.entries.all()} if self.instance.pk else {}
+        for job in self.jobs:
+            self.fields[f"job_{job.id}"] = forms.BooleanField(
+                label=job.title, required=False, initial=job.id in listed
+            )
+            self.fields[f"name_{job.id}"] = forms.CharField(
+                label=f"Public name of “{job.title}”",
+                required=False,
+                max_length=StatusPageEntry._meta.get_field("name").max_length,
+                initial=listed.get(job.id, ""),
+            )
+
+    def job_rows(self) -> list[tuple[forms.BoundField, forms.BoundField]]:
+        return [(self[f"job_{job.id}"], self[f"name_{job.id}"]) for job in self.jobs]
+
+    def clean_slug(self) -> str:
+        # Left empty: the address it has (a new page's is random).
+        return self.cleaned_data["slug"] or self.instance.slug
+
+    def clean(self) -> dict:
+        data = super().clean()
+        listed = self.entries()
+        for job, name in listed:
+            if not name.strip():
+                self.add_error(f"name_{job.id}", "Give it the name the public sees.")
+        if len(listed) > MAX_STATUS_PAGE_ENTRIES:
+            raise ValidationError(f"A page lists at most {MAX_STATUS_PAGE_ENTRIES} jobs.")
+        return data
+
+    def entries(self) -> list[tuple[Job, str]]:
+        data = self.cleaned_data
+        return [
+            (job, data.get(f"name_{job.id}", "").strip())
+            for job in self.jobs
+            if data.get(f"job_{job.id}")
+        ]

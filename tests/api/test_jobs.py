@@ -18,6 +18,7 @@ JOBS = "/api/v1/jobs/"
 # Every field a job is read back with (the write-only auth_password and secret_headers are not).
 JOB_FIELDS = {
     "id",
+    "badge_url",
     "title",
     "url",
     "method",
