@@ -58,7 +58,9 @@ def public_url(page: StatusPage) -> str:
 
 def rows(page: StatusPage, today: date) -> list[Row]:
     """Each job of the page with its last DAYS days (UTC) up to `today`, oldest first."""
-    entries = list(page.entries.select_related("job").only("name", "job__failing", "job__enabled"))
+    entries = list(
+        page.entries.select_related("job").only("page", "name", "job__failing", "job__enabled")
+    )
     first = today - timedelta(days=DAYS - 1)
     counts = daily_counts([entry.job_id for entry in entries], since=first)
     days = [first + timedelta(days=n) for n in range(DAYS)]
