@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from accounts.forms import TIMEZONE_CHOICES
 from accounts.models import Project, User
-from jobs import assertions, bulk, chaining, transfer
+from jobs import assertions, bulk, chaining, transfer, variables
 from jobs.models import (
     MAX_AFTER_DELAY_SECONDS,
     MAX_REMIND_EVERY_HOURS,
@@ -191,6 +191,14 @@ def in_its_timezone(cleaned: dict, names: tuple[str, ...]) -> None:
             cleaned[name] = wall.replace(tzinfo=ZoneInfo(cleaned["timezone"]))
 
 
+VARIABLES_HELP = (
+    "The URL, header values and body may hold variables, filled in on each attempt: "
+    + ", ".join(f"<code>{{{{{name}}}}}</code>" for name in variables.NAMES)
+    + " (Unix seconds, the run's time in ISO 8601, the execution's id, a new UUID). "
+    "Secret headers and the password are sent as written."
+)
+
+
 class JobForm(ScheduleFields, forms.ModelForm):
     when = forms.ChoiceField(
         label="How it runs", choices=WHEN_CHOICES, required=False, widget=forms.RadioSelect
@@ -231,7 +239,7 @@ class JobForm(ScheduleFields, forms.ModelForm):
         label="Headers",
         required=False,
         widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
-        help_text="One per line, as Name: value.",
+        help_text="One per line, as Name: value. Values may hold variables, as the body may.",
     )
     secret_headers = forms.CharField(
         label="Secret headers",
@@ -361,6 +369,8 @@ class JobForm(ScheduleFields, forms.ModelForm):
             "made with the project's signing secret, so the target can check the request "
             "came from cronsvc.",
             "delete_after_run": "With its history, when that history is pruned.",
+            "body": VARIABLES_HELP,
+            "url": "Its path and query may hold variables, as the body may.",
         }
 
     def __init__(self, *args, user: User, project: Project, **kwargs) -> None:
