@@ -637,10 +637,11 @@ class StatusPageForm(forms.ModelForm):
     class Meta:
         model = StatusPage
         fields = ["title", "slug", "published"]
-        labels = {"slug": "Address", "published": "Published (anyone with the address sees it)"}
+        labels = {"slug": "Address"}
         help_texts = {
             "slug": "The page is at /status/ and this address. Keep the random one to make it hard "
             "to find, or choose 3 to 40 lowercase letters, digits and hyphens.",
+            "published": "Anyone who has its address sees it; unpublished, it answers 404.",
         }
 
     def __init__(self, *args, project: Project, **kwargs) -> None:

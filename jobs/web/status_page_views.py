@@ -32,6 +32,7 @@ def status_page_list(request: HttpRequest) -> HttpResponse:
             (page, status_pages.public_url(page)) for page in member.project.status_pages.all()
         ],
         "tag_badges": badges.tag_badge_urls(member.project),
+        "tag_badge_key": member.project.tag_badge_key,
         "may_change": member.may(Role.MEMBER),
         "may_rotate": member.may(Role.ADMIN),
     }

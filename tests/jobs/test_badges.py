@@ -124,7 +124,8 @@ def test_the_job_page_shows_its_badge_and_a_markdown_snippet(alice_client, alice
     page = alice_client.get(f"/jobs/{job.id}/").content.decode()
 
     url = f"{settings.SITE_URL}/badge/{job.badge_key}.svg"
-    assert f'<img src="{url}"' in page
+    assert f'<img src="/badge/{job.badge_key}.svg"' in page
+    assert f'<code class="badge-snippet">{url}</code>' in page
     assert f"![Report]({url})" in page
 
 
