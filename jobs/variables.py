@@ -64,8 +64,14 @@ def validate_header_values(headers: object) -> None:
 
 
 def uses_variables(url: str, headers: dict[str, str], body: str) -> bool:
-    # The whole cost for a job without variables: a substring search of each text.
-    return "{{" in url or "{{" in body or any("{{" in value for value in headers.values())
+    # The whole cost for a job without variables: a substring search of each text (a loop,
+    # not any(): on the firing path a generator costs more than the searches).
+    if "{{" in url or "{{" in body:
+        return True
+    for value in headers.values():  # noqa: SIM110 (see above)
+        if "{{" in value:
+            return True
+    return False
 
 
 def filled(

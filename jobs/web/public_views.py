@@ -6,6 +6,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
+from django.views.decorators.http import require_safe
 
 from accounts.models import Project
 from jobs import badges, status_pages
@@ -25,11 +26,13 @@ def badge_response(label: str, state: str) -> HttpResponse:
     return public(HttpResponse(badges.svg(label, state), content_type="image/svg+xml"))
 
 
+@require_safe
 def job_badge(request: HttpRequest, key: str) -> HttpResponse:
     job = get_object_or_404(Job.objects.only("title", "failing", "enabled"), badge_key=key)
     return badge_response(job.title, job.state)
 
 
+@require_safe
 def tag_badge(request: HttpRequest, key: str, tag: str) -> HttpResponse:
     project = get_object_or_404(Project, tag_badge_key=key)
     state = badges.tag_state(project, tag)
@@ -38,6 +41,7 @@ def tag_badge(request: HttpRequest, key: str, tag: str) -> HttpResponse:
     return badge_response(tag.lower(), state)
 
 
+@require_safe
 def status_page(request: HttpRequest, slug: str) -> HttpResponse:
     page = get_object_or_404(StatusPage, slug=slug, published=True)
     now = timezone.now()
