@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
@@ -16,6 +17,7 @@ from jobs.engine.health import FINAL_RESULT
 from jobs.models import Execution, Job, StatusPage, StatusPageEntry
 
 DAYS = 90
+CACHE_SECONDS = 60
 MAX_ENTRIES = 50
 
 
@@ -54,6 +56,17 @@ class Row:
 
 def public_url(page: StatusPage) -> str:
     return settings.SITE_URL + reverse("status_page", args=[page.slug])
+
+
+def snapshot(page: StatusPage, now: datetime) -> tuple[datetime, list[Row]]:
+    """The page's rows and when they were counted, at most CACHE_SECONDS old: counting
+    90 days of every-minute jobs reads many rows, and anyone may ask for a public page as
+    often as they like. An edit (a new updated_at) is shown at once."""
+    # Counted again in each period of CACHE_SECONDS by our clock (the cache's expiry only
+    # clears the old ones out).
+    period = int(now.timestamp()) // CACHE_SECONDS
+    key = f"status-page:{page.id}:{page.updated_at.isoformat()}:{period}"
+    return cache.get_or_set(key, lambda: (now, rows(page, now.date())), CACHE_SECONDS)
 
 
 def rows(page: StatusPage, today: date) -> list[Row]:

@@ -12,8 +12,7 @@ from accounts.models import Project
 from jobs import badges, status_pages
 from jobs.models import Job, StatusPage
 
-# Short: a rotated key or an unpublished page is gone from caches within a minute, and a
-# page refreshed every few seconds by a wall display costs one render a minute per cache.
+# Short: a rotated key or an unpublished page is gone from caches within a minute.
 PUBLIC_MAX_AGE = 60
 
 
@@ -44,7 +43,6 @@ def tag_badge(request: HttpRequest, key: str, tag: str) -> HttpResponse:
 @require_safe
 def status_page(request: HttpRequest, slug: str) -> HttpResponse:
     page = get_object_or_404(StatusPage, slug=slug, published=True)
-    now = timezone.now()
-    rows = status_pages.rows(page, now.date())
-    context = {"page": page, "rows": rows, "now": now, "days": status_pages.DAYS}
+    counted_at, rows = status_pages.snapshot(page, timezone.now())
+    context = {"page": page, "rows": rows, "counted_at": counted_at, "days": status_pages.DAYS}
     return public(render(request, "status/page.html", context))

@@ -9,7 +9,10 @@ import pytest
 import time_machine
 from django.conf import settings
 
+from accounts import audit
 from accounts.projects import personal_project
+from jobs import status_pages
+from jobs.engine import health
 from jobs.models import Execution, StatusPage
 from tests.conftest import make_job
 
@@ -43,6 +46,11 @@ class Markup(HTMLParser):
             elif tag == "li" and classes is not None:
                 classes.append(attrs["class"])
         return rows
+
+
+def shown(client, path: str = "/status/acme-status/") -> str:
+    """The text of a public page, as a reader sees it."""
+    return " ".join(Markup(client.get(path).content.decode()).text)
 
 
 @pytest.fixture
@@ -152,17 +160,36 @@ def test_the_page_costs_the_same_queries_for_one_job_or_twenty(
     client, alice, clock, django_assert_num_queries
 ):
     jobs = [make_job(alice, title=f"Job {n}") for n in range(20)]
-    page = published(alice, (jobs[0], "One"))
     for job in jobs:
         run(job, NOW - timedelta(hours=1), Status.SUCCEEDED)
+    published(alice, (jobs[0], "One"), slug="one")
+    published(alice, *[(job, job.title) for job in jobs], slug="twenty")
 
     with django_assert_num_queries(3):  # the page, its jobs, the counts of all their days
-        client.get("/status/acme-status/")
-    for position, job in enumerate(jobs[1:], start=1):
-        page.entries.create(job=job, name=f"Job {position}", position=position)
+        client.get("/status/one/")
     with django_assert_num_queries(3):
-        response = client.get("/status/acme-status/")
+        response = client.get("/status/twenty/")
     assert len(Markup(response.content.decode()).bars()) == 20
+
+
+def test_the_counts_are_kept_a_minute_and_an_edit_shows_at_once(
+    client, alice, clock, django_assert_num_queries
+):
+    job = make_job(alice)
+    page = published(alice, (job, "Billing"))
+    client.get("/status/acme-status/")
+    health.set_enabled(job, False)
+
+    with django_assert_num_queries(1):  # the page: its rows are as counted a moment ago
+        assert "Billing Up" in shown(client)
+    clock.shift(timedelta(seconds=61))
+    assert "Billing Paused" in shown(client)
+
+    page.title = "Renamed"
+    status_pages.save(
+        page, [(job, "Payments")], by=audit.Actor(user=alice, via=audit.Via.WEB), created=False
+    )
+    assert "Payments Paused" in shown(client)
 
 
 def test_an_unpublished_or_unknown_page_answers_404(client, alice):
