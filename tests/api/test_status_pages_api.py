@@ -3,6 +3,7 @@ for bad input and nothing made."""
 
 import pytest
 
+from accounts.models import AuditEntry
 from jobs.models import StatusPage
 from tests.conftest import make_job
 
@@ -41,6 +42,8 @@ def test_a_page_is_made_read_changed_and_deleted(alice_api, alice, client, setti
 
     assert alice_api.delete(f"{PAGES}{page['id']}/").status_code == 204
     assert not StatusPage.objects.exists()
+    actions = AuditEntry.objects.order_by("id").values_list("action", flat=True)
+    assert list(actions) == ["status_page.created", "status_page.updated", "status_page.deleted"]
 
 
 def test_a_page_without_a_slug_gets_an_unguessable_one(alice_api):

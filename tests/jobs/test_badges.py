@@ -9,6 +9,7 @@ import time_machine
 from django.conf import settings
 from django.utils import timezone
 
+from accounts.models import AuditEntry
 from accounts.projects import personal_project
 from jobs.badges import job_badge_url, tag_badge_url
 from jobs.engine import health
@@ -137,6 +138,8 @@ def test_rotating_from_the_job_page_makes_the_old_address_404(alice_client, alic
 
     assert "The badge has a new address" in response.content.decode()
     assert alice_client.get(old).status_code == 404
+    entry = AuditEntry.objects.get(action="job.badge_rotated")
+    assert (entry.actor, entry.object_id) == (alice, job.id)
     job.refresh_from_db()
     assert alice_client.get(f"/badge/{job.badge_key}.svg").status_code == 200
 
