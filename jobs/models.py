@@ -255,7 +255,7 @@ class Job(Credentials):
     failing = models.BooleanField(default=False)
     # When the next reminder is due, while failing with reminders on (jobs/engine/health.py).
     remind_at = models.DateTimeField(null=True, blank=True)
-    # The key in its badge's public URL (jobs/badges.py); a member rotates it to revoke one.
+    # The key in its badge's public URL (jobs/badges.py); an admin rotates it to revoke one.
     badge_key = models.CharField(max_length=32, unique=True, default=new_badge_key)
     # The latest finished execution, kept on the row so lists need no per-job query.
     last_execution = models.ForeignKey(

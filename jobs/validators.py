@@ -32,7 +32,7 @@ MAX_SLUG_LENGTH = 40
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
 # Words a status page could pass itself off with (as ours, or as a page of the site).
 RESERVED_SLUGS = frozenset(
-    {
+    [
         "admin",
         "api",
         "status",
@@ -46,14 +46,12 @@ RESERVED_SLUGS = frozenset(
         "help",
         "support",
         "security",
-        "billing",
         "www",
-        "mail",
         "new",
         "edit",
         "official",
         "cronsvc",
-    }
+    ]
 )
 NO_SIGNING_SECRET = (
     "Create a signing secret first (Project settings → Signing secret, or "
