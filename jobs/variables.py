@@ -3,9 +3,9 @@ job is saved, filled in for each attempt as its request is built (jobs/engine/wo
 request_for), so every try, Run now and test run gets values of its own. Every value is
 safe in a URL as it stands (letters, digits, "-", ":" and "."), so none is escaped.
 
-The password and secret header values are sent as written: a secret is the member's exact
-text (it may hold a `{{`), and it is never shown back, so a filled-in secret could not be
-checked anywhere.
+Basic auth (username and password) and secret header values are sent as written: a secret
+is the member's exact text (it may hold a `{{`), and it is never shown back, so a filled-in
+secret could not be checked anywhere.
 """
 
 import re
