@@ -5,8 +5,8 @@ from rest_framework import serializers
 
 from accounts.models import AuditEntry
 from alerts.models import Channel
-from jobs import assertions, bulk, chaining
-from jobs.models import Execution, Job, TestRun
+from jobs import assertions, badges, bulk, chaining, status_pages
+from jobs.models import Execution, Job, StatusPage, StatusPageEntry, TestRun
 from jobs.validators import (
     MAX_TAG_LENGTH,
     MAX_TAGS,
@@ -131,6 +131,10 @@ class JobSerializer(serializers.ModelSerializer):
     # these like every other time in the response (UTC, "Z").
     next_runs = serializers.ListField(child=serializers.DateTimeField(), read_only=True)
     last_execution = serializers.SerializerMethodField()
+    badge_url = serializers.SerializerMethodField(
+        help_text="Its status badge (SVG: up, paused or failing), public to anyone with the "
+        "address; POST rotate-badge/ gives it a new one."
+    )
     warnings = serializers.SerializerMethodField(
         help_text="What this change did that you may not expect, such as dropping the saved "
         "password and secret headers when the URL moved to another site (scheme, host or "
@@ -183,6 +187,7 @@ class JobSerializer(serializers.ModelSerializer):
             "consecutive_failures",
             "created_at",
             "updated_at",
+            "badge_url",
             "warnings",
         ]
         read_only_fields = ["consecutive_failures", "created_at", "updated_at"]
@@ -264,6 +269,9 @@ class JobSerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_warnings(self, job: Job) -> list[str]:
         return self.warnings
+
+    def get_badge_url(self, job: Job) -> str:
+        return badges.job_badge_url(job)
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_secret_header_names(self, job: Job) -> list[str]:
@@ -430,6 +438,12 @@ class ExportedJobSerializer(JobSerializer):
 class TestRunSerializer(serializers.ModelSerializer):
     """A test run: `pending` until a worker has sent it, then `done` with what came back."""
 
+    request = SentRequestSerializer(
+        read_only=True,
+        allow_null=True,
+        help_text="The request as sent, its variables filled in; null until it is sent.",
+    )
+
     url = serializers.SerializerMethodField(help_text="Where to read this test run.")
     target_url = serializers.CharField(source="url", help_text="The URL it calls.")
     failure_reason = serializers.CharField(
@@ -461,6 +475,7 @@ class TestRunSerializer(serializers.ModelSerializer):
             "response_truncated",
             "error",
             "assertion_results",
+            "request",
         ]
         read_only_fields = fields
 
@@ -515,3 +530,77 @@ class BulkOutcomeSerializer(serializers.Serializer):
     changed = serializers.IntegerField(
         help_text="Of those, how many it changed (pausing a paused job changes nothing)."
     )
+
+
+class TagBadgesSerializer(serializers.Serializer):
+    tags = serializers.DictField(
+        child=serializers.URLField(),
+        help_text="Each tag of the project's jobs and its badge's public URL (SVG: failing if "
+        "any of its jobs is failing, else paused if any is paused, else up).",
+    )
+
+
+class StatusPageEntrySerializer(serializers.ModelSerializer):
+    job = serializers.PrimaryKeyRelatedField(
+        queryset=Job.objects.none(), help_text="A job of the key's project."
+    )
+
+    class Meta:
+        model = StatusPageEntry
+        fields = ["job", "name"]
+        extra_kwargs = {"name": {"help_text": "The name the public sees for it."}}
+
+
+class StatusPageSerializer(serializers.ModelSerializer):
+    """A status page and its jobs, in order, each under its public name."""
+
+    jobs = StatusPageEntrySerializer(many=True, source="entries", required=False)
+    url = serializers.SerializerMethodField(help_text="Its public address (404 until published).")
+
+    class Meta:
+        model = StatusPage
+        fields = ["id", "title", "slug", "published", "url", "jobs", "created_at", "updated_at"]
+        read_only_fields = ["created_at", "updated_at"]
+        extra_kwargs = {
+            "slug": {
+                "required": False,
+                "help_text": "3 to 40 lowercase letters, digits and hyphens; random (and "
+                "unguessable) unless given.",
+            }
+        }
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Only the key's project's jobs can be listed: another's is "does not exist".
+        project = getattr(self.context.get("request"), "auth", None)
+        jobs = Job.objects.filter(project=project.project) if project else Job.objects.none()
+        self.fields["jobs"].child.fields["job"].queryset = jobs
+
+    def get_url(self, page: StatusPage) -> str:
+        return status_pages.public_url(page)
+
+    def validate_jobs(self, entries: list[dict]) -> list[dict]:
+        if len(entries) > status_pages.MAX_ENTRIES:
+            raise serializers.ValidationError(
+                f"A page lists at most {status_pages.MAX_ENTRIES} jobs."
+            )
+        ids = [entry["job"].id for entry in entries]
+        if len(set(ids)) < len(ids):
+            raise serializers.ValidationError("Each job can be listed once.")
+        return entries
+
+    def save_page(self, page: StatusPage, data: dict, *, by: object, created: bool) -> StatusPage:
+        given = data.pop("entries", None)
+        for name, value in data.items():
+            setattr(page, name, value)
+        entries = None if given is None else [(entry["job"], entry["name"]) for entry in given]
+        status_pages.save(page, entries, by=by, created=created)
+        return page
+
+    def create(self, validated_data: dict) -> StatusPage:
+        by, project = validated_data.pop("by"), validated_data.pop("project")
+        return self.save_page(StatusPage(project=project), validated_data, by=by, created=True)
+
+    def update(self, page: StatusPage, validated_data: dict) -> StatusPage:
+        by = validated_data.pop("by")
+        return self.save_page(page, validated_data, by=by, created=False)

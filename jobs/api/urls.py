@@ -8,6 +8,8 @@ from jobs.api.views import (
     ExecutionViewSet,
     JobViewSet,
     SigningSecretView,
+    StatusPageViewSet,
+    TagBadgeViewSet,
     TestRunViewSet,
 )
 
@@ -17,6 +19,8 @@ router.register("executions", ExecutionViewSet, basename="execution")
 router.register("test-runs", TestRunViewSet, basename="test-run")
 router.register("audit", AuditViewSet, basename="audit")
 router.register("channels", ChannelViewSet, basename="channel")
+router.register("status-pages", StatusPageViewSet, basename="status-page")
+router.register("tag-badges", TagBadgeViewSet, basename="tag-badges")
 router.register("maintenance-windows", MaintenanceWindowViewSet, basename="maintenance-window")
 
 urlpatterns = [

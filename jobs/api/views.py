@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 
 from accounts import audit, projects
 from accounts.models import AuditEntry, Role
-from jobs import auditing, bulk, transfer
+from jobs import auditing, badges, bulk, status_pages, transfer
 from jobs.api.serializers import (
     AuditEntrySerializer,
     BulkActionSerializer,
@@ -27,11 +27,20 @@ from jobs.api.serializers import (
     ExportedJobSerializer,
     JobSerializer,
     SigningSecretSerializer,
+    StatusPageSerializer,
+    TagBadgesSerializer,
     TestRunSerializer,
     TestRunStartedSerializer,
 )
 from jobs.engine import health, run_now, test_runs
-from jobs.models import Execution, Job, JobLimitReached, TestRun, room_for_a_job
+from jobs.models import (
+    Execution,
+    Job,
+    JobLimitReached,
+    StatusPage,
+    TestRun,
+    room_for_a_job,
+)
 
 
 class ApiKeyScheme(OpenApiAuthenticationExtension):
@@ -238,6 +247,19 @@ class JobViewSet(viewsets.ModelViewSet):
         answer = {"dry_run": False, "created": len(made), "jobs": jobs}
         return Response(answer, status=status.HTTP_201_CREATED)
 
+    @extend_schema(
+        request=None,
+        responses=JobSerializer,
+        description="Give the job's badge a new address (`badge_url`); the old one answers "
+        "404. Needs a write key of an admin or the owner.",
+    )
+    @action(detail=True, methods=["post"], url_path="rotate-badge")
+    def rotate_badge(self, request: Request, pk: str) -> Response:
+        job = self.get_object()
+        projects.require_role(projects.membership(request.user, job.project), Role.ADMIN)
+        badges.rotate_job_key(job, by=api_actor(request))
+        return Response(self.get_serializer(job).data)
+
     @extend_schema(responses=ExecutionSerializer(many=True))
     @action(detail=True, methods=["get"])
     def executions(self, request: Request, pk: str) -> Response:
@@ -272,6 +294,50 @@ class AuditViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     def get_queryset(self) -> QuerySet[AuditEntry]:
         return AuditEntry.objects.filter(project=self.request.auth.project)
+
+
+class TagBadgeViewSet(viewsets.ViewSet):
+    """The badges of the key's project's tags, and rotating their addresses."""
+
+    @extend_schema(responses=TagBadgesSerializer)
+    def list(self, request: Request) -> Response:
+        return Response({"tags": badges.tag_badge_urls(request.auth.project)})
+
+    @extend_schema(
+        request=None,
+        responses=TagBadgesSerializer,
+        description="Give every tag badge of the project a new address; the old ones answer "
+        "404. Needs a write key of an admin or the owner.",
+    )
+    @action(detail=False, methods=["post"])
+    def rotate(self, request: Request) -> Response:
+        project = request.auth.project
+        projects.require_role(projects.membership(request.user, project), Role.ADMIN)
+        badges.rotate_tag_key(project, by=api_actor(request))
+        return Response({"tags": badges.tag_badge_urls(project)})
+
+
+class StatusPageViewSet(viewsets.ModelViewSet):
+    """The key's project's status pages (another project's is a 404). Changing one needs a
+    write key of a member or above."""
+
+    serializer_class = StatusPageSerializer
+    queryset = StatusPage.objects.none()  # for the schema; get_queryset scopes to the key
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self) -> QuerySet[StatusPage]:
+        return StatusPage.objects.filter(project=self.request.auth.project).prefetch_related(
+            "entries"
+        )
+
+    def perform_create(self, serializer: BaseSerializer) -> None:
+        serializer.save(by=api_actor(self.request), project=self.request.auth.project)
+
+    def perform_update(self, serializer: BaseSerializer) -> None:
+        serializer.save(by=api_actor(self.request))
+
+    def perform_destroy(self, page: StatusPage) -> None:
+        status_pages.delete(page, by=api_actor(self.request))
 
 
 class SigningSecretView(APIView):

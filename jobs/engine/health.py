@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 import structlog
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from alerts import delivery
@@ -72,6 +73,10 @@ def record(executions: list[Execution]) -> list[HealthChange]:
     if changes:
         delivery.kick()
     return changes
+
+
+# is_final_result as a query (status pages' uptime): the two must say the same.
+FINAL_RESULT = Q(status=Status.SUCCEEDED) | Q(status=Status.FAILED, next_attempt_at=None)
 
 
 def is_final_result(execution: Execution) -> bool:

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
-from jobs import masking
+from jobs import masking, variables
 from jobs.engine import outcomes, recovery, retries
 from jobs.engine.firing import FIRING
 from jobs.engine.rows import update_rows
@@ -200,7 +200,9 @@ async def fire(client: http.Client, execution: Execution) -> Outcome:
     if execution.trigger == Execution.Trigger.SCHEDULE and late > settings.MISSED_AFTER_SECONDS:
         return Missed(late_seconds=late, at=now)
     try:
-        request = request_for(execution.job, execution_id=str(execution.id))
+        request = request_for(
+            execution.job, execution_id=str(execution.id), scheduled_for=execution.scheduled_for
+        )
         request.attempt, request.retry_of = execution.attempt, execution.retry_of_id
         request.tenant = execution.job.project_id
         execution.request = masking.request_record(request)
@@ -218,15 +220,18 @@ def unsent(error: str) -> http.Outcome:
     )
 
 
-def request_for(job: Job | TestRun, *, execution_id: str) -> http.Request:
+def request_for(job: Job | TestRun, *, execution_id: str, scheduled_for: datetime) -> http.Request:
     auth = (job.auth_username, job.auth_password) if job.auth_username else None
     signing = job.project.signing_secrets(timezone.now()) if job.sign_requests else []
+    url, headers, body = variables.filled(
+        job.url, job.headers, job.body, execution_id=execution_id, scheduled_for=scheduled_for
+    )
     return http.Request(
         execution_id=execution_id,
         method=job.method,
-        url=job.url,
-        headers=job.request_headers(),
-        body=job.body,
+        url=url,
+        headers={**headers, **job.secret_headers},
+        body=body,
         auth=auth,
         timeout=job.timeout_seconds,
         follow_redirects=job.follow_redirects,

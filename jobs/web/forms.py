@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from accounts.forms import TIMEZONE_CHOICES
 from accounts.models import Project, User
-from jobs import assertions, bulk, chaining, transfer
+from jobs import assertions, bulk, chaining, transfer, variables
 from jobs.models import (
     MAX_AFTER_DELAY_SECONDS,
     MAX_REMIND_EVERY_HOURS,
@@ -16,7 +16,10 @@ from jobs.models import (
     MAX_SPREAD_SECONDS,
     AfterOutcome,
     Job,
+    StatusPage,
+    StatusPageEntry,
 )
+from jobs.status_pages import MAX_ENTRIES as MAX_STATUS_PAGE_ENTRIES
 from jobs.validators import (
     normalize_tags,
     validate_headers,
@@ -188,6 +191,14 @@ def in_its_timezone(cleaned: dict, names: tuple[str, ...]) -> None:
             cleaned[name] = wall.replace(tzinfo=ZoneInfo(cleaned["timezone"]))
 
 
+VARIABLES_HELP = (
+    "The URL, header values and body may hold variables, filled in on each attempt: "
+    + ", ".join(f"<code>{{{{{name}}}}}</code>" for name in variables.NAMES)
+    + " (Unix seconds, the run's time in ISO 8601, the execution's id, a new UUID). "
+    "Secret headers and the password are sent as written."
+)
+
+
 class JobForm(ScheduleFields, forms.ModelForm):
     when = forms.ChoiceField(
         label="How it runs", choices=WHEN_CHOICES, required=False, widget=forms.RadioSelect
@@ -228,7 +239,7 @@ class JobForm(ScheduleFields, forms.ModelForm):
         label="Headers",
         required=False,
         widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
-        help_text="One per line, as Name: value.",
+        help_text="One per line, as Name: value. Values may hold variables, as the body may.",
     )
     secret_headers = forms.CharField(
         label="Secret headers",
@@ -358,6 +369,8 @@ class JobForm(ScheduleFields, forms.ModelForm):
             "made with the project's signing secret, so the target can check the request "
             "came from cronsvc.",
             "delete_after_run": "With its history, when that history is pruned.",
+            "body": VARIABLES_HELP,
+            "url": "Its path and query may hold variables, as the body may.",
         }
 
     def __init__(self, *args, user: User, project: Project, **kwargs) -> None:
@@ -615,3 +628,59 @@ class ImportForm(forms.Form):
             raise ValidationError(f"This is not JSON: {error}.") from None
         data["text"] = text
         return data
+
+
+class StatusPageForm(forms.ModelForm):
+    """A status page, and which of the project's jobs it lists under which public name: a
+    checkbox and a name per job (the job's own title and URL are never shown there)."""
+
+    class Meta:
+        model = StatusPage
+        fields = ["title", "slug", "published"]
+        labels = {"slug": "Address"}
+        help_texts = {
+            "slug": "The page is at /status/ and this address. Keep the random one to make it hard "
+            "to find, or choose 3 to 40 lowercase letters, digits and hyphens.",
+            "published": "Anyone who has its address sees it; unpublished, it answers 404.",
+        }
+
+    def __init__(self, *args, project: Project, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["slug"].required = False
+        self.jobs = list(project.jobs.only("title"))
+        listed = {e.job_id: e.name for e in self.instance.entries.all()} if self.instance.pk else {}
+        for job in self.jobs:
+            self.fields[f"job_{job.id}"] = forms.BooleanField(
+                label=job.title, required=False, initial=job.id in listed
+            )
+            self.fields[f"name_{job.id}"] = forms.CharField(
+                label=f"Public name of “{job.title}”",
+                required=False,
+                max_length=StatusPageEntry._meta.get_field("name").max_length,
+                initial=listed.get(job.id, ""),
+            )
+
+    def job_rows(self) -> list[tuple[forms.BoundField, forms.BoundField]]:
+        return [(self[f"job_{job.id}"], self[f"name_{job.id}"]) for job in self.jobs]
+
+    def clean_slug(self) -> str:
+        # Left empty: the address it has (a new page's is random).
+        return self.cleaned_data["slug"] or self.instance.slug
+
+    def clean(self) -> dict:
+        data = super().clean()
+        listed = self.entries()
+        for job, name in listed:
+            if not name.strip():
+                self.add_error(f"name_{job.id}", "Give it the name the public sees.")
+        if len(listed) > MAX_STATUS_PAGE_ENTRIES:
+            raise ValidationError(f"A page lists at most {MAX_STATUS_PAGE_ENTRIES} jobs.")
+        return data
+
+    def entries(self) -> list[tuple[Job, str]]:
+        data = self.cleaned_data
+        return [
+            (job, data.get(f"name_{job.id}", "").strip())
+            for job in self.jobs
+            if data.get(f"job_{job.id}")
+        ]

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import audit, projects
 from accounts.models import Role
-from jobs import auditing, bulk, transfer
+from jobs import auditing, badges, bulk, transfer
 from jobs.engine import health, run_now, test_runs
 from jobs.models import Job, JobLimitReached, TestRun, room_for_a_job
 from jobs.schedules import ScheduleError, schedule_for
@@ -193,7 +193,9 @@ def job_edit(request: HttpRequest, job_id: int) -> HttpResponse:
 
 @login_required
 def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
-    return render(request, "jobs/job_detail.html", history_context(request, job_id))
+    context = history_context(request, job_id)
+    context["badge_url"] = badges.job_badge_url(context["job"])
+    return render(request, "jobs/job_detail.html", context)
 
 
 def history_context(request: HttpRequest, job_id: int) -> dict:

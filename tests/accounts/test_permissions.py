@@ -28,6 +28,9 @@ PERSONAS = ["viewer", "member", "admin", "outsider"]
 
 EXEMPT = {
     "home": "the public home page",
+    "job_badge": "public; its key decides (tests/jobs/test_badges.py)",
+    "tag_badge": "public; its key decides (tests/jobs/test_badges.py)",
+    "status_page": "public once published; its slug decides (tests/web/test_status_pages.py)",
     "job_unsubscribe": "a signed token names the job; no sign-in (tests/alerts)",
     "channel_confirm": "a signed token names the channel; no sign-in (tests/api)",
     "invitation": "the token decides; tests/accounts/test_projects.py",
@@ -108,6 +111,17 @@ CHANNEL = lambda acme: f"/channels/{acme.project.channels.get().id}/"  # noqa: E
 API_CHANNEL = lambda acme: f"/api/v1/channels/{acme.project.channels.get().id}/"  # noqa: E731
 NEW_CHANNEL = {"kind": "webhook", "url": "https://example.com/hook"}
 NEW_WINDOW = {"name": "Deploys", "weekdays": [1], "start_time": "02:00", "duration_minutes": 30}
+
+
+def status_page_id(acme: Acme) -> int:
+    """Acme's status page, made on first use."""
+    page, _ = acme.project.status_pages.get_or_create(title="Acme status", slug="acme-status")
+    return page.id
+
+
+STATUS_PAGE = lambda acme: f"/status-pages/{status_page_id(acme)}/"  # noqa: E731
+API_STATUS_PAGE = lambda acme: f"/api/v1/status-pages/{status_page_id(acme)}/"  # noqa: E731
+NEW_STATUS_PAGE = {"title": "Status", "published": True}
 
 
 def window_id(acme: Acme) -> int:
@@ -269,6 +283,28 @@ TABLE: dict[str, list[Row]] = {
         )
     ],
     "maintenance_window_delete": [Row("post", lambda a: WINDOW(a) + "delete/", CHANGE)],
+    "status_page_list": [Row("get", lambda a: "/status-pages/", OWN_PROJECT)],
+    "status_page_create": [
+        Row("get", lambda a: "/status-pages/new/", statuses(403, 200, 200, 200)),
+        Row(
+            "post",
+            lambda a: "/status-pages/new/",
+            statuses(403, 302, 302, 302),
+            lambda a: NEW_STATUS_PAGE,
+        ),
+    ],
+    "status_page_edit": [
+        Row("get", STATUS_PAGE, statuses(403, 200, 200, 404)),
+        Row("post", STATUS_PAGE, CHANGE, lambda a: NEW_STATUS_PAGE),
+    ],
+    "status_page_delete": [Row("post", lambda a: STATUS_PAGE(a) + "delete/", CHANGE)],
+    # Rotating a badge's key: admins and the owner; the outsider rotates their own project's.
+    "tag_badges_rotate": [
+        Row("post", lambda a: "/status-pages/tag-badges/rotate/", statuses(403, 403, 302, 302))
+    ],
+    "job_badge_rotate": [
+        Row("post", lambda a: JOB(a) + "badge/rotate/", statuses(403, 403, 302, 404))
+    ],
     # The REST API, with keys.
     "api-root": [Row("get", lambda a: "/api/v1/", statuses(200, 200, 200, 200), api=True)],
     "job-list": [
@@ -339,6 +375,41 @@ TABLE: dict[str, list[Row]] = {
         Row("post", lambda a: "/api/v1/signing-secret/", statuses(403, 403, 201, 201), api=True),
         # Shown once, when made: nobody reads it back.
         Row("get", lambda a: "/api/v1/signing-secret/", statuses(405, 405, 405, 405), api=True),
+    ],
+    "job-rotate-badge": [
+        Row("post", lambda a: API_JOB(a) + "rotate-badge/", statuses(403, 403, 200, 404), api=True)
+    ],
+    "tag-badges-list": [
+        Row("get", lambda a: "/api/v1/tag-badges/", statuses(200, 200, 200, 200), api=True)
+    ],
+    "tag-badges-rotate": [
+        Row(
+            "post",
+            lambda a: "/api/v1/tag-badges/rotate/",
+            statuses(403, 403, 200, 200),
+            api=True,
+        )
+    ],
+    "status-page-list": [
+        Row("get", lambda a: "/api/v1/status-pages/", OWN_PROJECT, api=True),
+        Row(
+            "post",
+            lambda a: "/api/v1/status-pages/",
+            statuses(403, 201, 201, 201),
+            lambda a: NEW_STATUS_PAGE,
+            api=True,
+        ),
+    ],
+    "status-page-detail": [
+        Row("get", API_STATUS_PAGE, READ, api=True),
+        Row(
+            "patch",
+            API_STATUS_PAGE,
+            statuses(403, 200, 200, 404),
+            lambda a: {"title": "x"},
+            api=True,
+        ),
+        Row("delete", API_STATUS_PAGE, statuses(403, 204, 204, 404), api=True),
     ],
     "channel-list": [
         Row("get", lambda a: "/api/v1/channels/", statuses(200, 200, 200, 200), api=True),
