@@ -16,11 +16,12 @@ TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 
 run: install secret migrate
 	@echo ""
-	@echo "  cronsvc is starting: open $(SITE_URL)/  (Ctrl-C stops web, beat and worker)"
+	@echo "  cronsvc is starting: open $(SITE_URL)/  (Ctrl-C stops web, beat and workers;"
+	@echo "  the workers first finish the runs they started, which may take a minute)"
 	@echo ""
 	rm -rf $${VAR_DIR:-var}/metrics
 	PORT=$(PORT) HOST=$(HOST) SITE_URL=$(SITE_URL) LOG_FORMAT=$${LOG_FORMAT:-plain} \
-		$(VENV)/bin/honcho start
+		$(PY) scripts/procfile.py start
 
 test: install-dev secret services-check
 	$(VENV)/bin/ruff check .
