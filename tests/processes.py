@@ -226,7 +226,7 @@ class Engine:
         try:
             code = process.wait(timeout=seconds)
         except subprocess.TimeoutExpired:
-            raise EngineFailed(f"{name} still running {seconds} s after SIGTERM:\n{self.logs()}")
+            raise EngineFailed(f"{name} still running {seconds} s after SIGTERM:\n{self.logs()}") from None
         del self.processes[name]
         return code
 
