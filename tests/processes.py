@@ -226,7 +226,8 @@ class Engine:
         try:
             code = process.wait(timeout=seconds)
         except subprocess.TimeoutExpired:
-            raise EngineFailed(f"{name} still running {seconds} s after SIGTERM:\n{self.logs()}") from None
+            still = f"{name} still running {seconds} s after SIGTERM"
+            raise EngineFailed(f"{still}:\n{self.logs()}") from None
         del self.processes[name]
         return code
 

@@ -56,8 +56,10 @@ def test_sigterm_finishes_started_batches_and_hands_back_the_others(
         for batch in (not_yet, *([id_] for id_ in not_started)):
             tick.enqueue(batch)
         engine.wait_until(
-            lambda: set(Execution.objects.filter(id__in=not_yet).values_list("status", flat=True))
-            == {Status.RUNNING},
+            lambda: (
+                set(Execution.objects.filter(id__in=not_yet).values_list("status", flat=True))
+                == {Status.RUNNING}
+            ),
             what="the later batch to be claimed",
         )
         # Taken: none left in the queue, and not started: not claimed.
@@ -82,8 +84,9 @@ def test_sigterm_finishes_started_batches_and_hands_back_the_others(
 
         engine.start_worker("second", queues="executions")
         engine.wait_until(
-            lambda: Execution.objects.filter(id__in=not_started, status=Status.SUCCEEDED).count()
-            == 4,
+            lambda: (
+                Execution.objects.filter(id__in=not_started, status=Status.SUCCEEDED).count() == 4
+            ),
             what="the second worker to run the handed-back batches",
         )
 
