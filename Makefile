@@ -74,3 +74,9 @@ clean:
 .PHONY: bench
 bench: install-dev secret
 	$(PY) bench/run.py $(ARGS)
+
+# The disaster drill (docs/OPERATIONS.md): its own database (cronsvc_drill) and a private
+# Redis; writes the figures into docs/OPERATIONS.md. make drill ARGS="--jobs 100"
+.PHONY: drill
+drill:
+	scripts/dr_drill $(ARGS)
