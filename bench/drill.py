@@ -332,6 +332,7 @@ def measure(
         "lost_until": max((row.finished_at for row in lost), default=None),
         "forgotten": tally(schedules, backed_up_at, killed_at, sends, missed),
         "outage": tally(schedules, killed_at, restarted_at, sends, missed),
+        "extra_catch_ups": extra_catch_ups(sends, schedules),
     }
 
 
@@ -392,6 +393,7 @@ def missed_slots(after: list[Row], schedules: dict) -> set[tuple[int, datetime]]
 
 
 def slots_between(job, start: datetime, end: datetime) -> list[datetime]:
+    """The job's slots from `start` (included) to `end`."""
     slots, slot = [], job.compute_next_run(start - timedelta(microseconds=1))
     while slot < end:
         slots.append(slot)
@@ -434,6 +436,21 @@ def count_sent(result: Tally, key: tuple, sends: Sends) -> None:
         result.on_time += 1
     else:
         result.late += 1
+
+
+def extra_catch_ups(sends: Sends, schedules: dict) -> int:
+    """Catch-up runs sent after the restore at no slot of their job: for a run the restored
+    database shows claimed by a worker that is gone (it ran before the kill), recorded
+    missed at the restart and made up for."""
+    return sum(
+        1
+        for (job_id, scheduled_for), (_, row) in sends.first.items()
+        if row.trigger == "catch_up" and not on_schedule(schedules[job_id], scheduled_for)
+    )
+
+
+def on_schedule(job, moment: datetime) -> bool:
+    return job.compute_next_run(moment - timedelta(microseconds=1)) == moment
 
 
 def passed(figures: dict) -> bool:
@@ -487,6 +504,7 @@ def report(figures: dict) -> str:
         ),
         ("Outage slots (kill → restart)", describe(figures["outage"])),
         ("Slots between the backup and the kill", describe(figures["forgotten"])),
+        ("Catch-ups after the restore for runs it forgot", str(figures["extra_catch_ups"])),
     ]
     examples = figures["outage"].examples + figures["forgotten"].examples
     lines = [
