@@ -180,9 +180,7 @@ class Drill:
             say(f"restored and started again at {restarted_at:%H:%M:%S}")
             self.settle(restarted_at)
             after = self.executions()
-            arrivals = [
-                (a.arrived_at, int(a.headers["X-Cronsvc-Execution"])) for a in target.requests
-            ]
+            arrivals = [(a.arrived_at, int(a.headers[EXECUTION_HEADER])) for a in target.requests]
         return measure(
             jobs=jobs,
             arrivals=arrivals,
