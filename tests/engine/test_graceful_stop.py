@@ -3,7 +3,7 @@ records the batches it started (in flight, or claimed and waiting for their seco
 gives back the ones it had taken but not started; another worker runs those once.
 
 The worker has two threads and takes three messages a thread: one batch of requests
-the target answers in 2 s, one batch claimed for a second after the SIGTERM, and four
+the target answers in 5 s, one batch claimed for a second after the SIGTERM, and four
 single-execution batches waiting for a thread when the SIGTERM comes.
 """
 
@@ -42,7 +42,7 @@ def test_sigterm_finishes_started_batches_and_hands_back_the_others(
     transactional_db, alice, target, tmp_path
 ):
     flush_broker()
-    slow = [ping(alice, title=f"Slow {n}", url=target.url("/slow/2")) for n in range(5)]
+    slow = [ping(alice, title=f"Slow {n}", url=target.url("/slow/5")) for n in range(5)]
     later = [ping(alice, title=f"Later {n}", url=target.url("/ok")) for n in range(3)]
     waiting = [ping(alice, title=f"Waiting {n}", url=target.url("/ok")) for n in range(4)]
 
@@ -51,7 +51,7 @@ def test_sigterm_finishes_started_batches_and_hands_back_the_others(
         in_flight = executions(slow, in_seconds=0)
         tick.enqueue(in_flight)
         engine.wait_until(lambda: len(target.requests) == 5, what="the slow requests")
-        not_yet = executions(later, in_seconds=4)
+        not_yet = executions(later, in_seconds=6)
         not_started = executions(waiting, in_seconds=0)
         for batch in (not_yet, *([id_] for id_ in not_started)):
             tick.enqueue(batch)
@@ -66,6 +66,8 @@ def test_sigterm_finishes_started_batches_and_hands_back_the_others(
         engine.wait_until(lambda: queued_messages() == 0, what="the worker to take them all")
         assert Execution.objects.filter(id__in=not_started, status=Status.PENDING).count() == 4
 
+        # SIGTERM with the slow requests still waiting for their answer.
+        assert Execution.objects.filter(id__in=in_flight, status=Status.RUNNING).count() == 5
         stopped_at = timezone.now()
         assert engine.stop_gracefully("first", seconds=30) == 0
         exited_at = timezone.now()
