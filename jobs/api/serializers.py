@@ -427,6 +427,21 @@ class ExportedJobSerializer(JobSerializer):
         fields = EXPORTED_FIELDS
 
 
+class CommandJobSerializer(JobSerializer):
+    """A job read from a curl command (jobs/transfer.py's crontab and curl formats): the
+    exported fields and the secrets a command may carry (-u, an Authorization header),
+    saved encrypted and shown back only as set or by name."""
+
+    class Meta(JobSerializer.Meta):
+        fields = [
+            *EXPORTED_FIELDS,
+            "auth_password",
+            "auth_password_set",
+            "secret_headers",
+            "secret_header_names",
+        ]
+
+
 class TestRunSerializer(serializers.ModelSerializer):
     """A test run: `pending` until a worker has sent it, then `done` with what came back."""
 

@@ -24,7 +24,6 @@ from jobs.api.serializers import (
     BulkActionSerializer,
     BulkOutcomeSerializer,
     ExecutionSerializer,
-    ExportedJobSerializer,
     JobSerializer,
     SigningSecretSerializer,
     TestRunSerializer,
@@ -207,10 +206,11 @@ class JobViewSet(viewsets.ModelViewSet):
             )
         ],
         responses={201: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT},
-        description="Make the jobs of an export (at most 1,000, 1 MiB) in the key's project, "
-        'all or none: a 400 lists the problems by index, {"jobs": {"3": {"url": [...]}}}. '
-        "The job limits apply. The body is the export, or it as text in "
-        '{"format": "json", "content": "…", "dry_run": false}.',
+        description="Make jobs in the key's project (at most 1,000, 1 MiB), all or none. The "
+        'body is an export, or {"format": "json" | "crontab" | "curl", "content": "…", '
+        '"dry_run": false, "schedule": "…"} (schedule for curl only). A 400 lists the '
+        'problems where they are: {"jobs": {"3": {"url": [...]}}} by index, '
+        '{"lines": {"7": {...}}} by crontab line. The job limits apply.',
     )
     @action(detail=False, methods=["post"], url_path="import", url_name="import")
     def import_jobs(self, request: Request) -> Response:
@@ -218,11 +218,11 @@ class JobViewSet(viewsets.ModelViewSet):
             raise ValidationError({"jobs": [transfer.TOO_LARGE]})
         asked_dry_run = parse_bool("dry_run", request.query_params.get("dry_run", "false"))
         try:
-            document, dry_run_in_body = transfer.unwrap(request.data)
+            source, dry_run_in_body = transfer.unwrap(request.data)
             dry_run = asked_dry_run or dry_run_in_body
             made = transfer.import_jobs(
                 request.auth.project,
-                document,
+                source,
                 member=request.user,
                 key=request.auth,
                 actor=api_actor(request),
@@ -230,13 +230,8 @@ class JobViewSet(viewsets.ModelViewSet):
             )
         except transfer.ImportFailed as error:
             raise ValidationError(error.errors) from None
-        jobs = ExportedJobSerializer(made, many=True).data
-        if dry_run:
-            return Response({"dry_run": True, "created": 0, "jobs": jobs})
-        for job, data in zip(made, jobs, strict=True):
-            data["id"] = job.id
-        answer = {"dry_run": False, "created": len(made), "jobs": jobs}
-        return Response(answer, status=status.HTTP_201_CREATED)
+        answer = transfer.answer(made, source, dry_run=dry_run)
+        return Response(answer, status=status.HTTP_200_OK if dry_run else status.HTTP_201_CREATED)
 
     @extend_schema(responses=ExecutionSerializer(many=True))
     @action(detail=True, methods=["get"])

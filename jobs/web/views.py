@@ -12,7 +12,8 @@ from django.views.decorators.http import require_POST
 
 from accounts import audit, projects
 from accounts.models import Role
-from jobs import auditing, bulk, transfer
+from cronsvc import crypto
+from jobs import auditing, bulk, masking, transfer
 from jobs.engine import health, run_now, test_runs
 from jobs.models import Job, JobLimitReached, TestRun, room_for_a_job
 from jobs.schedules import ScheduleError, schedule_for
@@ -116,8 +117,8 @@ def jobs_export(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def jobs_import(request: HttpRequest) -> HttpResponse:
-    """Upload an export (or paste it): Preview shows the jobs it would make, Import makes
-    them all or none."""
+    """Upload or paste an export, crontab lines or a cURL command: Preview shows the jobs
+    it would make, Import makes them all or none."""
     member = projects.current_membership(request)
     projects.require_role(member, Role.MEMBER)
     form = ImportForm(request.POST or None, request.FILES or None)
@@ -127,32 +128,48 @@ def jobs_import(request: HttpRequest) -> HttpResponse:
         try:
             made = transfer.import_jobs(
                 member.project,
-                form.cleaned_data["document"],
+                form.cleaned_data["source"],
                 member=request.user,
                 actor=web_actor(request),
                 dry_run=dry_run,
             )
         except transfer.ImportFailed as error:
-            context["problems"] = import_problems(error.errors["jobs"])
+            context["problems"] = import_problems(error.errors)
         else:
             if not dry_run:
                 messages.success(request, f"{len(made)} jobs imported.")
                 return redirect("dashboard")
-            context["preview"] = made
-            form = context["form"] = ImportForm(initial={"content": form.cleaned_data["text"]})
+            context["preview"] = [(each, masking.masked_url(each.job.url)) for each in made]
+            context["confirm"] = ImportForm(
+                initial={
+                    "format": form.cleaned_data["format"],
+                    "schedule": form.cleaned_data["schedule"],
+                    "pending": crypto.encrypt(form.cleaned_data["text"]),
+                }
+            )
+            context["form"] = ImportForm(initial={"format": form.cleaned_data["format"]})
     return render(request, "jobs/import.html", context)
 
 
-def import_problems(errors: dict | list) -> list[str]:
-    """ "Job 3, url: …" lines for the page, from ImportFailed's errors."""
-    if isinstance(errors, list):
-        return errors
+def import_problems(errors: dict) -> list[str]:
+    """ "Job 3, url: …" and "Line 7: …" lines for the page, from ImportFailed's errors."""
+    if isinstance(errors.get("jobs"), list):
+        return errors["jobs"]
+    group = "lines" if "lines" in errors else "jobs"
     return [
-        f"Job {int(index) + 1}, {field}: {message}"
-        for index, fields in errors.items()
-        for field, messages in fields.items()
-        for message in messages
+        f"{place(group, where)}{'' if field in WHOLE_ENTRY else f', {field}'}: {message}"
+        for where, fields in errors[group].items()
+        for field, problems in fields.items()
+        for message in problems
     ]
+
+
+# Problems with the whole line or job, not one of its fields.
+WHOLE_ENTRY = {"line", "non_field_errors"}
+
+
+def place(group: str, where: str) -> str:
+    return f"Line {where}" if group == "lines" else f"Job {int(where) + 1}"
 
 
 @login_required
