@@ -167,9 +167,4 @@ def with_query(url: str, data: str) -> str:
 
 
 def notes(options: argparse.Namespace) -> list[str]:
-    said = []
-    if options.insecure:
-        said.append("-k is ignored: cronsvc always checks certificates.")
-    if options.fail:
-        said.append("-f: a status outside the job's expected statuses fails the run anyway.")
-    return said
+    return ["-k is ignored: cronsvc always checks certificates."] if options.insecure else []

@@ -1,9 +1,6 @@
 """REST API v1: the member's jobs and their executions, the audit log and the signing
 secret (contract in shared/DESIGN.md)."""
 
-import dataclasses
-
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.utils.cache import patch_cache_control
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -166,27 +163,25 @@ class JobViewSet(viewsets.ModelViewSet):
     @extend_schema(
         request=BulkActionSerializer,
         responses={200: BulkOutcomeSerializer},
-        description="Pause, resume, delete, tag or untag many jobs at once, all or none: an "
-        "id that is not the key's project's is a 400 naming it, and nothing is changed.",
+        description="Pause, resume, run now, delete, tag or untag many jobs at once. The "
+        "answer has a result per id: an id that is not the key's project's answers 404 and "
+        "nothing is done to it; each run counts against the member's Run now limit, and "
+        "those past it answer 429.",
     )
     @action(detail=False, methods=["post"])
     def bulk(self, request: Request) -> Response:
         serializer = BulkActionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         action = serializer.validated_data["action"]
-        try:
-            outcome = bulk.apply(
-                request.auth.project,
-                action=action,
-                ids=serializer.validated_data["ids"],
-                tag=serializer.validated_data["tag"],
-                actor=api_actor(request),
-            )
-        except bulk.JobsNotFound as error:
-            raise ValidationError({"ids": {str(pk): ["Not found."] for pk in error.ids}}) from None
-        except DjangoValidationError as error:
-            raise ValidationError({"tag": error.messages}) from None
-        return Response({"action": action, **dataclasses.asdict(outcome)})
+        outcome = bulk.apply(
+            request.auth.project,
+            action=action,
+            ids=serializer.validated_data["ids"],
+            tag=serializer.validated_data["tag"],
+            actor=api_actor(request),
+        )
+        answer = {"action": action, "selected": outcome.selected, "changed": outcome.changed}
+        return Response(BulkOutcomeSerializer({**answer, "results": outcome.results}).data)
 
     @extend_schema(
         request=None,

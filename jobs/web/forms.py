@@ -566,12 +566,14 @@ def when_of(job: Job) -> str:
 
 
 class BulkForm(forms.Form):
-    """The dashboard's bulk action on the checked jobs."""
+    """The dashboard's bulk action: on the checked jobs, or on all jobs matching the
+    dashboard's filter (kept here as filter_tag and filter_q)."""
 
     action = forms.ChoiceField(choices=list(bulk.ACTIONS.items()))
-    ids = forms.TypedMultipleChoiceField(
-        coerce=int, error_messages={"required": "Select jobs first."}
-    )
+    ids = forms.TypedMultipleChoiceField(coerce=int, required=False)
+    all_matching = forms.BooleanField(required=False)
+    filter_tag = forms.CharField(required=False)
+    filter_q = forms.CharField(required=False)
     tag = forms.CharField(required=False)
     confirmed = forms.BooleanField(required=False)
 
@@ -582,6 +584,8 @@ class BulkForm(forms.Form):
 
     def clean(self) -> dict:
         data = super().clean()
+        if not data.get("ids") and not data.get("all_matching"):
+            self.add_error("ids", "Select jobs first.")
         if "action" in data:
             try:
                 data["tag"] = bulk.clean_tag(data["action"], data.get("tag", ""))
