@@ -638,9 +638,7 @@ class ImportForm(forms.Form):
             try:
                 return crypto.decrypt(data["pending"])
             except InvalidToken:
-                raise ValidationError(
-                    "This preview cannot be read any more; start again."
-                ) from None
+                raise ValidationError("This preview has expired; start again.") from None
         upload = data.get("file")
         if upload and upload.size > transfer.MAX_IMPORT_BYTES:
             raise ValidationError(transfer.TOO_LARGE)
