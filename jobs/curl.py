@@ -1,10 +1,10 @@
 """A curl command line read as a job's request: the import's `curl` and `crontab` formats
 (jobs/transfer.py) come through here.
 
-No maintained parser on PyPI fits (uncurl and curlparser have had no release since 2021 and
-read neither -u, -m nor --json), so this is argparse over shlex's words, with curl's common
-flags. A flag it does not know is an error rather than dropped: the job would silently send
-something else than the command did."""
+No maintained parser on PyPI fits (uncurl and curlparser have had no release since 2021,
+before curl had --json, and neither reads -m), so this is argparse over shlex's words, with
+curl's common flags. A flag it does not know is an error rather than dropped: the job
+would silently send something else than the command did."""
 
 import argparse
 import math

@@ -95,6 +95,9 @@ def jobs_bulk(request: HttpRequest) -> HttpResponse:
             search=form.cleaned_data["filter_q"].strip(),
         )
         ids = list(filtered.order_by("pk").values_list("pk", flat=True))
+        if not ids:
+            messages.error(request, "No jobs match this filter.")
+            return redirect(back)
     if action == "delete" and not form.cleaned_data["confirmed"]:
         jobs = member.project.jobs.filter(pk__in=ids)
         context = {"jobs": jobs, "ids": ids, "back": back}

@@ -133,6 +133,15 @@ def test_all_jobs_matching_the_filter_can_be_chosen_at_once(alice_client, alice,
     assert list(paused) == billing
 
 
+def test_all_matching_a_filter_that_matches_nothing_does_nothing(alice_client, three):
+    response = alice_client.post(
+        BULK, {"action": "delete", "all_matching": "on", "filter_tag": "none", "filter_q": ""}
+    )
+
+    assert flashed(response) == ["No jobs match this filter."]
+    assert Job.objects.count() == 3
+
+
 def test_deleting_all_matching_asks_first_naming_them(alice_client, alice, three):
     make_job(alice, title="Old report", url="http://127.0.0.1:9/old")
     chosen = {"action": "delete", "all_matching": "on", "filter_tag": "", "filter_q": "old"}
