@@ -165,17 +165,18 @@ def import_jobs(
     if problems:
         raise ImportFailed({source.group: dict(sorted(problems.items(), key=by_number))})
     made = []
-    with transaction.atomic():
-        for entry, serializer in zip(source.entries, serializers, strict=True):
-            try:
-                with room_for_a_job(project, member):
-                    made.append(Made(entry, serializer.save(user=member, project=project)))
-            except JobLimitReached as error:
-                problem = {"non_field_errors": [str(error)]}
-                raise ImportFailed({source.group: {entry.where: problem}}) from None
-            auditing.created(made[-1].job, actor)
-        if dry_run:
-            transaction.set_rollback(True)
+    try:
+        # One check of the caps for them all: the owner's row stays locked until the end.
+        with room_for_a_job(project, member, count=len(serializers)):
+            for entry, serializer in zip(source.entries, serializers, strict=True):
+                made.append(Made(entry, serializer.save(user=member, project=project)))
+                auditing.created(made[-1].job, actor)
+            if dry_run:
+                transaction.set_rollback(True)
+    except JobLimitReached as error:
+        first_over = source.entries[error.room].where
+        problem = {"non_field_errors": [str(error)]}
+        raise ImportFailed({source.group: {first_over: problem}}) from None
     return made
 
 
@@ -186,9 +187,10 @@ def by_number(item: tuple[str, object]) -> int:
 def answer(made: list[Made], source: Source, *, dry_run: bool) -> dict:
     """The API's answer: the jobs made (or that would be), as the source's serializer shows
     them (never a secret), with their ids, lines and notes."""
+    # One serializer for the list: its fields are built once, not per job.
+    shown = source.serializer([each.job for each in made], many=True).data
     jobs = []
-    for each in made:
-        data = dict(source.serializer(each.job).data)
+    for each, data in zip(made, shown, strict=True):
         if not dry_run:
             data["id"] = each.job.id
         if each.entry.line is not None:
