@@ -286,9 +286,9 @@ def test_a_tampered_preview_is_refused(alice_client):
 # The command
 
 
-def import_command(alice, path, **kwargs: object) -> None:
+def import_command(alice, path, *args: str, **kwargs: object) -> None:
     name = projects.personal_project(alice).name
-    call_command("import_jobs", "--project", name, "--format", "crontab", str(path), **kwargs)
+    call_command("import_jobs", "--project", name, str(path), *args, **kwargs)
 
 
 def test_the_command_imports_crontab_lines(alice, tmp_path):
@@ -296,7 +296,7 @@ def test_the_command_imports_crontab_lines(alice, tmp_path):
     path.write_text(good_lines())
     out = StringIO()
 
-    import_command(alice, path, stdout=out)
+    import_command(alice, path, "--format", "crontab", stdout=out)
 
     assert out.getvalue().strip() == "Imported 14 job(s) into alice@example.org's jobs."
     assert Job.objects.count() == 14
@@ -307,8 +307,18 @@ def test_the_command_reports_bad_lines_and_makes_nothing(alice, tmp_path):
     path.write_text(CRONTAB)
 
     with pytest.raises(CommandError) as raised:
-        import_command(alice, path)
+        import_command(alice, path, "--format", "crontab")
 
     reported = json.loads(str(raised.value).removeprefix("Nothing was imported: "))
     assert list(reported["lines"]) == ["7", "12", "18"]
     assert not Job.objects.exists()
+
+
+def test_the_command_imports_a_curl_command_on_the_schedule_given(alice, tmp_path):
+    path = tmp_path / "deploy.sh"
+    path.write_text(CURL)
+
+    import_command(alice, path, "--format", "curl", "--schedule", "0 4 * * *", stdout=StringIO())
+
+    job = Job.objects.get()
+    assert (job.schedule, job.method, job.auth_password) == ("0 4 * * *", "POST", "hunter2")
