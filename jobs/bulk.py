@@ -127,5 +127,5 @@ def retagged(job: Job, action: str, tag: str) -> list[str]:
     if tag in job.tags:
         return job.tags
     if len(job.tags) >= MAX_TAGS:
-        raise ValidationError(f"“{job.title}” has {MAX_TAGS} tags already.")
+        raise ValidationError(f"It has {MAX_TAGS} tags already.")
     return [*job.tags, tag]

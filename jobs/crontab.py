@@ -10,8 +10,10 @@ from jobs import curl
 from jobs.schedules import ALIASES
 
 ENVIRONMENT_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\s*=")
-# What a cron time field may hold: numbers, names (JAN, MON), * / , - and Quartz's ? L W #.
-TIME_FIELD = re.compile(r"^[0-9A-Za-z*/,?#-]+$")
+# A seconds field, as Quartz and some crons put before the minutes: numbers and * / , -.
+SECONDS_FIELD = re.compile(r"^[0-9*/,-]+$")
+# A system crontab (/etc/crontab, /etc/cron.d) names the user to run as after the time.
+USER_FIELD = re.compile(r"^[a-z_][a-z0-9_.-]*$")
 # Shell words that join a second command: the job would not run it.
 COMMAND_SEPARATORS = {"|", "||", "&&", ";", "&"}
 REDIRECTION = re.compile(r"^[0-9&]?>>?")
@@ -51,22 +53,37 @@ def job_of(line: str) -> tuple[dict, list[str]]:
 
 
 def split_schedule(line: str) -> tuple[str, str]:
-    """The schedule (five fields, or a macro such as @hourly) and the command after it."""
+    """The schedule (five fields, or a macro such as @hourly) and the command after it,
+    less a system crontab's user field."""
     if line.startswith("@"):
-        macro, _, command = line.partition(" ")
+        macro, command = first_word(line)
         if macro.lower() not in ALIASES:
             known = ", ".join(ALIASES)
             raise curl.CurlError(f"“{macro}” is not a schedule here; use one of {known}.")
-        return macro.lower(), command.strip()
-    parts = line.split(None, 6)
+        return macro.lower(), without_user(command)
+    parts = line.split(None, 5)
     if len(parts) < 6:
         raise curl.CurlError("A crontab line has five time fields, then the command.")
-    if len(parts) == 7 and TIME_FIELD.match(parts[5]) and curl.is_curl(parts[6].split()[0]):
+    sixth, rest = first_word(parts[5])
+    if SECONDS_FIELD.match(sixth) and curl.is_curl(first_word(rest)[0]):
         raise curl.CurlError(
             "This line has six time fields: a seconds field cannot be imported (cron's "
             "schedules have five, the smallest step is a minute)."
         )
-    return " ".join(parts[:5]), line.split(None, 5)[5]
+    return " ".join(parts[:5]), without_user(parts[5])
+
+
+def without_user(command: str) -> str:
+    user, rest = first_word(command)
+    if USER_FIELD.match(user) and not curl.is_curl(user) and curl.is_curl(first_word(rest)[0]):
+        return rest
+    return command
+
+
+def first_word(text: str) -> tuple[str, str]:
+    """The first word of the text and the rest, split at the first run of whitespace."""
+    word, *rest = text.split(None, 1) or [""]
+    return word, rest[0] if rest else ""
 
 
 def unescape_percent(command: str) -> str:

@@ -175,7 +175,7 @@ def test_a_job_with_ten_tags_answers_400_and_the_others_are_tagged(alice_api, al
         "id": full.pk,
         "status": 400,
         "changed": False,
-        "error": "“Full” has 10 tags already.",
+        "error": "It has 10 tags already.",
     }
     assert [job.tags for job in Job.objects.order_by("pk")][:3] == [["nightly", "billing"]] * 3
     assert "billing" not in reloaded(full).tags

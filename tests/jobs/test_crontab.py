@@ -45,10 +45,22 @@ def test_output_redirections_and_escaped_percent_signs_are_crons_not_curls():
     assert line.fields["url"] == "https://example.org/?d=1%202"
 
 
+def test_a_system_crontabs_user_field_is_skipped():
+    lines = crontab.read(
+        "*/5 * * * * root curl -fsS https://example.org/a\n@hourly\twww-data\tcurl https://example.org/b"
+    )
+
+    assert [(line.fields["schedule"], line.fields["url"]) for line in lines] == [
+        ("*/5 * * * *", "https://example.org/a"),
+        ("@hourly", "https://example.org/b"),
+    ]
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
         ("*/10 * * * * * curl https://example.org/", "six time fields"),
+        ("0 */10 * * * * /usr/bin/curl https://example.org/", "six time fields"),
         ("0 * * * * curl -fsS -o /dev/null", "no URL"),
         ("0 * * * * /usr/local/bin/backup --all", "Only curl commands"),
         ("@reboot curl https://example.org/", "“@reboot” is not a schedule"),

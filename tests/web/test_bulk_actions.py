@@ -133,6 +133,22 @@ def test_all_jobs_matching_the_filter_can_be_chosen_at_once(alice_client, alice,
     assert list(paused) == billing
 
 
+def test_a_job_that_cannot_take_the_tag_is_named_and_the_others_are_tagged(
+    alice_client, alice, three
+):
+    full = make_job(alice, title="Full", tags=[f"t{n}" for n in range(10)])
+
+    response = alice_client.post(
+        BULK, {"action": "tag", "ids": selected([*three, full]), "tag": "billing"}
+    )
+
+    assert flashed(response) == [
+        "Add tag: 3 of 4 jobs changed.",
+        "Not done for “Full”: It has 10 tags already.",
+    ]
+    assert [job.tags for job in Job.objects.order_by("pk")][:3] == [["billing"]] * 3
+
+
 def test_all_matching_a_filter_that_matches_nothing_does_nothing(alice_client, three):
     response = alice_client.post(
         BULK, {"action": "delete", "all_matching": "on", "filter_tag": "none", "filter_q": ""}
