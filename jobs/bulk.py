@@ -3,8 +3,9 @@ POST /api/v1/jobs/bulk/), answered per id: each job the action applies to change
 each id it cannot apply to says why (another project's id is simply not found, as
 anywhere else). Each change is in the audit log."""
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from functools import partial
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -72,27 +73,45 @@ def apply(
     project: Project, *, action: str, ids: Collection[int], tag: str, actor: audit.Actor
 ) -> Outcome:
     """Apply `action` to the project's jobs with these ids, in one transaction; a result
-    per id, in the order given. Runs count against the member's Run now limit one by one."""
+    per id, in the order given."""
     wanted = list(dict.fromkeys(ids))
     with transaction.atomic():
-        jobs = project.jobs.select_for_update().filter(pk__in=wanted).in_bulk()
+        jobs = project.jobs.filter(pk__in=wanted)
+        # A run changes no job: it locks none, so none waits while the run limit is asked.
+        if action == "run":
+            act: Callable[[Job], Result] = Runs(actor)
+        else:
+            jobs = jobs.select_for_update()
+            act = partial(result_of_change, action=action, tag=tag, actor=actor)
+        found = jobs.in_bulk()
         results = [
-            result_for(jobs[pk], action, tag, actor)
-            if pk in jobs
-            else Result(pk, 404, error=NOT_FOUND)
-            for pk in wanted
+            act(found[pk]) if pk in found else Result(pk, 404, error=NOT_FOUND) for pk in wanted
         ]
     return Outcome(results)
 
 
-def result_for(job: Job, action: str, tag: str, actor: audit.Actor) -> Result:
+class Runs:
+    """Run now, job after job, each counted against the member's limit. Once the limit
+    refuses one it refuses the rest too: asking again a moment later could let an odd one
+    through, and the member would see runs started past the ones refused."""
+
+    def __init__(self, actor: audit.Actor) -> None:
+        self.member = actor.user
+        self.refused: run_now.TooManyRuns | None = None
+
+    def __call__(self, job: Job) -> Result:
+        if self.refused is None:
+            try:
+                execution = run_now.run_now(job, by=self.member)
+            except run_now.TooManyRuns as error:
+                self.refused = error
+            else:
+                return Result(job.pk, 202, changed=True, execution=execution.pk, title=job.title)
+        return Result(job.pk, 429, error=str(self.refused), title=job.title)
+
+
+def result_of_change(job: Job, *, action: str, tag: str, actor: audit.Actor) -> Result:
     pk, title = job.pk, job.title  # a deleted job has no pk any more
-    if action == "run":
-        try:
-            execution = run_now.run_now(job, by=actor.user)
-        except run_now.TooManyRuns as error:
-            return Result(pk, 429, error=str(error), title=title)
-        return Result(pk, 202, changed=True, execution=execution.pk, title=title)
     try:
         changed = change(job, action, tag, actor)
     except ValidationError as error:
