@@ -74,15 +74,23 @@ class JobQuerySet(models.QuerySet):
 
 
 class JobLimitReached(Exception):
-    """No room for another job: the project's cap, or its owner's."""
+    """No room for another job: the project's cap, or its owner's. `room` is how many of
+    the jobs asked for would have fitted."""
+
+    def __init__(self, message: str, *, room: int = 0) -> None:
+        super().__init__(message)
+        self.room = room
 
 
 @contextmanager
-def room_for_a_job(project: "Project", member: AbstractBaseUser) -> Iterator[None]:
-    """Make a job inside this block, or raise JobLimitReached saying which cap it would pass.
+def room_for_a_job(
+    project: "Project", member: AbstractBaseUser, *, count: int = 1
+) -> Iterator[None]:
+    """Make a job (or `count` jobs, an import's) inside this block, or raise JobLimitReached
+    saying which cap it would pass.
 
     The owner's cap counts the jobs of every project they own, so their row is the one lock
-    for both caps: held while the jobs are counted and the new one saved, parallel creates
+    for both caps: held while the jobs are counted and the new ones saved, parallel creates
     cannot pass a cap together."""
     with transaction.atomic():
         owner = (
@@ -90,16 +98,20 @@ def room_for_a_job(project: "Project", member: AbstractBaseUser) -> Iterator[Non
             .objects.select_for_update(of=("self",))
             .get(memberships__project=project, memberships__role="owner")
         )
-        if project.jobs.count() >= settings.MAX_JOBS_PER_PROJECT:
+        room = settings.MAX_JOBS_PER_PROJECT - project.jobs.count()
+        if room < count:
             limit = settings.MAX_JOBS_PER_PROJECT
-            raise JobLimitReached(f"This project has reached the limit of {limit} jobs.")
+            raise JobLimitReached(
+                f"This project has reached the limit of {limit} jobs.", room=max(room, 0)
+            )
         owned = Job.objects.filter(
             project__memberships__user=owner, project__memberships__role="owner"
         )
-        if owned.count() >= settings.MAX_JOBS_PER_MEMBER:
+        room = settings.MAX_JOBS_PER_MEMBER - owned.count()
+        if room < count:
             who = "You have" if owner == member else "The project's owner has"
             limit = settings.MAX_JOBS_PER_MEMBER
-            raise JobLimitReached(f"{who} reached the limit of {limit} jobs.")
+            raise JobLimitReached(f"{who} reached the limit of {limit} jobs.", room=max(room, 0))
         yield
 
 

@@ -435,6 +435,21 @@ class ExportedJobSerializer(JobSerializer):
         fields = EXPORTED_FIELDS
 
 
+class CommandJobSerializer(JobSerializer):
+    """A job read from a curl command (jobs/transfer.py's crontab and curl formats): the
+    exported fields and the secrets a command may carry (-u, an Authorization header),
+    saved encrypted and shown back only as set or by name."""
+
+    class Meta(JobSerializer.Meta):
+        fields = [
+            *EXPORTED_FIELDS,
+            "auth_password",
+            "auth_password_set",
+            "secret_headers",
+            "secret_header_names",
+        ]
+
+
 class TestRunSerializer(serializers.ModelSerializer):
     """A test run: `pending` until a worker has sent it, then `done` with what came back."""
 
@@ -510,7 +525,7 @@ class BulkActionSerializer(serializers.Serializer):
         child=serializers.IntegerField(min_value=1),
         allow_empty=False,
         max_length=MAX_BULK_IDS,
-        help_text="Ids of the key's project's jobs; any other id fails the whole request.",
+        help_text="Ids of the key's project's jobs; any other id answers 404 in its result.",
     )
     tag = serializers.CharField(
         required=False, allow_blank=True, default="", help_text="For tag and untag."
@@ -524,12 +539,34 @@ class BulkActionSerializer(serializers.Serializer):
         return attrs
 
 
+class BulkResultSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.IntegerField(
+        help_text="As the id would have answered on its own: 200, 202 (a run started), 400 "
+        "(a tag it cannot take), 404 (not a job of the key's project) or 429 (past the "
+        "Run now limit)."
+    )
+    changed = serializers.BooleanField()
+    error = serializers.CharField(required=False, help_text="Why not, when status is 400 or more.")
+    execution = serializers.IntegerField(required=False, help_text="The run started (run).")
+
+    def to_representation(self, result: bulk.Result) -> dict:
+        data = {"id": result.id, "status": result.status, "changed": result.changed}
+        if result.error:
+            data["error"] = result.error
+        if result.execution is not None:
+            data["execution"] = result.execution
+        return data
+
+
 class BulkOutcomeSerializer(serializers.Serializer):
     action = serializers.CharField()
-    selected = serializers.IntegerField(help_text="Jobs the action was applied to.")
+    selected = serializers.IntegerField(help_text="Ids that are jobs of the key's project.")
     changed = serializers.IntegerField(
-        help_text="Of those, how many it changed (pausing a paused job changes nothing)."
+        help_text="Of those, how many it changed (pausing a paused job changes nothing; a run "
+        "started counts)."
     )
+    results = BulkResultSerializer(many=True, help_text="One per id, in the order given.")
 
 
 class TagBadgesSerializer(serializers.Serializer):

@@ -1,9 +1,6 @@
 """REST API v1: the member's jobs and their executions, the audit log and the signing
 secret (contract in shared/DESIGN.md)."""
 
-import dataclasses
-
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.utils.cache import patch_cache_control
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -24,7 +21,6 @@ from jobs.api.serializers import (
     BulkActionSerializer,
     BulkOutcomeSerializer,
     ExecutionSerializer,
-    ExportedJobSerializer,
     JobSerializer,
     SigningSecretSerializer,
     StatusPageSerializer,
@@ -176,27 +172,25 @@ class JobViewSet(viewsets.ModelViewSet):
     @extend_schema(
         request=BulkActionSerializer,
         responses={200: BulkOutcomeSerializer},
-        description="Pause, resume, delete, tag or untag many jobs at once, all or none: an "
-        "id that is not the key's project's is a 400 naming it, and nothing is changed.",
+        description="Pause, resume, run now, delete, tag or untag many jobs at once. The "
+        "answer has a result per id: an id that is not the key's project's answers 404 and "
+        "nothing is done to it; each run counts against the member's Run now limit, and "
+        "those past it answer 429.",
     )
     @action(detail=False, methods=["post"])
     def bulk(self, request: Request) -> Response:
         serializer = BulkActionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         action = serializer.validated_data["action"]
-        try:
-            outcome = bulk.apply(
-                request.auth.project,
-                action=action,
-                ids=serializer.validated_data["ids"],
-                tag=serializer.validated_data["tag"],
-                actor=api_actor(request),
-            )
-        except bulk.JobsNotFound as error:
-            raise ValidationError({"ids": {str(pk): ["Not found."] for pk in error.ids}}) from None
-        except DjangoValidationError as error:
-            raise ValidationError({"tag": error.messages}) from None
-        return Response({"action": action, **dataclasses.asdict(outcome)})
+        outcome = bulk.apply(
+            request.auth.project,
+            action=action,
+            ids=serializer.validated_data["ids"],
+            tag=serializer.validated_data["tag"],
+            actor=api_actor(request),
+        )
+        answer = {"action": action, "selected": outcome.selected, "changed": outcome.changed}
+        return Response(BulkOutcomeSerializer({**answer, "results": outcome.results}).data)
 
     @extend_schema(
         request=None,
@@ -216,10 +210,11 @@ class JobViewSet(viewsets.ModelViewSet):
             )
         ],
         responses={201: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT},
-        description="Make the jobs of an export (at most 1,000, 1 MiB) in the key's project, "
-        'all or none: a 400 lists the problems by index, {"jobs": {"3": {"url": [...]}}}. '
-        "The job limits apply. The body is the export, or it as text in "
-        '{"format": "json", "content": "…", "dry_run": false}.',
+        description="Make jobs in the key's project (at most 1,000, 1 MiB), all or none. The "
+        'body is an export, or {"format": "json" | "crontab" | "curl", "content": "…", '
+        '"dry_run": false, "schedule": "…"} (schedule for curl only). A 400 lists the '
+        'problems where they are: {"jobs": {"3": {"url": [...]}}} by index, '
+        '{"lines": {"7": {...}}} by crontab line. The job limits apply.',
     )
     @action(detail=False, methods=["post"], url_path="import", url_name="import")
     def import_jobs(self, request: Request) -> Response:
@@ -227,11 +222,11 @@ class JobViewSet(viewsets.ModelViewSet):
             raise ValidationError({"jobs": [transfer.TOO_LARGE]})
         asked_dry_run = parse_bool("dry_run", request.query_params.get("dry_run", "false"))
         try:
-            document, dry_run_in_body = transfer.unwrap(request.data)
+            source, dry_run_in_body = transfer.unwrap(request.data)
             dry_run = asked_dry_run or dry_run_in_body
             made = transfer.import_jobs(
                 request.auth.project,
-                document,
+                source,
                 member=request.user,
                 key=request.auth,
                 actor=api_actor(request),
@@ -239,13 +234,8 @@ class JobViewSet(viewsets.ModelViewSet):
             )
         except transfer.ImportFailed as error:
             raise ValidationError(error.errors) from None
-        jobs = ExportedJobSerializer(made, many=True).data
-        if dry_run:
-            return Response({"dry_run": True, "created": 0, "jobs": jobs})
-        for job, data in zip(made, jobs, strict=True):
-            data["id"] = job.id
-        answer = {"dry_run": False, "created": len(made), "jobs": jobs}
-        return Response(answer, status=status.HTTP_201_CREATED)
+        answer = transfer.answer(made, source, dry_run=dry_run)
+        return Response(answer, status=status.HTTP_200_OK if dry_run else status.HTTP_201_CREATED)
 
     @extend_schema(
         request=None,

@@ -2,12 +2,14 @@ import json
 from datetime import time
 from zoneinfo import ZoneInfo
 
+from cryptography.fernet import InvalidToken
 from django import forms
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from accounts.forms import TIMEZONE_CHOICES
 from accounts.models import Project, User
+from cronsvc import crypto
 from jobs import assertions, bulk, chaining, transfer, variables
 from jobs.models import (
     MAX_AFTER_DELAY_SECONDS,
@@ -577,12 +579,14 @@ def when_of(job: Job) -> str:
 
 
 class BulkForm(forms.Form):
-    """The dashboard's bulk action on the checked jobs."""
+    """The dashboard's bulk action: on the checked jobs, or on all jobs matching the
+    dashboard's filter (kept here as filter_tag and filter_q)."""
 
     action = forms.ChoiceField(choices=list(bulk.ACTIONS.items()))
-    ids = forms.TypedMultipleChoiceField(
-        coerce=int, error_messages={"required": "Select jobs first."}
-    )
+    ids = forms.TypedMultipleChoiceField(coerce=int, required=False)
+    all_matching = forms.BooleanField(required=False)
+    filter_tag = forms.CharField(required=False)
+    filter_q = forms.CharField(required=False)
     tag = forms.CharField(required=False)
     confirmed = forms.BooleanField(required=False)
 
@@ -593,6 +597,8 @@ class BulkForm(forms.Form):
 
     def clean(self) -> dict:
         data = super().clean()
+        if not data.get("ids") and not data.get("all_matching"):
+            self.add_error("ids", "Select jobs first.")
         if "action" in data:
             try:
                 data["tag"] = bulk.clean_tag(data["action"], data.get("tag", ""))
@@ -605,29 +611,54 @@ class BulkForm(forms.Form):
 
 
 class ImportForm(forms.Form):
-    """An export to import: a file, or its text pasted (the preview keeps it here)."""
+    """What to import: a file or pasted text in one of transfer.FORMATS. The preview hands
+    its text on encrypted (`pending`), so a password in a curl command is not written back
+    into the page."""
 
-    file = forms.FileField(label="Export file (JSON)", required=False)
+    format = forms.ChoiceField(
+        label="Format",
+        choices=list(transfer.FORMATS.items()),
+        initial="json",
+        widget=forms.RadioSelect,
+    )
+    file = forms.FileField(label="File", required=False)
     content = forms.CharField(
         label="Or paste it", required=False, widget=forms.Textarea(attrs={"rows": 6})
     )
+    schedule = forms.CharField(
+        label="Schedule (for a cURL command)",
+        required=False,
+        max_length=200,
+        help_text="When the command's job runs, e.g. */5 * * * *. Crontab lines have their own.",
+    )
+    pending = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def clean(self) -> dict:
         data = super().clean()
+        if "format" not in data:
+            return data
+        text = self.text(data)
+        try:
+            data["source"] = transfer.read(data["format"], text, schedule=data.get("schedule", ""))
+        except transfer.ImportFailed as error:
+            for name, messages in error.errors.items():
+                self.add_error(name if name in self.fields else None, messages)
+        data["text"] = text
+        return data
+
+    def text(self, data: dict) -> str:
+        if data.get("pending"):
+            try:
+                return crypto.decrypt(data["pending"])
+            except InvalidToken:
+                raise ValidationError("This preview has expired; start again.") from None
         upload = data.get("file")
         if upload and upload.size > transfer.MAX_IMPORT_BYTES:
             raise ValidationError(transfer.TOO_LARGE)
         text = upload.read().decode("utf-8", "replace") if upload else data.get("content", "")
         if not text.strip():
-            raise ValidationError("Choose an export file, or paste one.")
-        if len(text.encode()) > transfer.MAX_IMPORT_BYTES:
-            raise ValidationError(transfer.TOO_LARGE)
-        try:
-            data["document"] = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise ValidationError(f"This is not JSON: {error}.") from None
-        data["text"] = text
-        return data
+            raise ValidationError("Choose a file, or paste what to import.")
+        return text
 
 
 class StatusPageForm(forms.ModelForm):
