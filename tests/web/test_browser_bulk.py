@@ -1,10 +1,10 @@
 """Many jobs in a real browser: import a crontab file, tag some of the jobs, filter by the
-tag, pause all that match."""
+tag, pause all that match, and show them on a public status page."""
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
-from jobs.models import Job
+from jobs.models import Job, StatusPage
 from tests.conftest import log_in_as_alice
 
 pytestmark = pytest.mark.browser
@@ -19,7 +19,7 @@ MAILTO=ops@example.org
 
 
 def test_alice_imports_a_crontab_tags_filters_and_pauses_what_matches(
-    page: Page, live_server, transactional_db, alice, private_targets, tmp_path
+    page: Page, browser: Browser, live_server, transactional_db, alice, private_targets, tmp_path
 ):
     crontab = tmp_path / "crontab.txt"
     crontab.write_text(CRONTAB)
@@ -59,5 +59,25 @@ def test_alice_imports_a_crontab_tags_filters_and_pauses_what_matches(
     paused = Job.objects.filter(enabled=False).values_list("title", flat=True)
     assert sorted(paused) == ["GET 127.0.0.1/invoices", "POST 127.0.0.1/reminders"]
 
-    # The status page (issue 20, point 4) goes here once it is merged: publish one with
-    # the billing jobs and open it, checking it shows them paused and no URL.
+    page.get_by_role("link", name="Status pages").click()
+    page.get_by_role("button", name="New status page").click()
+    page.get_by_label("Title").fill("Billing status")
+    page.get_by_label("Published").check()
+    for title, name in (
+        ("GET 127.0.0.1/invoices", "Invoices"),
+        ("POST 127.0.0.1/reminders", "Reminders"),
+    ):
+        page.get_by_label(title, exact=True).check()
+        page.get_by_label(f"Public name of “{title}”").fill(name)
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Saved “Billing status”.")).to_be_visible()
+    slug = StatusPage.objects.get().slug  # random: the page shows it to alice
+
+    # Anyone with the address, JavaScript off: both jobs paused, and nothing of their URLs.
+    visitor = browser.new_context(java_script_enabled=False)
+    public = visitor.new_page()
+    public.goto(f"{live_server.url}/status/{slug}/")
+    expect(public.get_by_role("heading", name="Billing status")).to_be_visible()
+    expect(public.get_by_text("Paused", exact=True)).to_have_count(2)
+    assert "127.0.0.1" not in public.content() and "invoices" not in public.content()
+    visitor.close()
