@@ -82,7 +82,8 @@ def filled(
     if not uses_variables(url, headers, body):
         return url, headers, body
     values = {
-        "unixtime": str(int(time.time())),
+        # The second the request leaves: a request is built before its second comes.
+        "unixtime": str(int(max(time.time(), scheduled_for.timestamp()))),
         # In UTC with a Z: a "+00:00" in a query string would arrive as a space.
         "scheduled_for": scheduled_for.astimezone(UTC).isoformat().replace("+00:00", "Z"),
         "execution_id": execution_id,

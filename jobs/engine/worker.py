@@ -188,6 +188,15 @@ async def fire_each(
 
 
 async def fire(client: http.Client, execution: Execution) -> Outcome:
+    # The request is built before its second (credentials decrypted, variables filled in,
+    # the record of it made): of a burst due together, only the sends are left for the second.
+    try:
+        request = prepared(execution)
+        record, problem = masking.request_record(request), ""
+    except Exception as error:  # e.g. credentials under a key that was since removed
+        # One unreadable job must not leave its whole batch `running`.
+        detail = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+        request, record, problem = None, {}, f"Could not build the request ({detail})."
     # Claimed ahead of time; the request leaves on the scheduled second, never before
     # it: a timer may wake a hair early (monotonic clock), so wait out what is left.
     while (wait := (execution.scheduled_for - timezone.now()).total_seconds()) > 0:
@@ -199,18 +208,19 @@ async def fire(client: http.Client, execution: Execution) -> Outcome:
     # are late or unscheduled by nature.
     if execution.trigger == Execution.Trigger.SCHEDULE and late > settings.MISSED_AFTER_SECONDS:
         return Missed(late_seconds=late, at=now)
-    try:
-        request = request_for(
-            execution.job, execution_id=str(execution.id), scheduled_for=execution.scheduled_for
-        )
-        request.attempt, request.retry_of = execution.attempt, execution.retry_of_id
-        request.tenant = execution.job.project_id
-        execution.request = masking.request_record(request)
-    except Exception as error:  # e.g. credentials under a key that was since removed
-        # One unreadable job must not leave its whole batch `running`.
-        detail = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-        return unsent(f"Could not build the request ({detail}).")
+    if request is None:
+        return unsent(problem)
+    execution.request = record
     return await client.send(request)
+
+
+def prepared(execution: Execution) -> http.Request:
+    request = request_for(
+        execution.job, execution_id=str(execution.id), scheduled_for=execution.scheduled_for
+    )
+    request.attempt, request.retry_of = execution.attempt, execution.retry_of_id
+    request.tenant = execution.job.project_id
+    return request
 
 
 def unsent(error: str) -> http.Outcome:
