@@ -11,6 +11,7 @@ from collections import defaultdict
 from datetime import timedelta
 
 from jobs.chaining import MAX_CHAIN_DEPTH
+from jobs.engine import ordering
 from jobs.engine.health import is_final_result
 from jobs.models import AfterOutcome, Execution, Job
 
@@ -25,7 +26,7 @@ def trigger(executions: list[Execution]) -> None:
         return
     children = defaultdict(list)
     for child in Job.objects.filter(after_job_id__in={e.job_id for e in finals}, enabled=True).only(
-        "id", "after_job_id", "after_outcome", "after_delay_seconds"
+        "id", "project_id", "after_job_id", "after_outcome", "after_delay_seconds", "ordering_key"
     ):
         children[child.after_job_id].append(child)
     runs = [
@@ -36,6 +37,7 @@ def trigger(executions: list[Execution]) -> None:
     ]
     # A second recording of the same outcome conflicts on (job, chained_from): dropped.
     Execution.objects.bulk_create(runs, ignore_conflicts=True)
+    ordering.join(run.job for run in runs if run.waiting)
 
 
 def follows(after_outcome: str, status: str) -> bool:
@@ -53,4 +55,6 @@ def chain_run(child: Job, parent_run: Execution) -> Execution:
         trigger=Execution.Trigger.CHAIN,
         chained_from=parent_run,
         chain_depth=parent_run.chain_depth + 1,
+        # A keyed child's run takes its turn in its key's queue (jobs/engine/ordering.py).
+        waiting=bool(child.ordering_key),
     )

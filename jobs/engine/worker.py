@@ -141,6 +141,8 @@ def claim(execution_ids: list[int]) -> list[Execution]:
     for execution in skipped:
         execution.status, execution.finished_at = Status.SKIPPED, now
     Execution.objects.bulk_update(skipped, ["status", "finished_at", "error"])
+    if skipped:
+        outcomes.follow(skipped, now)  # a skipped keyed run hands its key on
     return to_run
 
 
@@ -195,9 +197,13 @@ async def fire(client: http.Client, execution: Execution) -> Outcome:
     now = timezone.now()
     late = (now - execution.scheduled_for).total_seconds()
     # The missed-slot rule holds at fire time too (a worker held up, stopped, starved):
-    # a slot is recorded missed rather than run this late. Catch-ups and manual runs
-    # are late or unscheduled by nature.
-    if execution.trigger == Execution.Trigger.SCHEDULE and late > settings.MISSED_AFTER_SECONDS:
+    # a slot is recorded missed rather than run this late. Catch-ups, manual runs and
+    # the runs of an ordering key (which wait their turn) are late or unscheduled by nature.
+    if (
+        execution.trigger == Execution.Trigger.SCHEDULE
+        and late > settings.MISSED_AFTER_SECONDS
+        and not execution.job.ordering_key
+    ):
         return Missed(late_seconds=late, at=now)
     try:
         request = request_for(execution.job, execution_id=str(execution.id))
