@@ -335,9 +335,7 @@ TABLE: dict[str, list[Row]] = {
     "execution-detail": [
         Row("get", lambda a: f"/api/v1/executions/{a.execution.id}/", READ, api=True)
     ],
-    "ordering-key-list": [
-        Row("get", lambda a: "/api/v1/ordering-keys/", OWN_PROJECT, api=True)
-    ],
+    "ordering-key-list": [Row("get", lambda a: "/api/v1/ordering-keys/", OWN_PROJECT, api=True)],
     # Acme's job has the key; the outsider's own project has none of that name.
     "ordering-key-resume": [
         Row(
