@@ -4,14 +4,17 @@ order of scheduled time, then job id.
 A keyed job's run is written `waiting` (pending, not sent) by the dispatch tick, and by
 chains for a keyed child. The key's queue moves in one function, `advance`, always under
 the key's OrderingKey row locked FOR UPDATE, so two workers or two machines finishing
-runs of one key at once take turns: the key is busy while a run of it that is not
-waiting is unfinished (pending, running, or a retry to come: a retry is a pending row
-of its own); when it is not busy and not stopped, the first waiting run is released
-(`waiting` cleared) and the tick sends it as it sends retries (tick.claim_retries, which
-passes waiting runs by). `advance` runs in the transaction that records a final outcome
-(outcomes.follow, from a worker's results or the recovery sweep's lost runs), in the
-worker's claim that skips a run, in the tick after it writes keyed runs, and on resume,
-so a release commits with the outcome that allows it, or not at all.
+runs of one key at once take turns. The key is busy while a run of it that is not waiting
+is unfinished (pending, running, or a retry to come: a retry is a pending row of its own).
+When it is neither busy nor stopped, the first waiting run is released (`waiting`
+cleared) and sent once the transaction commits; one due later is sent by the tick in its
+time, as retries are (tick.claim_retries, which passes waiting runs by).
+
+`advance` runs in the transaction that records a final outcome (outcomes.follow, from a
+worker's results or the recovery sweep's lost runs), in the worker's claim that skips a
+run, in the tick after it writes keyed runs, and on resume: a release commits with the
+outcome that allows it, or not at all. Nothing is derived from a counter that could
+drift: a deleted job's runs simply stop counting, and the next move releases what follows.
 
 A failed final outcome of a job set to `stop` stops its key: the queue holds (later runs
 wait) until a member resumes it, and its channels are alerted (a HealthChange of kind
@@ -25,16 +28,17 @@ loaded, before asking anything of the database.
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from itertools import pairwise
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Project
 from alerts import delivery
-from jobs.engine import health
+from jobs.engine import health, tick
 from jobs.models import Execution, HealthChange, Job, OrderingKey, OrderingOnFailure
 
 Status = Execution.Status
@@ -182,12 +186,25 @@ def advance(key: OrderingKey) -> None:
     waiting = sorted((e for e in runs if e.waiting), key=lambda e: (e.scheduled_for, e.job_id))
     if waiting and not busy and not key.is_stopped:
         head = waiting.pop(0)
-        Execution.objects.filter(id=head.id).update(waiting=False, waiting_on=None)
+        release(head)
         busy = [head]
     holder = min(busy, key=lambda e: e.scheduled_for).id if busy else key.stopped_by_id
     behind = [e.id for e in waiting if e.waiting_on_id != holder]
     if behind:
         Execution.objects.filter(id__in=behind).update(waiting_on=holder)
+
+
+def release(run: Execution) -> None:
+    """Let the run go: sent after commit when it is due within the horizon (no wait for
+    the next tick), else left to the tick (tick.claim_retries) for its time."""
+    now = timezone.now()
+    sends = run.scheduled_for <= now + timedelta(seconds=settings.DISPATCH_HORIZON_SECONDS)
+    Execution.objects.filter(id=run.id).update(
+        waiting=False, waiting_on=None, enqueued_at=now if sends else None
+    )
+    if sends:
+        # Robust: with the broker away it stays pending, and the recovery sweep sends it.
+        transaction.on_commit(lambda: tick.enqueue([run.id]), robust=True)
 
 
 def unfinished_runs(key: OrderingKey) -> QuerySet[Execution]:
