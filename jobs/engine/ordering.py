@@ -112,8 +112,8 @@ def follow(executions: list[Execution]) -> None:
     if not keyed:
         return
     runs = [e for e in finished if e.job_id in keyed]
-    keys = {key.id: key for key in lock({key_name(keyed[e.job_id]) for e in runs})}
-    by_name = {(key.project_id, key.name): key for key in keys.values()}
+    keys = lock({key_name(keyed[e.job_id]) for e in runs})
+    by_name = {(key.project_id, key.name): key for key in keys}
     stops = [
         e
         for e in runs
@@ -122,7 +122,7 @@ def follow(executions: list[Execution]) -> None:
         and keyed[e.job_id].ordering_on_failure == OrderingOnFailure.STOP
     ]
     stop([(by_name[key_name(keyed[e.job_id])], e) for e in stops], keyed)
-    for key in keys.values():
+    for key in keys:
         advance(key)
 
 
