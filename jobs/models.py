@@ -286,6 +286,8 @@ class Job(Credentials):
     TIMING_FIELDS = frozenset(
         {"schedule", "run_at", "spread_seconds", "timezone", "enabled", "expires_at"}
     )
+    # Its ordering key as last loaded or saved.
+    saved_ordering_key = ""
 
     def __str__(self) -> str:
         return self.title
@@ -304,6 +306,13 @@ class Job(Credentials):
         adding = self.pk is None  # a copy too: it was loaded, so _state.adding is False
         super().save(*args, **kwargs)
         self.saved_timing = self.timing
+        if self.saved_ordering_key and not self.ordering_key:
+            # Its waiting runs have no queue left to wait in (jobs/engine/ordering.py): they
+            # go, as the tick sends retries.
+            self.executions.filter(status="pending", waiting=True).update(
+                waiting=False, waiting_on=None
+            )
+        self.saved_ordering_key = self.ordering_key
         if adding:
             # Every way a job is made (API, form, copy) starts from the project's defaults;
             # a form or API call that names channels sets them after this.
@@ -313,8 +322,11 @@ class Job(Credentials):
     def from_db(cls, db: str, field_names: list[str], values: list) -> "Job":
         job = super().from_db(db, field_names, values)
         # Deletion loads jobs with most fields deferred; reading them here would recurse.
-        if not cls.TIMING_FIELDS & job.get_deferred_fields():
+        deferred = job.get_deferred_fields()
+        if not cls.TIMING_FIELDS & deferred:
             job.saved_timing = job.timing
+        if "ordering_key" not in deferred:
+            job.saved_ordering_key = job.ordering_key
         return job
 
     @property

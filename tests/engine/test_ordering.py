@@ -240,6 +240,25 @@ def test_a_paused_jobs_released_run_is_skipped_and_hands_the_key_on(
     assert sent[-1] == [run_of(after).id]
 
 
+def test_a_job_that_leaves_its_key_lets_its_waiting_run_go(
+    alice, clock, target, sent, django_capture_on_commit_callbacks
+):
+    keyed(alice, "Holder", target.url("/status/200"))
+    leaving = keyed(alice, "Leaving", target.url("/status/201"))
+    clock.move_to(SLOT)
+    with django_capture_on_commit_callbacks(execute=True):
+        tick.tick()
+    assert run_of(leaving).waiting
+
+    leaving = Job.objects.get(id=leaving.id)  # as the form or the API load it
+    leaving.ordering_key = ""
+    leaving.save()
+    ran = tick_and_run(sent, django_capture_on_commit_callbacks)
+
+    assert ran == [run_of(leaving).id]
+    assert run_of(leaving).status == Status.SUCCEEDED
+
+
 def test_keys_of_other_projects_do_not_share_a_queue(
     alice, bob, clock, target, sent, django_capture_on_commit_callbacks
 ):
