@@ -11,19 +11,19 @@ from collections import defaultdict
 from datetime import timedelta
 
 from jobs.chaining import MAX_CHAIN_DEPTH
-from jobs.engine import ordering
 from jobs.engine.health import is_final_result
 from jobs.models import AfterOutcome, Execution, Job
 
 Status = Execution.Status
 
 
-def trigger(executions: list[Execution]) -> None:
+def trigger(executions: list[Execution]) -> list[Job]:
     """Write the chain runs the final outcomes among `executions` set off (call in the
-    transaction that records them)."""
+    transaction that records them); return the keyed jobs among those that got one, whose
+    runs wait their turn in their key (jobs/engine/ordering.py)."""
     finals = [e for e in executions if is_final_result(e) and e.chain_depth < MAX_CHAIN_DEPTH]
     if not finals:
-        return
+        return []
     children = defaultdict(list)
     for child in Job.objects.filter(after_job_id__in={e.job_id for e in finals}, enabled=True).only(
         "id", "project_id", "after_job_id", "after_outcome", "after_delay_seconds", "ordering_key"
@@ -37,7 +37,7 @@ def trigger(executions: list[Execution]) -> None:
     ]
     # A second recording of the same outcome conflicts on (job, chained_from): dropped.
     Execution.objects.bulk_create(runs, ignore_conflicts=True)
-    ordering.join(run.job for run in runs if run.waiting)
+    return [run.job for run in runs if run.waiting]
 
 
 def follows(after_outcome: str, status: str) -> bool:

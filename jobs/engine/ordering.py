@@ -68,13 +68,6 @@ def admit(jobs: list[Job], now: datetime) -> None:
         advance(key)
 
 
-def join(jobs: Iterable[Job]) -> None:
-    """After runs of keyed jobs were written waiting outside the tick (chain runs): move
-    their keys' queues."""
-    for key in lock({key_name(job) for job in jobs}):
-        advance(key)
-
-
 def skip_overtaken(job_ids: list[int], now: datetime) -> None:
     """A run still waiting when its job's next slot comes is skipped: each job keeps
     its newest waiting run only."""
@@ -104,15 +97,17 @@ def skipped_error(waited_on: Execution | None) -> str:
     )
 
 
-def follow(executions: list[Execution]) -> None:
-    """Move the queues of the keys whose runs finished among `executions`, and stop those
-    a failed final outcome of a `stop` job stops (in the transaction that records them)."""
+def follow(executions: list[Execution], *, also: list[Job]) -> None:
+    """Move the queues of the keys whose runs finished among `executions`, and of the jobs
+    `also` (chain runs written waiting), and stop the keys a failed final outcome of a
+    `stop` job stops (in the transaction that records them). All keys are locked at once,
+    in one order."""
     finished = [e for e in executions if e.trigger != Execution.Trigger.MANUAL]
     keyed = keyed_jobs(finished)
-    if not keyed:
+    if not keyed and not also:
         return
     runs = [e for e in finished if e.job_id in keyed]
-    keys = lock({key_name(keyed[e.job_id]) for e in runs})
+    keys = lock({key_name(keyed[e.job_id]) for e in runs} | {key_name(job) for job in also})
     by_name = {(key.project_id, key.name): key for key in keys}
     stops = [
         e

@@ -11,7 +11,7 @@ from jobs.models import Execution
 def follow(executions: list[Execution], now: datetime) -> None:
     health.record(executions)
     tick.catch_up([e for e in executions if e.status == Execution.Status.MISSED], now)
-    chains.trigger(executions)
+    keyed_children = chains.trigger(executions)
     one_off.conclude(executions)
-    # Last: a catch-up or a chain run written above may be the key's next run.
-    ordering.follow(executions)
+    # Last: a catch-up or a chain run written above may be a key's next run.
+    ordering.follow(executions, also=keyed_children)
