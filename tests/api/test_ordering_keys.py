@@ -5,6 +5,8 @@ from functools import partial
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import AuditEntry
@@ -133,3 +135,17 @@ def test_a_job_takes_a_key_and_what_a_failure_does(alice_api):
         "stop",
     )
     assert alice_api.get(KEYS).json()[0]["key"] == "billing:eu"
+
+
+def test_the_list_costs_the_same_however_many_keys_and_runs(alice_api, alice, billing):
+    alice_api.get(KEYS)  # the key's use is recorded now, not again within minutes
+    with CaptureQueriesContext(connection) as few:
+        assert len(alice_api.get(KEYS).json()) == 2
+    for n in range(20):
+        job = minutely(alice, title=f"More {n}", ordering_key=f"more-{n}")
+        Execution.objects.create(job=job, scheduled_for=SLOT, waiting=True)
+
+    with CaptureQueriesContext(connection) as many:
+        assert len(alice_api.get(KEYS).json()) == 22
+
+    assert len(many) == len(few)
