@@ -85,15 +85,19 @@ def fire_and_record(executions: list[Execution]) -> None:
         # targets): a database restart meanwhile would break it under the results.
         if not connection.in_atomic_block:
             connection.close()
-        wave = next_wave(done, firing)
+        wave = next_wave(done, firing, left)
         record_results([execution for execution, _ in wave], [outcome for _, outcome in wave])
         left -= len(wave)
     firing.result()
 
 
-def next_wave(done: queue.SimpleQueue, firing: Future) -> list[tuple[Execution, Outcome]]:
+def next_wave(
+    done: queue.SimpleQueue, firing: Future, left: int
+) -> list[tuple[Execution, Outcome]]:
     """The next results in: the first to come, and those that follow it within
-    RECORD_WAVE_SECONDS, so that results finishing together are written together."""
+    RECORD_WAVE_SECONDS, so that results finishing together are written together. Once
+    all `left` are in there is nothing to wait for (a run of an ordering key is a batch of
+    one, and the next run of its key waits on this write)."""
     wave = []
     while not wave:
         try:
@@ -102,7 +106,7 @@ def next_wave(done: queue.SimpleQueue, firing: Future) -> list[tuple[Execution, 
             if firing.done():
                 firing.result()  # raises what stopped the firing
     deadline = time.monotonic() + RECORD_WAVE_SECONDS
-    while (remaining := deadline - time.monotonic()) > 0:
+    while len(wave) < left and (remaining := deadline - time.monotonic()) > 0:
         try:
             wave.append(done.get(timeout=remaining))
         except queue.Empty:
