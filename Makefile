@@ -8,6 +8,10 @@ HOST ?= 127.0.0.1
 LINK_HOST := $(if $(filter 0.0.0.0 :: [::],$(HOST)),localhost,$(HOST))
 SITE_URL ?= http://$(LINK_HOST):$(PORT)
 
+# Executions workers: one per core (each runs one firing loop), or one on the embedded
+# SQLite, which takes one writer at a time.
+EXECUTION_WORKERS ?= $(if $(DATABASE_URL),$(shell nproc),1)
+
 # The tests use real PostgreSQL and Redis; they create their own database.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/cronsvc
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
@@ -16,11 +20,12 @@ TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 
 run: install secret migrate
 	@echo ""
-	@echo "  cronsvc is starting: open $(SITE_URL)/  (Ctrl-C stops web, beat and worker)"
+	@echo "  cronsvc is starting: open $(SITE_URL)/  (Ctrl-C stops web, beat and workers;"
+	@echo "  the workers first finish the runs they started, which may take a minute)"
 	@echo ""
 	rm -rf $${VAR_DIR:-var}/metrics
 	PORT=$(PORT) HOST=$(HOST) SITE_URL=$(SITE_URL) LOG_FORMAT=$${LOG_FORMAT:-plain} \
-		$(VENV)/bin/honcho start
+		$(PY) scripts/procfile.py start -c worker=$(EXECUTION_WORKERS)
 
 test: install-dev secret services-check
 	$(VENV)/bin/ruff check .
@@ -73,3 +78,9 @@ clean:
 .PHONY: bench
 bench: install-dev secret
 	$(PY) bench/run.py $(ARGS)
+
+# The disaster drill (docs/OPERATIONS.md): its own database (cronsvc_drill) and a private
+# Redis; writes the figures into docs/OPERATIONS.md. make drill ARGS="--jobs 100"
+.PHONY: drill
+drill:
+	scripts/dr_drill $(ARGS)

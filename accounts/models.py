@@ -209,6 +209,11 @@ class Role(models.TextChoices):
         return cls.values.index(role)
 
 
+def new_badge_key() -> str:
+    """The secret part of a badge's public URL: unguessable, and replaced to revoke it."""
+    return secrets.token_urlsafe(16)
+
+
 class Project(models.Model):
     """What jobs, API keys and alert channels belong to; shared by its members."""
 
@@ -223,6 +228,8 @@ class Project(models.Model):
     signing_secret_encrypted = models.TextField(blank=True)
     previous_signing_secret_encrypted = models.TextField(blank=True)
     signing_secret_rotated_at = models.DateTimeField(null=True, blank=True)
+    # The key in the public URLs of its tags' badges (jobs/badges.py); each job has its own.
+    tag_badge_key = models.CharField(max_length=32, unique=True, default=new_badge_key)
     created_at = models.DateTimeField(auto_now_add=True)
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Membership", related_name="projects"

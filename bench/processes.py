@@ -143,6 +143,8 @@ class Usage:
     cpu_by_pid: dict[int, float] = field(default_factory=dict)
     peak_rss: int = 0
     baseline: float = 0.0
+    # The highest RSS in each minute of the measured window (0 is its first): is it flat?
+    rss_by_minute: dict[int, int] = field(default_factory=dict)
 
     @property
     def cpu_total(self) -> float:
@@ -168,6 +170,7 @@ class Sampler:
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self.run, daemon=True)
+        self.marked_at: float | None = None
 
     def add(self, name: str, source: object) -> None:
         with self.lock:
@@ -204,10 +207,14 @@ class Sampler:
                         if len(pids) == 1:
                             rss_sum = max(rss_sum, hwm)
                 usage.peak_rss = max(usage.peak_rss, rss_sum)
+                if self.marked_at is not None:
+                    minute = int((time.monotonic() - self.marked_at) // 60)
+                    usage.rss_by_minute[minute] = max(usage.rss_by_minute.get(minute, 0), rss_sum)
 
     def mark(self) -> None:
         self.sample()
         with self.lock:
+            self.marked_at = time.monotonic()
             for usage in self.usage.values():
                 usage.baseline = usage.cpu_total
 

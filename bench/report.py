@@ -134,6 +134,7 @@ def live_notes(result: dict) -> list[str]:
         )
         + f". Logs in the --out directory: {', '.join(Path(p).name for p in result['logs'])}."
     )
+    notes.append(f"{result['design']} RSS by minute of the window: " + rss_by_minute(result))
     engine = result.get("engine")
     if engine and engine.get("keyed"):
         keyed = engine["keyed"]
@@ -265,3 +266,18 @@ def flat_notes(results: list[dict], sizes: list[int], naive_max: int) -> str:
             f"```\n{plans[-1]['plan']}\n```\n"
         )
     return text
+
+
+def rss_by_minute(result: dict) -> str:
+    """Each process's highest RSS per minute (MiB), and how it moved from minute 2 to the
+    last whole minute: the memory target is flat within 10 %."""
+    parts = []
+    for name, usage in result["usage"].items():
+        minutes = [usage.rss_by_minute[m] / MIB for m in sorted(usage.rss_by_minute)]
+        if name in ("postgres", "redis") or not minutes:
+            continue
+        text = f"{name} " + " ".join(f"{m:.0f}" for m in minutes)
+        if len(minutes) > 3:  # minute 2, and a whole minute after it before the last
+            text += f" ({(minutes[-2] - minutes[2]) / minutes[2]:+.1%} from minute 2)"
+        parts.append(text)
+    return "; ".join(parts) + "."

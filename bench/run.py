@@ -55,6 +55,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--workers", type=int, default=1, help="worker processes per design")
     parser.add_argument(
+        "--pin", action="store_true", help="pin executions worker n to core n (taskset)"
+    )
+    parser.add_argument(
         "--per-project", type=int, default=100, help="jobs per project (each has a fair share)"
     )
     parser.add_argument(
@@ -325,6 +328,7 @@ def run(args, designs, databases, env, out, command, load_before) -> int:
                 minutes=minutes,
                 once=once,
                 workers=args.workers,
+                pin=args.pin,
                 ports=args.ports,
                 profile=args.profile,
                 out=out,
@@ -366,6 +370,10 @@ def run(args, designs, databases, env, out, command, load_before) -> int:
                 if args.flaky:
                     heading += f", {args.flaky} % on targets that answer 503 twice, then 200"
                     key += f"-flaky-{args.flaky}"
+                if args.workers > 1:
+                    pinned = ", pinned to cores" if args.pin else ""
+                    heading += f", {args.workers} executions workers{pinned}"
+                    key += f"-workers-{args.workers}" + ("-pinned" if args.pin else "")
                 if args.keyed:
                     heading += f", {args.keyed:,} of them on {args.keys:,} ordering keys"
                     key += f"-keyed-{args.keyed}-keys-{args.keys}"

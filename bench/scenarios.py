@@ -73,6 +73,8 @@ class Live:
     minutes: int
     once: bool = False
     workers: int = 1
+    # Pin executions worker n to core n (taskset), to measure how the workers scale out.
+    pin: bool = False
     ports: int = 50
     profile: bool = False
     out: Path = ROOT / "bench" / "out"
@@ -278,6 +280,9 @@ def start_processes(side: Side, run: Live, env: dict) -> None:
                     line = re.sub(r"--hostname=(\S+?)@", rf"--hostname=\g<1>{number}@", command)
                     if "--hostname" not in line:
                         line += f" --hostname={name}@%h"
+                if run.pin and kind == "worker":
+                    # Worker n on core n: worker groups that do not share a core.
+                    line = f"taskset -c {number % os.cpu_count()} {line}"
                 side.processes.append(Process(name, line, child_env, Path(f"{log}-{name}.log")))
     else:
         side.processes.append(Process("beat", NAIVE_BEAT, child_env, Path(f"{log}-beat.log")))
@@ -405,7 +410,8 @@ def run_live(run: Live, designs: list[str], env: dict, databases: dict[str, str]
             for side in sides:
                 start_profiles(side, run, int(end - time.time()))
         healthy = run.healthy_keys
-        expected = len(healthy) * len(slots)
+        # The keyed jobs' runs arrive too (at /q/, later: they queue): wait for them as well.
+        expected = (len(healthy) + run.keyed) * len(slots)
         while time.time() < end:
             check()
             if time.time() > slots[-1] and all(

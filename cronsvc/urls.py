@@ -7,6 +7,9 @@ from ops import views
 urlpatterns = [
     path("", job_views.home, name="home"),
     path("jobs/", include("jobs.web.urls")),
+    path("status-pages/", include("jobs.web.status_page_urls")),
+    # Public: badges and published status pages (no sign-in; the key or slug is the secret).
+    path("", include("jobs.web.public_urls")),
     path("", include("alerts.urls")),
     path("accounts/", include("accounts.urls")),
     path("projects/", include("accounts.project_urls")),

@@ -1,4 +1,5 @@
 import json
+import secrets
 import zlib
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
@@ -14,8 +15,9 @@ from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.models import new_badge_key
 from cronsvc import crypto
-from jobs import assertions, validators
+from jobs import assertions, validators, variables
 from jobs.outbound.http import BODY_KEPT_KIB, same_origin
 from jobs.schedules import Schedule, schedule_for
 
@@ -72,15 +74,23 @@ class JobQuerySet(models.QuerySet):
 
 
 class JobLimitReached(Exception):
-    """No room for another job: the project's cap, or its owner's."""
+    """No room for another job: the project's cap, or its owner's. `room` is how many of
+    the jobs asked for would have fitted."""
+
+    def __init__(self, message: str, *, room: int = 0) -> None:
+        super().__init__(message)
+        self.room = room
 
 
 @contextmanager
-def room_for_a_job(project: "Project", member: AbstractBaseUser) -> Iterator[None]:
-    """Make a job inside this block, or raise JobLimitReached saying which cap it would pass.
+def room_for_a_job(
+    project: "Project", member: AbstractBaseUser, *, count: int = 1
+) -> Iterator[None]:
+    """Make a job (or `count` jobs, an import's) inside this block, or raise JobLimitReached
+    saying which cap it would pass.
 
     The owner's cap counts the jobs of every project they own, so their row is the one lock
-    for both caps: held while the jobs are counted and the new one saved, parallel creates
+    for both caps: held while the jobs are counted and the new ones saved, parallel creates
     cannot pass a cap together."""
     with transaction.atomic():
         owner = (
@@ -88,16 +98,20 @@ def room_for_a_job(project: "Project", member: AbstractBaseUser) -> Iterator[Non
             .objects.select_for_update(of=("self",))
             .get(memberships__project=project, memberships__role="owner")
         )
-        if project.jobs.count() >= settings.MAX_JOBS_PER_PROJECT:
+        room = settings.MAX_JOBS_PER_PROJECT - project.jobs.count()
+        if room < count:
             limit = settings.MAX_JOBS_PER_PROJECT
-            raise JobLimitReached(f"This project has reached the limit of {limit} jobs.")
+            raise JobLimitReached(
+                f"This project has reached the limit of {limit} jobs.", room=max(room, 0)
+            )
         owned = Job.objects.filter(
             project__memberships__user=owner, project__memberships__role="owner"
         )
-        if owned.count() >= settings.MAX_JOBS_PER_MEMBER:
+        room = settings.MAX_JOBS_PER_MEMBER - owned.count()
+        if room < count:
             who = "You have" if owner == member else "The project's owner has"
             limit = settings.MAX_JOBS_PER_MEMBER
-            raise JobLimitReached(f"{who} reached the limit of {limit} jobs.")
+            raise JobLimitReached(f"{who} reached the limit of {limit} jobs.", room=max(room, 0))
         yield
 
 
@@ -128,13 +142,17 @@ class Credentials(models.Model):
     def secret_headers(self, headers: dict[str, str]) -> None:
         self.secret_headers_encrypted = crypto.encrypt(json.dumps(headers)) if headers else ""
 
-    def request_headers(self) -> dict[str, str]:
-        """What is sent: the headers with the secret ones decrypted and added."""
-        return {**self.headers, **self.secret_headers}
-
     @property
     def auth_password_set(self) -> bool:
         return bool(self.auth_password_encrypted)
+
+
+class PublicState(models.TextChoices):
+    """A job's state as the public sees it (badges, status pages), best first."""
+
+    UP = "up"
+    PAUSED = "paused"
+    FAILING = "failing"
 
 
 class AfterOutcome(models.TextChoices):
@@ -156,11 +174,19 @@ class Job(Credentials):
     )
     title = models.CharField(max_length=200)
     url = models.CharField(
-        "URL", max_length=validators.MAX_URL_LENGTH, validators=[validators.validate_target_url]
+        "URL", max_length=validators.MAX_URL_LENGTH, validators=[validators.validate_job_url]
     )
     method = models.CharField(max_length=6, choices=Method.choices, default=Method.GET)
-    headers = models.JSONField(default=dict, blank=True, validators=[validators.validate_headers])
-    body = models.TextField(blank=True, validators=[validators.validate_body])
+    # The URL, header values and body may hold variables (jobs/variables.py), filled in per
+    # attempt; secret header values and the password are sent as written.
+    headers = models.JSONField(
+        default=dict,
+        blank=True,
+        validators=[validators.validate_headers, variables.validate_header_values],
+    )
+    body = models.TextField(
+        blank=True, validators=[validators.validate_body, variables.validate_text]
+    )
     auth_username = models.CharField(
         "basic auth username",
         max_length=200,
@@ -255,6 +281,8 @@ class Job(Credentials):
     failing = models.BooleanField(default=False)
     # When the next reminder is due, while failing with reminders on (jobs/engine/health.py).
     remind_at = models.DateTimeField(null=True, blank=True)
+    # The key in its badge's public URL (jobs/badges.py); an admin rotates it to revoke one.
+    badge_key = models.CharField(max_length=32, unique=True, default=new_badge_key)
     # The latest finished execution, kept on the row so lists need no per-job query.
     last_execution = models.ForeignKey(
         "Execution", models.SET_NULL, null=True, blank=True, related_name="+"
@@ -293,6 +321,9 @@ class Job(Credentials):
         return self.title
 
     def save(self, *args, **kwargs) -> None:
+        if self.pk is None:
+            # A copy of a job must not share its original's badge.
+            self.badge_key = new_badge_key()
         if self.pk is None and self.spread_seconds:
             # The spread offset comes from the id: insert first to have one.
             super().save(*args, **kwargs)
@@ -339,6 +370,14 @@ class Job(Credentials):
             self.enabled,
             self.expires_at,
         )
+
+    @property
+    def state(self) -> str:
+        """What its badge and status pages show: failing (even while paused, until a success
+        says otherwise), else paused (by a member, or disabled for failing), else up."""
+        if self.failing:
+            return PublicState.FAILING
+        return PublicState.UP if self.enabled else PublicState.PAUSED
 
     @property
     def parsed_schedule(self) -> Schedule:
@@ -649,6 +688,8 @@ class TestRun(Credentials):
     error = models.TextField(blank=True)
     # Each check on the response: {"description", "passed", "found"}.
     assertion_results = models.JSONField(default=list, blank=True)
+    # The request as sent, variables filled in (jobs/masking.py request_record).
+    request = models.JSONField(null=True, blank=True)
 
     # Pytest would otherwise collect this model as a test class.
     __test__ = False
@@ -694,3 +735,50 @@ class TestRun(Credentials):
     @property
     def reason_label(self) -> str:
         return self.failure_reason and Execution.Reason(self.failure_reason).label
+
+
+def new_status_page_slug() -> str:
+    # Unguessable until a member chooses a slug, and within the rules for a chosen one.
+    return secrets.token_hex(12)
+
+
+class StatusPage(models.Model):
+    """A project's public page (/status/<slug>/) with the state and daily uptime of the jobs
+    a member put on it, each under the public name given here (jobs/status_pages.py)."""
+
+    project = models.ForeignKey("accounts.Project", models.CASCADE, related_name="status_pages")
+    title = models.CharField(max_length=100)
+    slug = models.CharField(
+        max_length=validators.MAX_SLUG_LENGTH,
+        unique=True,
+        default=new_status_page_slug,
+        validators=[validators.validate_status_page_slug],
+    )
+    # Unpublished, its address answers 404 like any unknown one.
+    published = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["title", "id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class StatusPageEntry(models.Model):
+    """One job on a status page, under the name the public sees (never its title or URL)."""
+
+    page = models.ForeignKey(StatusPage, models.CASCADE, related_name="entries")
+    job = models.ForeignKey(Job, models.CASCADE, related_name="+")
+    name = models.CharField(max_length=100)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["page", "job"], name="one_entry_per_job_and_page")
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -139,7 +139,9 @@ class Schedule:
 
     def next_after(self, after: datetime) -> datetime:
         """The first run strictly after `after` (aware), as an aware UTC datetime."""
-        after = after.astimezone(UTC)
+        return next_run(self, after.astimezone(UTC))
+
+    def compute_next_after(self, after: datetime) -> datetime:
         wall = croniter(self.expression, self.wall_time(after)).get_next(datetime)
         instant = self.instant(wall, fold=0)
         # Away from a clock change (the usual case) the next wall time is the answer.
@@ -200,3 +202,10 @@ class Schedule:
 def schedule_for(expression: str, timezone: str) -> Schedule:
     """Parsed schedules are shared: many jobs use the same few expressions."""
     return Schedule.parse(expression, timezone)
+
+
+@lru_cache(maxsize=65_536)
+def next_run(schedule: Schedule, after: datetime) -> datetime:
+    """Schedule.next_after, remembered: the tick asks it for every job it claims, and most
+    jobs due together share a schedule and a slot (croniter was a quarter of the tick)."""
+    return schedule.compute_next_after(after)

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.utils import timezone
 
+from jobs import variables
 from jobs.outbound.addresses import allowed_port, internal_target
 from jobs.schedules import Schedule, ScheduleError, validate_timezone
 
@@ -27,6 +28,31 @@ HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 # cannot store NUL at all (it would be a 500, not a message).
 CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 INVALID_URL = "Enter a valid URL, e.g. https://example.com/cron."
+MAX_SLUG_LENGTH = 40
+SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
+# Words a status page could pass itself off with (as ours, or as a page of the site).
+RESERVED_SLUGS = frozenset(
+    [
+        "admin",
+        "api",
+        "status",
+        "static",
+        "login",
+        "logout",
+        "signup",
+        "account",
+        "accounts",
+        "settings",
+        "help",
+        "support",
+        "security",
+        "www",
+        "new",
+        "edit",
+        "official",
+        "cronsvc",
+    ]
+)
 NO_SIGNING_SECRET = (
     "Create a signing secret first (Project settings → Signing secret, or "
     "POST /api/v1/signing-secret/), then turn signing on."
@@ -53,6 +79,12 @@ def validate_timezone_name(name: str) -> None:
         validate_timezone(name)
     except ScheduleError as error:
         raise ValidationError(str(error)) from None
+
+
+def validate_job_url(url: str) -> None:
+    """A job's URL: one we may call, with variables (if any) outside its host."""
+    variables.validate_url(url)
+    validate_target_url(url)
 
 
 def validate_target_url(url: str) -> None:
@@ -85,6 +117,17 @@ def split_url(url: str) -> SplitResult:
     if port == 0:  # URLValidator lets it through; nothing can be called on it
         raise ValidationError(INVALID_URL)
     return parts
+
+
+def validate_status_page_slug(slug: str) -> None:
+    if not 3 <= len(slug) <= MAX_SLUG_LENGTH:
+        raise ValidationError(f"Use 3 to {MAX_SLUG_LENGTH} characters.")
+    if not SLUG.match(slug):
+        raise ValidationError(
+            "Use lowercase letters, digits and hyphens, starting and ending with a letter or digit."
+        )
+    if slug in RESERVED_SLUGS:
+        raise ValidationError(f"“{slug}” is reserved; choose another.")
 
 
 def validate_auth_username(username: str) -> None:

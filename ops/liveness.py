@@ -50,9 +50,9 @@ def beat_forever(process: str, instance: str, open_circuits: Callable[[], list[d
         try:
             record_heartbeat(process, instance, open_circuits)
         except DatabaseError as error:
-            # The database is away (a restart): the next beat tries again.
+            # The database is away (a restart): the next beat tries again, on a new
+            # connection. A good one is kept: a connection a second costs more than the beat.
             log.warning("heartbeat.failed", process=process, error=str(error))
-        finally:
             connection.close()
         time.sleep(settings.HEARTBEAT_SECONDS)
 
@@ -63,6 +63,12 @@ def record_heartbeat(process: str, instance: str, open_circuits: Callable[[], li
 
 def last_seen(instances: set[str]) -> dict[str, datetime]:
     return dict(Heartbeat.objects.filter(instance__in=instances).values_list("instance", "seen_at"))
+
+
+def alive_instances(now: datetime) -> list[str]:
+    """The instances whose heartbeat is fresh at `now` (is_alive, asked of every one)."""
+    fresh = Heartbeat.objects.filter(seen_at__gte=now - stale_after())
+    return list(fresh.values_list("instance", flat=True))
 
 
 def is_alive(seen_at: datetime | None, now: datetime) -> bool:

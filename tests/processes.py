@@ -140,6 +140,8 @@ class Engine:
         concurrency: int = 4,
         # By default one process for both queues (production runs a worker for each).
         queues: str = f"{settings.CELERY_TASK_DEFAULT_QUEUE},{settings.EXECUTIONS_QUEUE}",
+        # Messages taken per thread; more than 1 leaves some taken but not started.
+        prefetch_multiplier: int = 1,
     ) -> None:
         self.start(
             name,
@@ -148,6 +150,7 @@ class Engine:
             f"--queues={queues}",
             "--pool=threads",
             f"--concurrency={concurrency}",
+            f"--prefetch-multiplier={prefetch_multiplier}",
             "--without-gossip",
             "--without-mingle",
             "--without-heartbeat",
@@ -213,6 +216,20 @@ class Engine:
         process = self.processes.pop(name)
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=STOP_SECONDS)
+
+    def stop_gracefully(self, name: str, *, seconds: float = 90) -> int:
+        """SIGTERM, as an orchestrator stops a process, and wait for it to exit by itself
+        (a worker finishes its batches first); its exit status. Fails with the logs if it
+        is still running after `seconds`."""
+        process = self.processes[name]
+        process.terminate()
+        try:
+            code = process.wait(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            still = f"{name} still running {seconds} s after SIGTERM"
+            raise EngineFailed(f"{still}:\n{self.logs()}") from None
+        del self.processes[name]
+        return code
 
     def stop(self, name: str) -> None:
         process = self.processes.pop(name)

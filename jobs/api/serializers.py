@@ -5,9 +5,9 @@ from rest_framework import serializers
 
 from accounts.models import AuditEntry
 from alerts.models import Channel
-from jobs import assertions, bulk, chaining
+from jobs import assertions, badges, bulk, chaining, status_pages
 from jobs.engine.ordering import KeyQueue
-from jobs.models import Execution, Job, TestRun
+from jobs.models import Execution, Job, StatusPage, StatusPageEntry, TestRun
 from jobs.validators import (
     MAX_TAG_LENGTH,
     MAX_TAGS,
@@ -133,6 +133,10 @@ class JobSerializer(serializers.ModelSerializer):
     # these like every other time in the response (UTC, "Z").
     next_runs = serializers.ListField(child=serializers.DateTimeField(), read_only=True)
     last_execution = serializers.SerializerMethodField()
+    badge_url = serializers.SerializerMethodField(
+        help_text="Its status badge (SVG: up, paused or failing), public to anyone with the "
+        "address; POST rotate-badge/ gives it a new one."
+    )
     warnings = serializers.SerializerMethodField(
         help_text="What this change did that you may not expect, such as dropping the saved "
         "password and secret headers when the URL moved to another site (scheme, host or "
@@ -187,6 +191,7 @@ class JobSerializer(serializers.ModelSerializer):
             "consecutive_failures",
             "created_at",
             "updated_at",
+            "badge_url",
             "warnings",
         ]
         read_only_fields = ["consecutive_failures", "created_at", "updated_at"]
@@ -278,6 +283,9 @@ class JobSerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_warnings(self, job: Job) -> list[str]:
         return self.warnings
+
+    def get_badge_url(self, job: Job) -> str:
+        return badges.job_badge_url(job)
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_secret_header_names(self, job: Job) -> list[str]:
@@ -466,8 +474,29 @@ class OrderingKeySerializer(serializers.Serializer):
         return [job.id for job in queue.jobs]
 
 
+class CommandJobSerializer(JobSerializer):
+    """A job read from a curl command (jobs/transfer.py's crontab and curl formats): the
+    exported fields and the secrets a command may carry (-u, an Authorization header),
+    saved encrypted and shown back only as set or by name."""
+
+    class Meta(JobSerializer.Meta):
+        fields = [
+            *EXPORTED_FIELDS,
+            "auth_password",
+            "auth_password_set",
+            "secret_headers",
+            "secret_header_names",
+        ]
+
+
 class TestRunSerializer(serializers.ModelSerializer):
     """A test run: `pending` until a worker has sent it, then `done` with what came back."""
+
+    request = SentRequestSerializer(
+        read_only=True,
+        allow_null=True,
+        help_text="The request as sent, its variables filled in; null until it is sent.",
+    )
 
     url = serializers.SerializerMethodField(help_text="Where to read this test run.")
     target_url = serializers.CharField(source="url", help_text="The URL it calls.")
@@ -500,6 +529,7 @@ class TestRunSerializer(serializers.ModelSerializer):
             "response_truncated",
             "error",
             "assertion_results",
+            "request",
         ]
         read_only_fields = fields
 
@@ -534,7 +564,7 @@ class BulkActionSerializer(serializers.Serializer):
         child=serializers.IntegerField(min_value=1),
         allow_empty=False,
         max_length=MAX_BULK_IDS,
-        help_text="Ids of the key's project's jobs; any other id fails the whole request.",
+        help_text="Ids of the key's project's jobs; any other id answers 404 in its result.",
     )
     tag = serializers.CharField(
         required=False, allow_blank=True, default="", help_text="For tag and untag."
@@ -548,9 +578,105 @@ class BulkActionSerializer(serializers.Serializer):
         return attrs
 
 
+class BulkResultSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.IntegerField(
+        help_text="As the id would have answered on its own: 200, 202 (a run started), 400 "
+        "(a tag it cannot take), 404 (not a job of the key's project) or 429 (past the "
+        "Run now limit)."
+    )
+    changed = serializers.BooleanField()
+    error = serializers.CharField(required=False, help_text="Why not, when status is 400 or more.")
+    execution = serializers.IntegerField(required=False, help_text="The run started (run).")
+
+    def to_representation(self, result: bulk.Result) -> dict:
+        data = {"id": result.id, "status": result.status, "changed": result.changed}
+        if result.error:
+            data["error"] = result.error
+        if result.execution is not None:
+            data["execution"] = result.execution
+        return data
+
+
 class BulkOutcomeSerializer(serializers.Serializer):
     action = serializers.CharField()
-    selected = serializers.IntegerField(help_text="Jobs the action was applied to.")
+    selected = serializers.IntegerField(help_text="Ids that are jobs of the key's project.")
     changed = serializers.IntegerField(
-        help_text="Of those, how many it changed (pausing a paused job changes nothing)."
+        help_text="Of those, how many it changed (pausing a paused job changes nothing; a run "
+        "started counts)."
     )
+    results = BulkResultSerializer(many=True, help_text="One per id, in the order given.")
+
+
+class TagBadgesSerializer(serializers.Serializer):
+    tags = serializers.DictField(
+        child=serializers.URLField(),
+        help_text="Each tag of the project's jobs and its badge's public URL (SVG: failing if "
+        "any of its jobs is failing, else paused if any is paused, else up).",
+    )
+
+
+class StatusPageEntrySerializer(serializers.ModelSerializer):
+    job = serializers.PrimaryKeyRelatedField(
+        queryset=Job.objects.none(), help_text="A job of the key's project."
+    )
+
+    class Meta:
+        model = StatusPageEntry
+        fields = ["job", "name"]
+        extra_kwargs = {"name": {"help_text": "The name the public sees for it."}}
+
+
+class StatusPageSerializer(serializers.ModelSerializer):
+    """A status page and its jobs, in order, each under its public name."""
+
+    jobs = StatusPageEntrySerializer(many=True, source="entries", required=False)
+    url = serializers.SerializerMethodField(help_text="Its public address (404 until published).")
+
+    class Meta:
+        model = StatusPage
+        fields = ["id", "title", "slug", "published", "url", "jobs", "created_at", "updated_at"]
+        read_only_fields = ["created_at", "updated_at"]
+        extra_kwargs = {
+            "slug": {
+                "required": False,
+                "help_text": "3 to 40 lowercase letters, digits and hyphens; random (and "
+                "unguessable) unless given.",
+            }
+        }
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Only the key's project's jobs can be listed: another's is "does not exist".
+        project = getattr(self.context.get("request"), "auth", None)
+        jobs = Job.objects.filter(project=project.project) if project else Job.objects.none()
+        self.fields["jobs"].child.fields["job"].queryset = jobs
+
+    def get_url(self, page: StatusPage) -> str:
+        return status_pages.public_url(page)
+
+    def validate_jobs(self, entries: list[dict]) -> list[dict]:
+        if len(entries) > status_pages.MAX_ENTRIES:
+            raise serializers.ValidationError(
+                f"A page lists at most {status_pages.MAX_ENTRIES} jobs."
+            )
+        ids = [entry["job"].id for entry in entries]
+        if len(set(ids)) < len(ids):
+            raise serializers.ValidationError("Each job can be listed once.")
+        return entries
+
+    def save_page(self, page: StatusPage, data: dict, *, by: object, created: bool) -> StatusPage:
+        given = data.pop("entries", None)
+        for name, value in data.items():
+            setattr(page, name, value)
+        entries = None if given is None else [(entry["job"], entry["name"]) for entry in given]
+        status_pages.save(page, entries, by=by, created=created)
+        return page
+
+    def create(self, validated_data: dict) -> StatusPage:
+        by, project = validated_data.pop("by"), validated_data.pop("project")
+        return self.save_page(StatusPage(project=project), validated_data, by=by, created=True)
+
+    def update(self, page: StatusPage, validated_data: dict) -> StatusPage:
+        by = validated_data.pop("by")
+        return self.save_page(page, validated_data, by=by, created=False)

@@ -9,6 +9,8 @@ from jobs.api.views import (
     JobViewSet,
     OrderingKeyViewSet,
     SigningSecretView,
+    StatusPageViewSet,
+    TagBadgeViewSet,
     TestRunViewSet,
 )
 
@@ -19,6 +21,8 @@ router.register("ordering-keys", OrderingKeyViewSet, basename="ordering-key")
 router.register("test-runs", TestRunViewSet, basename="test-run")
 router.register("audit", AuditViewSet, basename="audit")
 router.register("channels", ChannelViewSet, basename="channel")
+router.register("status-pages", StatusPageViewSet, basename="status-page")
+router.register("tag-badges", TagBadgeViewSet, basename="tag-badges")
 router.register("maintenance-windows", MaintenanceWindowViewSet, basename="maintenance-window")
 
 urlpatterns = [

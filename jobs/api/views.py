@@ -1,9 +1,6 @@
 """REST API v1: the member's jobs and their executions, the audit log and the signing
 secret (contract in shared/DESIGN.md)."""
 
-import dataclasses
-
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.utils.cache import patch_cache_control
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -18,21 +15,29 @@ from rest_framework.views import APIView
 
 from accounts import audit, projects
 from accounts.models import AuditEntry, Role
-from jobs import auditing, bulk, transfer
+from jobs import auditing, badges, bulk, status_pages, transfer
 from jobs.api.serializers import (
     AuditEntrySerializer,
     BulkActionSerializer,
     BulkOutcomeSerializer,
     ExecutionSerializer,
-    ExportedJobSerializer,
     JobSerializer,
     OrderingKeySerializer,
     SigningSecretSerializer,
+    StatusPageSerializer,
+    TagBadgesSerializer,
     TestRunSerializer,
     TestRunStartedSerializer,
 )
 from jobs.engine import health, ordering, run_now, test_runs
-from jobs.models import Execution, Job, JobLimitReached, TestRun, room_for_a_job
+from jobs.models import (
+    Execution,
+    Job,
+    JobLimitReached,
+    StatusPage,
+    TestRun,
+    room_for_a_job,
+)
 from jobs.validators import ORDERING_KEY
 
 
@@ -169,27 +174,25 @@ class JobViewSet(viewsets.ModelViewSet):
     @extend_schema(
         request=BulkActionSerializer,
         responses={200: BulkOutcomeSerializer},
-        description="Pause, resume, delete, tag or untag many jobs at once, all or none: an "
-        "id that is not the key's project's is a 400 naming it, and nothing is changed.",
+        description="Pause, resume, run now, delete, tag or untag many jobs at once. The "
+        "answer has a result per id: an id that is not the key's project's answers 404 and "
+        "nothing is done to it; each run counts against the member's Run now limit, and "
+        "those past it answer 429.",
     )
     @action(detail=False, methods=["post"])
     def bulk(self, request: Request) -> Response:
         serializer = BulkActionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         action = serializer.validated_data["action"]
-        try:
-            outcome = bulk.apply(
-                request.auth.project,
-                action=action,
-                ids=serializer.validated_data["ids"],
-                tag=serializer.validated_data["tag"],
-                actor=api_actor(request),
-            )
-        except bulk.JobsNotFound as error:
-            raise ValidationError({"ids": {str(pk): ["Not found."] for pk in error.ids}}) from None
-        except DjangoValidationError as error:
-            raise ValidationError({"tag": error.messages}) from None
-        return Response({"action": action, **dataclasses.asdict(outcome)})
+        outcome = bulk.apply(
+            request.auth.project,
+            action=action,
+            ids=serializer.validated_data["ids"],
+            tag=serializer.validated_data["tag"],
+            actor=api_actor(request),
+        )
+        answer = {"action": action, "selected": outcome.selected, "changed": outcome.changed}
+        return Response(BulkOutcomeSerializer({**answer, "results": outcome.results}).data)
 
     @extend_schema(
         request=None,
@@ -209,10 +212,11 @@ class JobViewSet(viewsets.ModelViewSet):
             )
         ],
         responses={201: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT},
-        description="Make the jobs of an export (at most 1,000, 1 MiB) in the key's project, "
-        'all or none: a 400 lists the problems by index, {"jobs": {"3": {"url": [...]}}}. '
-        "The job limits apply. The body is the export, or it as text in "
-        '{"format": "json", "content": "…", "dry_run": false}.',
+        description="Make jobs in the key's project (at most 1,000, 1 MiB), all or none. The "
+        'body is an export, or {"format": "json" | "crontab" | "curl", "content": "…", '
+        '"dry_run": false, "schedule": "…"} (schedule for curl only). A 400 lists the '
+        'problems where they are: {"jobs": {"3": {"url": [...]}}} by index, '
+        '{"lines": {"7": {...}}} by crontab line. The job limits apply.',
     )
     @action(detail=False, methods=["post"], url_path="import", url_name="import")
     def import_jobs(self, request: Request) -> Response:
@@ -220,11 +224,11 @@ class JobViewSet(viewsets.ModelViewSet):
             raise ValidationError({"jobs": [transfer.TOO_LARGE]})
         asked_dry_run = parse_bool("dry_run", request.query_params.get("dry_run", "false"))
         try:
-            document, dry_run_in_body = transfer.unwrap(request.data)
+            source, dry_run_in_body = transfer.unwrap(request.data)
             dry_run = asked_dry_run or dry_run_in_body
             made = transfer.import_jobs(
                 request.auth.project,
-                document,
+                source,
                 member=request.user,
                 key=request.auth,
                 actor=api_actor(request),
@@ -232,13 +236,21 @@ class JobViewSet(viewsets.ModelViewSet):
             )
         except transfer.ImportFailed as error:
             raise ValidationError(error.errors) from None
-        jobs = ExportedJobSerializer(made, many=True).data
-        if dry_run:
-            return Response({"dry_run": True, "created": 0, "jobs": jobs})
-        for job, data in zip(made, jobs, strict=True):
-            data["id"] = job.id
-        answer = {"dry_run": False, "created": len(made), "jobs": jobs}
-        return Response(answer, status=status.HTTP_201_CREATED)
+        answer = transfer.answer(made, source, dry_run=dry_run)
+        return Response(answer, status=status.HTTP_200_OK if dry_run else status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=None,
+        responses=JobSerializer,
+        description="Give the job's badge a new address (`badge_url`); the old one answers "
+        "404. Needs a write key of an admin or the owner.",
+    )
+    @action(detail=True, methods=["post"], url_path="rotate-badge")
+    def rotate_badge(self, request: Request, pk: str) -> Response:
+        job = self.get_object()
+        projects.require_role(projects.membership(request.user, job.project), Role.ADMIN)
+        badges.rotate_job_key(job, by=api_actor(request))
+        return Response(self.get_serializer(job).data)
 
     @extend_schema(responses=ExecutionSerializer(many=True))
     @action(detail=True, methods=["get"])
@@ -298,6 +310,50 @@ class AuditViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     def get_queryset(self) -> QuerySet[AuditEntry]:
         return AuditEntry.objects.filter(project=self.request.auth.project)
+
+
+class TagBadgeViewSet(viewsets.ViewSet):
+    """The badges of the key's project's tags, and rotating their addresses."""
+
+    @extend_schema(responses=TagBadgesSerializer)
+    def list(self, request: Request) -> Response:
+        return Response({"tags": badges.tag_badge_urls(request.auth.project)})
+
+    @extend_schema(
+        request=None,
+        responses=TagBadgesSerializer,
+        description="Give every tag badge of the project a new address; the old ones answer "
+        "404. Needs a write key of an admin or the owner.",
+    )
+    @action(detail=False, methods=["post"])
+    def rotate(self, request: Request) -> Response:
+        project = request.auth.project
+        projects.require_role(projects.membership(request.user, project), Role.ADMIN)
+        badges.rotate_tag_key(project, by=api_actor(request))
+        return Response({"tags": badges.tag_badge_urls(project)})
+
+
+class StatusPageViewSet(viewsets.ModelViewSet):
+    """The key's project's status pages (another project's is a 404). Changing one needs a
+    write key of a member or above."""
+
+    serializer_class = StatusPageSerializer
+    queryset = StatusPage.objects.none()  # for the schema; get_queryset scopes to the key
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self) -> QuerySet[StatusPage]:
+        return StatusPage.objects.filter(project=self.request.auth.project).prefetch_related(
+            "entries"
+        )
+
+    def perform_create(self, serializer: BaseSerializer) -> None:
+        serializer.save(by=api_actor(self.request), project=self.request.auth.project)
+
+    def perform_update(self, serializer: BaseSerializer) -> None:
+        serializer.save(by=api_actor(self.request))
+
+    def perform_destroy(self, page: StatusPage) -> None:
+        status_pages.delete(page, by=api_actor(self.request))
 
 
 class SigningSecretView(APIView):

@@ -25,7 +25,8 @@ def trigger(executions: list[Execution]) -> list[Job]:
     if not finals:
         return []
     children = defaultdict(list)
-    for child in Job.objects.filter(after_job_id__in={e.job_id for e in finals}, enabled=True).only(
+    parents = {e.job_id for e in finals}
+    for child in Job.objects.filter(after_job_id__any=parents, enabled=True).only(
         "id", "project_id", "after_job_id", "after_outcome", "after_delay_seconds", "ordering_key"
     ):
         children[child.after_job_id].append(child)

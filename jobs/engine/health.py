@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 import structlog
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from alerts import delivery
@@ -30,6 +31,16 @@ HEALTH_FIELDS = [
     "last_execution",
     "remind_at",
 ]
+# What counting a result reads of a job, besides what it writes, and what its alerts read
+# (alerts/quiet.py): a job has many more columns, and reading them all for every result
+# was a good part of recording it.
+COUNT_FIELDS = [
+    *HEALTH_FIELDS,
+    "project_id",
+    "failure_threshold",
+    "remind_every_hours",
+    "alerts_muted_until",
+]
 
 
 def record(executions: list[Execution]) -> list[HealthChange]:
@@ -41,7 +52,9 @@ def record(executions: list[Execution]) -> list[HealthChange]:
     counted = [e for e in executions if is_final_result(e)]
     for execution in sorted(counted, key=lambda e: e.scheduled_for):
         by_job.setdefault(execution.job_id, []).append(execution)
-    jobs = list(Job.objects.select_for_update().filter(id__in=by_job).order_by("id"))
+    jobs = list(
+        Job.objects.select_for_update().filter(id__any=by_job).only(*COUNT_FIELDS).order_by("id")
+    )
     changes = []
     for job in jobs:
         for execution in by_job[job.id]:
@@ -60,6 +73,10 @@ def record(executions: list[Execution]) -> list[HealthChange]:
     if changes:
         delivery.kick()
     return changes
+
+
+# is_final_result as a query (status pages' uptime): the two must say the same.
+FINAL_RESULT = Q(status=Status.SUCCEEDED) | Q(status=Status.FAILED, next_attempt_at=None)
 
 
 def is_final_result(execution: Execution) -> bool:

@@ -75,16 +75,22 @@ def requeue_lost(now: datetime) -> int:
         .order_by("scheduled_for")
         .values_list("id", flat=True)[:SWEEP_LIMIT]
     )
-    Execution.objects.filter(id__in=lost).update(enqueued_at=now)
+    Execution.objects.filter(id__any=lost).update(enqueued_at=now)
     # Robust: if the broker is still away, the next sweep tries again.
     transaction.on_commit(lambda: tick.enqueue(lost), robust=True)
     return len(lost)
 
 
 def finish_abandoned(now: datetime) -> int:
-    """Running executions whose worker died, finished as worker_lost."""
-    running = Execution.objects.filter(status=Status.RUNNING).order_by("scheduled_for")
-    candidates = list(running.only(*CLAIM_FIELDS)[:SWEEP_LIMIT])
+    """Running executions whose worker died, finished as worker_lost.
+
+    Live workers hold most running executions (claimed ahead of their second), and every
+    one of theirs younger than STUCK_AFTER is fine: only the rest are read, and lost_runs
+    judges them."""
+    running = Execution.objects.filter(status=Status.RUNNING).exclude(
+        claimed_by__in=liveness.alive_instances(now), started_at__gte=now - STUCK_AFTER
+    )
+    candidates = list(running.order_by("scheduled_for").only(*CLAIM_FIELDS)[:SWEEP_LIMIT])
     return len(finish_lost(lost_runs(candidates, now), now))
 
 
@@ -118,7 +124,7 @@ def finish_lost(executions: list[Execution], now: datetime) -> list[Execution]:
     """
     still_running = set(
         Execution.objects.select_for_update(skip_locked=True)
-        .filter(id__in=[e.id for e in executions], status=Status.RUNNING)
+        .filter(id__any=[e.id for e in executions], status=Status.RUNNING)
         .values_list("id", flat=True)
     )
     lost = [e for e in executions if e.id in still_running]

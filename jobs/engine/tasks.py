@@ -6,11 +6,12 @@ Every beat sends the periodic ones; each runs once an interval under its lease
 
 import structlog
 from celery import shared_task
+from celery.signals import worker_shutting_down
 from django.conf import settings
 
 from accounts import audit
 from cronsvc import task_names
-from jobs.engine import recovery, retention, test_runs, tick, worker
+from jobs.engine import recovery, retention, shutdown, test_runs, tick, worker
 from ops import leases
 
 log = structlog.get_logger(__name__)
@@ -28,6 +29,11 @@ def dispatch_tick() -> None:
 @shared_task(name=task_names.EXECUTE_BATCH, ignore_result=True)
 def execute_batch(execution_ids: list[int]) -> None:
     worker.run_batch(execution_ids)
+
+
+@worker_shutting_down.connect
+def announce_stop(sender: str, how: str, **kwargs: object) -> None:
+    shutdown.announce(sender, how)
 
 
 @shared_task(name=task_names.RECOVERY_SWEEP, ignore_result=True)

@@ -11,6 +11,7 @@ from django.utils import timezone
 from accounts import limits
 from cronsvc import task_names
 from cronsvc.celery import app as celery_app
+from jobs import masking
 from jobs.engine.worker import request_for, storable
 from jobs.models import Job, TestRun
 from jobs.outbound import http
@@ -50,7 +51,11 @@ def send(test_run_id: int) -> None:
     # (X-Cronsvc-Execution, and webhook-id when signed): a target that drops ids it has
     # seen, as Standard Webhooks receivers do, takes every test run.
     execution_id = f"test-run-{test_run.id}"
-    outcome = asyncio.run(send_once(request_for(test_run, execution_id=execution_id)))
+    # A test run has no slot: its variables' {{scheduled_for}} is when it is sent.
+    request = request_for(test_run, execution_id=execution_id, scheduled_for=timezone.now())
+    # Kept as sent, so the member sees the variables filled in.
+    test_run.request = masking.request_record(request)
+    outcome = asyncio.run(send_once(request))
     record(test_run, outcome)
 
 

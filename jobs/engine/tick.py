@@ -91,7 +91,7 @@ def claim_retries(now: datetime, horizon: datetime) -> int:
         .values_list("id", flat=True)[: settings.DISPATCH_BATCH_SIZE]
     )
     if due:
-        Execution.objects.filter(id__in=due).update(enqueued_at=now)
+        Execution.objects.filter(id__any=due).update(enqueued_at=now)
         transaction.on_commit(lambda: enqueue(due), robust=True)
     return len(due)
 
@@ -147,7 +147,7 @@ def pending_ids(jobs: list[Job], executions: list[Execution]) -> list[int]:
         if e.status == Execution.Status.PENDING and not e.waiting
     }
     rows = Execution.objects.filter(
-        job_id__in=[job.id for job in jobs],
+        job_id__any=[job.id for job in jobs],
         status=Execution.Status.PENDING,
         scheduled_for__in={slot for _, slot in wanted},
     ).values_list("id", "job_id", "scheduled_for")

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
-from jobs import masking
+from jobs import masking, variables
 from jobs.engine import outcomes, recovery, retries
 from jobs.engine.firing import FIRING
 from jobs.engine.rows import update_rows
@@ -127,7 +127,7 @@ def claim(execution_ids: list[int]) -> list[Execution]:
     lock_jobs(execution_ids)
     executions = list(
         Execution.objects.select_for_update(skip_locked=True, of=("self",))
-        .filter(id__in=execution_ids, status=Status.PENDING)
+        .filter(id__any=execution_ids, status=Status.PENDING)
         # The project holds the signing secrets: with the batch, not a query per request.
         .select_related("job__project")
     )
@@ -139,7 +139,7 @@ def claim(execution_ids: list[int]) -> list[Execution]:
         if reason:
             execution.error = reason
         busy.add(execution.job_id)
-    Execution.objects.filter(id__in=[e.id for e in to_run]).update(
+    Execution.objects.filter(id__any=[e.id for e in to_run]).update(
         status=Status.RUNNING, started_at=now, claimed_by=liveness.this_worker()
     )
     for execution in skipped:
@@ -153,7 +153,7 @@ def claim(execution_ids: list[int]) -> list[Execution]:
 def busy_jobs(job_ids: set[int], now: datetime) -> set[int]:
     """The jobs with an execution running on a live worker."""
     running = list(
-        Execution.objects.filter(job_id__in=job_ids, status=Status.RUNNING).only(
+        Execution.objects.filter(job_id__any=job_ids, status=Status.RUNNING).only(
             *recovery.CLAIM_FIELDS
         )
     )
@@ -169,7 +169,7 @@ def lock_jobs(execution_ids: list[int]) -> None:
     them: a job being deleted holds its row while it waits for its executions.
     """
     jobs = Job.objects.filter(
-        id__in=Execution.objects.filter(id__in=execution_ids).values("job_id")
+        id__in=Execution.objects.filter(id__any=execution_ids).values("job_id")
     )
     list(jobs.select_for_update().order_by("id").values_list("id", flat=True))
 
@@ -194,6 +194,15 @@ async def fire_each(
 
 
 async def fire(client: http.Client, execution: Execution) -> Outcome:
+    # The request is built before its second (credentials decrypted, variables filled in,
+    # the record of it made): of a burst due together, only the sends are left for the second.
+    try:
+        request = prepared(execution)
+        record, problem = masking.request_record(request), ""
+    except Exception as error:  # e.g. credentials under a key that was since removed
+        # One unreadable job must not leave its whole batch `running`.
+        detail = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+        request, record, problem = None, {}, f"Could not build the request ({detail})."
     # Claimed ahead of time; the request leaves on the scheduled second, never before
     # it: a timer may wake a hair early (monotonic clock), so wait out what is left.
     while (wait := (execution.scheduled_for - timezone.now()).total_seconds()) > 0:
@@ -209,16 +218,19 @@ async def fire(client: http.Client, execution: Execution) -> Outcome:
         and not execution.job.ordering_key
     ):
         return Missed(late_seconds=late, at=now)
-    try:
-        request = request_for(execution.job, execution_id=str(execution.id))
-        request.attempt, request.retry_of = execution.attempt, execution.retry_of_id
-        request.tenant = execution.job.project_id
-        execution.request = masking.request_record(request)
-    except Exception as error:  # e.g. credentials under a key that was since removed
-        # One unreadable job must not leave its whole batch `running`.
-        detail = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-        return unsent(f"Could not build the request ({detail}).")
+    if request is None:
+        return unsent(problem)
+    execution.request = record
     return await client.send(request)
+
+
+def prepared(execution: Execution) -> http.Request:
+    request = request_for(
+        execution.job, execution_id=str(execution.id), scheduled_for=execution.scheduled_for
+    )
+    request.attempt, request.retry_of = execution.attempt, execution.retry_of_id
+    request.tenant = execution.job.project_id
+    return request
 
 
 def unsent(error: str) -> http.Outcome:
@@ -228,15 +240,18 @@ def unsent(error: str) -> http.Outcome:
     )
 
 
-def request_for(job: Job | TestRun, *, execution_id: str) -> http.Request:
+def request_for(job: Job | TestRun, *, execution_id: str, scheduled_for: datetime) -> http.Request:
     auth = (job.auth_username, job.auth_password) if job.auth_username else None
     signing = job.project.signing_secrets(timezone.now()) if job.sign_requests else []
+    url, headers, body = variables.filled(
+        job.url, job.headers, job.body, execution_id=execution_id, scheduled_for=scheduled_for
+    )
     return http.Request(
         execution_id=execution_id,
         method=job.method,
-        url=job.url,
-        headers=job.request_headers(),
-        body=job.body,
+        url=url,
+        headers={**headers, **job.secret_headers},
+        body=body,
         auth=auth,
         timeout=job.timeout_seconds,
         follow_redirects=job.follow_redirects,
@@ -311,7 +326,7 @@ def write_results(executions: list[Execution]) -> list[Execution]:
     taken for dead) keeps what the sweep wrote."""
     still_running = set(
         Execution.objects.select_for_update()
-        .filter(id__in=[e.id for e in executions], status=Status.RUNNING)
+        .filter(id__any=[e.id for e in executions], status=Status.RUNNING)
         .values_list("id", flat=True)
     )
     finished = [e for e in executions if e.id in still_running]

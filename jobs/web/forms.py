@@ -2,13 +2,15 @@ import json
 from datetime import time
 from zoneinfo import ZoneInfo
 
+from cryptography.fernet import InvalidToken
 from django import forms
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from accounts.forms import TIMEZONE_CHOICES
 from accounts.models import Project, User
-from jobs import assertions, bulk, chaining, transfer
+from cronsvc import crypto
+from jobs import assertions, bulk, chaining, transfer, variables
 from jobs.models import (
     MAX_AFTER_DELAY_SECONDS,
     MAX_REMIND_EVERY_HOURS,
@@ -17,7 +19,10 @@ from jobs.models import (
     AfterOutcome,
     Job,
     OrderingOnFailure,
+    StatusPage,
+    StatusPageEntry,
 )
+from jobs.status_pages import MAX_ENTRIES as MAX_STATUS_PAGE_ENTRIES
 from jobs.validators import (
     normalize_tags,
     validate_headers,
@@ -189,6 +194,14 @@ def in_its_timezone(cleaned: dict, names: tuple[str, ...]) -> None:
             cleaned[name] = wall.replace(tzinfo=ZoneInfo(cleaned["timezone"]))
 
 
+VARIABLES_HELP = (
+    "The URL, header values and body may hold variables, filled in on each attempt: "
+    + ", ".join(f"<code>{{{{{name}}}}}</code>" for name in variables.NAMES)
+    + " (Unix seconds, the run's time in ISO 8601, the execution's id, a new UUID). "
+    "Secret headers and the password are sent as written."
+)
+
+
 class JobForm(ScheduleFields, forms.ModelForm):
     when = forms.ChoiceField(
         label="How it runs", choices=WHEN_CHOICES, required=False, widget=forms.RadioSelect
@@ -236,7 +249,7 @@ class JobForm(ScheduleFields, forms.ModelForm):
         label="Headers",
         required=False,
         widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
-        help_text="One per line, as Name: value.",
+        help_text="One per line, as Name: value. Values may hold variables, as the body may.",
     )
     secret_headers = forms.CharField(
         label="Secret headers",
@@ -371,6 +384,8 @@ class JobForm(ScheduleFields, forms.ModelForm):
             "delete_after_run": "With its history, when that history is pruned.",
             "ordering_key": "Optional. Runs of this project's jobs with the same key go one at "
             "a time, in order of their time; letters, digits, -, _, . and : (up to 100).",
+            "body": VARIABLES_HELP,
+            "url": "Its path and query may hold variables, as the body may.",
         }
 
     def __init__(self, *args, user: User, project: Project, **kwargs) -> None:
@@ -580,12 +595,14 @@ def when_of(job: Job) -> str:
 
 
 class BulkForm(forms.Form):
-    """The dashboard's bulk action on the checked jobs."""
+    """The dashboard's bulk action: on the checked jobs, or on all jobs matching the
+    dashboard's filter (kept here as filter_tag and filter_q)."""
 
     action = forms.ChoiceField(choices=list(bulk.ACTIONS.items()))
-    ids = forms.TypedMultipleChoiceField(
-        coerce=int, error_messages={"required": "Select jobs first."}
-    )
+    ids = forms.TypedMultipleChoiceField(coerce=int, required=False)
+    all_matching = forms.BooleanField(required=False)
+    filter_tag = forms.CharField(required=False)
+    filter_q = forms.CharField(required=False)
     tag = forms.CharField(required=False)
     confirmed = forms.BooleanField(required=False)
 
@@ -596,6 +613,8 @@ class BulkForm(forms.Form):
 
     def clean(self) -> dict:
         data = super().clean()
+        if not data.get("ids") and not data.get("all_matching"):
+            self.add_error("ids", "Select jobs first.")
         if "action" in data:
             try:
                 data["tag"] = bulk.clean_tag(data["action"], data.get("tag", ""))
@@ -608,26 +627,107 @@ class BulkForm(forms.Form):
 
 
 class ImportForm(forms.Form):
-    """An export to import: a file, or its text pasted (the preview keeps it here)."""
+    """What to import: a file or pasted text in one of transfer.FORMATS. The preview hands
+    its text on encrypted (`pending`), so a password in a curl command is not written back
+    into the page."""
 
-    file = forms.FileField(label="Export file (JSON)", required=False)
+    format = forms.ChoiceField(
+        label="Format",
+        choices=list(transfer.FORMATS.items()),
+        initial="json",
+        widget=forms.RadioSelect,
+    )
+    file = forms.FileField(label="File", required=False)
     content = forms.CharField(
         label="Or paste it", required=False, widget=forms.Textarea(attrs={"rows": 6})
     )
+    schedule = forms.CharField(
+        label="Schedule (for a cURL command)",
+        required=False,
+        max_length=200,
+        help_text="When the command's job runs, e.g. */5 * * * *. Crontab lines have their own.",
+    )
+    pending = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def clean(self) -> dict:
         data = super().clean()
+        if "format" not in data:
+            return data
+        text = self.text(data)
+        try:
+            data["source"] = transfer.read(data["format"], text, schedule=data.get("schedule", ""))
+        except transfer.ImportFailed as error:
+            for name, messages in error.errors.items():
+                self.add_error(name if name in self.fields else None, messages)
+        data["text"] = text
+        return data
+
+    def text(self, data: dict) -> str:
+        if data.get("pending"):
+            try:
+                return crypto.decrypt(data["pending"])
+            except InvalidToken:
+                raise ValidationError("This preview has expired; start again.") from None
         upload = data.get("file")
         if upload and upload.size > transfer.MAX_IMPORT_BYTES:
             raise ValidationError(transfer.TOO_LARGE)
         text = upload.read().decode("utf-8", "replace") if upload else data.get("content", "")
         if not text.strip():
-            raise ValidationError("Choose an export file, or paste one.")
-        if len(text.encode()) > transfer.MAX_IMPORT_BYTES:
-            raise ValidationError(transfer.TOO_LARGE)
-        try:
-            data["document"] = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise ValidationError(f"This is not JSON: {error}.") from None
-        data["text"] = text
+            raise ValidationError("Choose a file, or paste what to import.")
+        return text
+
+
+class StatusPageForm(forms.ModelForm):
+    """A status page, and which of the project's jobs it lists under which public name: a
+    checkbox and a name per job (the job's own title and URL are never shown there)."""
+
+    class Meta:
+        model = StatusPage
+        fields = ["title", "slug", "published"]
+        labels = {"slug": "Address"}
+        help_texts = {
+            "slug": "The page is at /status/ and this address. Keep the random one to make it hard "
+            "to find, or choose 3 to 40 lowercase letters, digits and hyphens.",
+            "published": "Anyone who has its address sees it; unpublished, it answers 404.",
+        }
+
+    def __init__(self, *args, project: Project, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["slug"].required = False
+        self.jobs = list(project.jobs.only("title"))
+        listed = {e.job_id: e.name for e in self.instance.entries.all()} if self.instance.pk else {}
+        for job in self.jobs:
+            self.fields[f"job_{job.id}"] = forms.BooleanField(
+                label=job.title, required=False, initial=job.id in listed
+            )
+            self.fields[f"name_{job.id}"] = forms.CharField(
+                label=f"Public name of “{job.title}”",
+                required=False,
+                max_length=StatusPageEntry._meta.get_field("name").max_length,
+                initial=listed.get(job.id, ""),
+            )
+
+    def job_rows(self) -> list[tuple[forms.BoundField, forms.BoundField]]:
+        return [(self[f"job_{job.id}"], self[f"name_{job.id}"]) for job in self.jobs]
+
+    def clean_slug(self) -> str:
+        # Left empty: the address it has (a new page's is random).
+        return self.cleaned_data["slug"] or self.instance.slug
+
+    def clean(self) -> dict:
+        data = super().clean()
+        listed = self.entries()
+        for job, name in listed:
+            if not name.strip():
+                self.add_error(f"name_{job.id}", "Give it the name the public sees.")
+        if len(listed) > MAX_STATUS_PAGE_ENTRIES:
+            raise ValidationError(f"A page lists at most {MAX_STATUS_PAGE_ENTRIES} jobs.")
         return data
+
+    def entries(self) -> list[tuple[Job, str]]:
+        data = self.cleaned_data
+        return [
+            (job, data.get(f"name_{job.id}", "").strip())
+            for job in self.jobs
+            if data.get(f"job_{job.id}")
+        ]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from jobs.web import history_views, views
+from jobs.web import history_views, status_page_views, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -17,6 +17,7 @@ urlpatterns = [
     path("<int:job_id>/clone/", views.job_clone, name="job_clone"),
     path("<int:job_id>/run/", views.job_run, name="job_run"),
     path("<int:job_id>/delete/", views.job_delete, name="job_delete"),
+    path("<int:job_id>/badge/rotate/", status_page_views.job_badge_rotate, name="job_badge_rotate"),
     path("<int:job_id>/history/", history_views.job_history, name="job_history"),
     path("<int:job_id>/charts/", history_views.job_charts, name="job_charts"),
     path("test-run/", views.test_run, name="job_test_run"),

@@ -2,7 +2,6 @@ from datetime import timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -11,10 +10,11 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts import audit, projects
-from accounts.models import Role
-from jobs import auditing, bulk, transfer
+from accounts.models import Project, Role
+from cronsvc import crypto
+from jobs import auditing, badges, bulk, masking, transfer
 from jobs.engine import health, ordering, run_now, test_runs
-from jobs.models import Job, JobLimitReached, TestRun, room_for_a_job
+from jobs.models import Job, JobLimitReached, JobQuerySet, TestRun, room_for_a_job
 from jobs.schedules import ScheduleError, schedule_for
 from jobs.web import history
 from jobs.web.forms import BulkForm, ImportForm, JobForm, PreviewForm
@@ -41,18 +41,23 @@ def web_actor(request: HttpRequest) -> audit.Actor:
     return audit.Actor(user=request.user, via=audit.Via.WEB)
 
 
-@login_required
-def dashboard(request: HttpRequest) -> HttpResponse:
-    member = projects.current_membership(request)
-    projects.require_role(member, Role.VIEWER)
-    jobs = member.project.jobs.select_related("last_execution")
-    # The filter lives in the URL, so a filtered list can be bookmarked and shared.
-    tag, search = request.GET.get("tag", "").strip(), request.GET.get("q", "").strip()
+def matching(project: Project, *, tag: str, search: str) -> JobQuerySet:
+    """The project's jobs the dashboard's filter shows (and "all matching" acts on)."""
+    jobs = project.jobs.all()
     if tag:
         jobs = jobs.tagged(tag)
     if search and "\x00" not in search:
         jobs = jobs.search(search)
-    jobs = list(jobs)
+    return jobs
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    member = projects.current_membership(request)
+    projects.require_role(member, Role.VIEWER)
+    # The filter lives in the URL, so a filtered list can be bookmarked and shared.
+    tag, search = request.GET.get("tag", "").strip(), request.GET.get("q", "").strip()
+    jobs = list(matching(member.project, tag=tag, search=search).select_related("last_execution"))
     strips = history.recent_outcomes(jobs)
     rates = history.success_rates(jobs, since=timezone.now() - SUCCESS_RATE_WINDOW)
     rows = [(job, strips[job.id], rates[job.id]) for job in jobs]
@@ -71,8 +76,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def jobs_bulk(request: HttpRequest) -> HttpResponse:
-    """The dashboard's selection: one action on the checked jobs, all or none. Deleting
-    asks first, on a page that posts the same selection back with `confirmed`."""
+    """The dashboard's selection (or all jobs its filter matches): one action, a result per
+    job. Deleting asks first, on a page that posts the chosen ids back with `confirmed`."""
     member = projects.current_membership(request)
     projects.require_role(member, Role.MEMBER)
     form = BulkForm(request.POST)
@@ -83,26 +88,45 @@ def jobs_bulk(request: HttpRequest) -> HttpResponse:
         messages.error(request, " ".join(form.problems()))
         return redirect(back)
     action, ids = form.cleaned_data["action"], form.cleaned_data["ids"]
+    if form.cleaned_data["all_matching"]:
+        filtered = matching(
+            member.project,
+            tag=form.cleaned_data["filter_tag"].strip(),
+            search=form.cleaned_data["filter_q"].strip(),
+        )
+        ids = list(filtered.order_by("pk").values_list("pk", flat=True))
+        if not ids:
+            messages.error(request, "No jobs match this filter.")
+            return redirect(back)
     if action == "delete" and not form.cleaned_data["confirmed"]:
         jobs = member.project.jobs.filter(pk__in=ids)
         context = {"jobs": jobs, "ids": ids, "back": back}
         return render(request, "jobs/bulk_confirm_delete.html", context)
-    try:
-        outcome = bulk.apply(
-            member.project,
-            action=action,
-            ids=ids,
-            tag=form.cleaned_data["tag"],
-            actor=web_actor(request),
-        )
-    except bulk.JobsNotFound as error:
-        messages.error(request, str(error))
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    else:
-        done = f"{outcome.changed} of {outcome.selected} jobs changed"
-        messages.success(request, f"{bulk.ACTIONS[action]}: {done}.")
+    outcome = bulk.apply(
+        member.project,
+        action=action,
+        ids=ids,
+        tag=form.cleaned_data["tag"],
+        actor=web_actor(request),
+    )
+    done = "started" if action == "run" else "changed"
+    messages.success(
+        request, f"{bulk.ACTIONS[action]}: {outcome.changed} of {outcome.selected} jobs {done}."
+    )
+    for problem in bulk_problems(outcome):
+        messages.error(request, problem)
     return redirect(back)
+
+
+def bulk_problems(outcome: bulk.Outcome) -> list[str]:
+    """One message per reason, naming the jobs it held back (a run limit can hold back
+    dozens of runs, with one reason)."""
+    held: dict[str, list[str]] = {}
+    for result in outcome.failed:
+        held.setdefault(result.error, []).append(
+            f"“{result.title}”" if result.title else f"job {result.id}"
+        )
+    return [f"Not done for {', '.join(names)}: {error}" for error, names in held.items()]
 
 
 @login_required
@@ -116,8 +140,8 @@ def jobs_export(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def jobs_import(request: HttpRequest) -> HttpResponse:
-    """Upload an export (or paste it): Preview shows the jobs it would make, Import makes
-    them all or none."""
+    """Upload or paste an export, crontab lines or a cURL command: Preview shows the jobs
+    it would make, Import makes them all or none."""
     member = projects.current_membership(request)
     projects.require_role(member, Role.MEMBER)
     form = ImportForm(request.POST or None, request.FILES or None)
@@ -127,32 +151,48 @@ def jobs_import(request: HttpRequest) -> HttpResponse:
         try:
             made = transfer.import_jobs(
                 member.project,
-                form.cleaned_data["document"],
+                form.cleaned_data["source"],
                 member=request.user,
                 actor=web_actor(request),
                 dry_run=dry_run,
             )
         except transfer.ImportFailed as error:
-            context["problems"] = import_problems(error.errors["jobs"])
+            context["problems"] = import_problems(error.errors)
         else:
             if not dry_run:
                 messages.success(request, f"{len(made)} jobs imported.")
                 return redirect("dashboard")
-            context["preview"] = made
-            form = context["form"] = ImportForm(initial={"content": form.cleaned_data["text"]})
+            context["preview"] = [(each, masking.masked_url(each.job.url)) for each in made]
+            context["confirm"] = ImportForm(
+                initial={
+                    "format": form.cleaned_data["format"],
+                    "schedule": form.cleaned_data["schedule"],
+                    "pending": crypto.encrypt(form.cleaned_data["text"]),
+                }
+            )
+            context["form"] = ImportForm(initial={"format": form.cleaned_data["format"]})
     return render(request, "jobs/import.html", context)
 
 
-def import_problems(errors: dict | list) -> list[str]:
-    """ "Job 3, url: …" lines for the page, from ImportFailed's errors."""
-    if isinstance(errors, list):
-        return errors
+def import_problems(errors: dict) -> list[str]:
+    """ "Job 3, url: …" and "Line 7: …" lines for the page, from ImportFailed's errors."""
+    if isinstance(errors.get("jobs"), list):
+        return errors["jobs"]
+    group = "lines" if "lines" in errors else "jobs"
     return [
-        f"Job {int(index) + 1}, {field}: {message}"
-        for index, fields in errors.items()
-        for field, messages in fields.items()
-        for message in messages
+        f"{place(group, where)}{'' if field in WHOLE_ENTRY else f', {field}'}: {message}"
+        for where, fields in errors[group].items()
+        for field, problems in fields.items()
+        for message in problems
     ]
+
+
+# Problems with the whole line or job, not one of its fields.
+WHOLE_ENTRY = {"line", "non_field_errors"}
+
+
+def place(group: str, where: str) -> str:
+    return f"Line {where}" if group == "lines" else f"Job {int(where) + 1}"
 
 
 @login_required
@@ -195,6 +235,7 @@ def job_edit(request: HttpRequest, job_id: int) -> HttpResponse:
 def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
     context = history_context(request, job_id)
     job = context["job"]
+    context["badge_url"] = badges.job_badge_url(job)
     queues = ordering.queues(job.project, job.ordering_key) if job.ordering_key else []
     return render(request, "jobs/job_detail.html", {**context, "queue": next(iter(queues), None)})
 

@@ -28,6 +28,9 @@ PERSONAS = ["viewer", "member", "admin", "outsider"]
 
 EXEMPT = {
     "home": "the public home page",
+    "job_badge": "public; its key decides (tests/jobs/test_badges.py)",
+    "tag_badge": "public; its key decides (tests/jobs/test_badges.py)",
+    "status_page": "public once published; its slug decides (tests/web/test_status_pages.py)",
     "job_unsubscribe": "a signed token names the job; no sign-in (tests/alerts)",
     "channel_confirm": "a signed token names the channel; no sign-in (tests/api)",
     "invitation": "the token decides; tests/accounts/test_projects.py",
@@ -110,6 +113,17 @@ NEW_CHANNEL = {"kind": "webhook", "url": "https://example.com/hook"}
 NEW_WINDOW = {"name": "Deploys", "weekdays": [1], "start_time": "02:00", "duration_minutes": 30}
 
 
+def status_page_id(acme: Acme) -> int:
+    """Acme's status page, made on first use."""
+    page, _ = acme.project.status_pages.get_or_create(title="Acme status", slug="acme-status")
+    return page.id
+
+
+STATUS_PAGE = lambda acme: f"/status-pages/{status_page_id(acme)}/"  # noqa: E731
+API_STATUS_PAGE = lambda acme: f"/api/v1/status-pages/{status_page_id(acme)}/"  # noqa: E731
+NEW_STATUS_PAGE = {"title": "Status", "published": True}
+
+
 def window_id(acme: Acme) -> int:
     """Acme's maintenance window, made on first use."""
     window, _ = acme.project.maintenance_windows.get_or_create(
@@ -122,7 +136,7 @@ WINDOW = lambda acme: f"/channels/maintenance-windows/{window_id(acme)}/"  # noq
 API_WINDOW = lambda acme: f"/api/v1/maintenance-windows/{window_id(acme)}/"  # noqa: E731
 API_JOB = lambda acme: f"/api/v1/jobs/{acme.job.id}/"  # noqa: E731
 IMPORT_DOCUMENT = {"jobs": [{"title": "t", "url": "https://example.com/", "schedule": "@daily"}]}
-IMPORT = {"content": json.dumps(IMPORT_DOCUMENT), "import": ""}
+IMPORT = {"format": "json", "content": json.dumps(IMPORT_DOCUMENT), "import": ""}
 READ = statuses(200, 200, 200, 404)
 CHANGE = statuses(403, 302, 302, 404)
 OWN_PROJECT = statuses(200, 200, 200, 200)  # the outsider sees their own project
@@ -145,7 +159,7 @@ TABLE: dict[str, list[Row]] = {
     ],
     "jobs_bulk": [
         # The outsider acts in their own project, where Acme's job is not found: back to
-        # the dashboard with that message, nothing done (tests/web/test_bulk_actions.py).
+        # the dashboard with that message, nothing done to it (tests/web/test_bulk_actions.py).
         Row(
             "post",
             lambda a: "/jobs/bulk/",
@@ -270,6 +284,28 @@ TABLE: dict[str, list[Row]] = {
         )
     ],
     "maintenance_window_delete": [Row("post", lambda a: WINDOW(a) + "delete/", CHANGE)],
+    "status_page_list": [Row("get", lambda a: "/status-pages/", OWN_PROJECT)],
+    "status_page_create": [
+        Row("get", lambda a: "/status-pages/new/", statuses(403, 200, 200, 200)),
+        Row(
+            "post",
+            lambda a: "/status-pages/new/",
+            statuses(403, 302, 302, 302),
+            lambda a: NEW_STATUS_PAGE,
+        ),
+    ],
+    "status_page_edit": [
+        Row("get", STATUS_PAGE, statuses(403, 200, 200, 404)),
+        Row("post", STATUS_PAGE, CHANGE, lambda a: NEW_STATUS_PAGE),
+    ],
+    "status_page_delete": [Row("post", lambda a: STATUS_PAGE(a) + "delete/", CHANGE)],
+    # Rotating a badge's key: admins and the owner; the outsider rotates their own project's.
+    "tag_badges_rotate": [
+        Row("post", lambda a: "/status-pages/tag-badges/rotate/", statuses(403, 403, 302, 302))
+    ],
+    "job_badge_rotate": [
+        Row("post", lambda a: JOB(a) + "badge/rotate/", statuses(403, 403, 302, 404))
+    ],
     # The REST API, with keys.
     "api-root": [Row("get", lambda a: "/api/v1/", statuses(200, 200, 200, 200), api=True)],
     "job-list": [
@@ -288,11 +324,12 @@ TABLE: dict[str, list[Row]] = {
         Row("delete", API_JOB, statuses(403, 204, 204, 404), api=True),
     ],
     "job-bulk": [
-        # The outsider's key is of their own project: Acme's job there is "not found" (400).
+        # The outsider's key is of their own project: Acme's job there answers "not found"
+        # in its result (404), and is left alone (tests/api/test_bulk.py).
         Row(
             "post",
             lambda a: "/api/v1/jobs/bulk/",
-            statuses(403, 200, 200, 400),
+            statuses(403, 200, 200, 200),
             lambda a: {"action": "pause", "ids": [a.job.id]},
             api=True,
         )
@@ -350,6 +387,41 @@ TABLE: dict[str, list[Row]] = {
         Row("post", lambda a: "/api/v1/signing-secret/", statuses(403, 403, 201, 201), api=True),
         # Shown once, when made: nobody reads it back.
         Row("get", lambda a: "/api/v1/signing-secret/", statuses(405, 405, 405, 405), api=True),
+    ],
+    "job-rotate-badge": [
+        Row("post", lambda a: API_JOB(a) + "rotate-badge/", statuses(403, 403, 200, 404), api=True)
+    ],
+    "tag-badges-list": [
+        Row("get", lambda a: "/api/v1/tag-badges/", statuses(200, 200, 200, 200), api=True)
+    ],
+    "tag-badges-rotate": [
+        Row(
+            "post",
+            lambda a: "/api/v1/tag-badges/rotate/",
+            statuses(403, 403, 200, 200),
+            api=True,
+        )
+    ],
+    "status-page-list": [
+        Row("get", lambda a: "/api/v1/status-pages/", OWN_PROJECT, api=True),
+        Row(
+            "post",
+            lambda a: "/api/v1/status-pages/",
+            statuses(403, 201, 201, 201),
+            lambda a: NEW_STATUS_PAGE,
+            api=True,
+        ),
+    ],
+    "status-page-detail": [
+        Row("get", API_STATUS_PAGE, READ, api=True),
+        Row(
+            "patch",
+            API_STATUS_PAGE,
+            statuses(403, 200, 200, 404),
+            lambda a: {"title": "x"},
+            api=True,
+        ),
+        Row("delete", API_STATUS_PAGE, statuses(403, 204, 204, 404), api=True),
     ],
     "channel-list": [
         Row("get", lambda a: "/api/v1/channels/", statuses(200, 200, 200, 200), api=True),

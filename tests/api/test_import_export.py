@@ -266,14 +266,14 @@ def test_the_import_page_previews_then_imports_an_uploaded_file(alice_client, al
 
     preview = alice_client.post(
         "/jobs/import/",
-        {"file": SimpleUploadedFile("jobs.json", upload), "preview": ""},
+        {"format": "json", "file": SimpleUploadedFile("jobs.json", upload), "preview": ""},
     )
 
     assert "2 jobs to import" in preview.content.decode()
     assert not Job.objects.exists()
-    # The preview keeps the text, so Import needs no second upload.
-    kept = preview.context["form"].initial["content"]
-    response = alice_client.post("/jobs/import/", {"content": kept, "import": ""})
+    # The preview keeps the text (encrypted), so Import needs no second upload.
+    kept = preview.context["confirm"].initial
+    response = alice_client.post("/jobs/import/", {**kept, "import": ""})
 
     assert response.status_code == 302
     assert sorted(Job.objects.values_list("title", flat=True)) == ["Ping", "Two"]
@@ -282,7 +282,9 @@ def test_the_import_page_previews_then_imports_an_uploaded_file(alice_client, al
 def test_the_import_page_lists_the_problems_and_makes_nothing(alice_client):
     content = json.dumps({"jobs": [a_job(), a_job(url="ftp://example.org/")]})
 
-    response = alice_client.post("/jobs/import/", {"content": content, "import": ""})
+    response = alice_client.post(
+        "/jobs/import/", {"format": "json", "content": content, "import": ""}
+    )
 
     assert response.status_code == 200
     assert "Nothing was imported" in response.content.decode()
@@ -291,7 +293,9 @@ def test_the_import_page_lists_the_problems_and_makes_nothing(alice_client):
 
 
 def test_the_import_page_says_when_it_is_not_json(alice_client):
-    response = alice_client.post("/jobs/import/", {"content": "{nope", "import": ""})
+    response = alice_client.post(
+        "/jobs/import/", {"format": "json", "content": "{nope", "import": ""}
+    )
 
     assert "This is not JSON" in response.content.decode()
 
@@ -312,7 +316,13 @@ def test_the_export_can_come_as_text_in_an_envelope_with_its_own_dry_run(acme_ap
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({"format": "crontab", "content": "* * * * * curl x"}, "format"),
+        ({"format": "xml", "content": "<jobs/>"}, "format"),
+        ({"format": "curl", "content": "curl https://example.org/"}, "schedule"),
+        (
+            {"format": "curl", "content": "wget https://example.org/", "schedule": "@daily"},
+            "content",
+        ),
+        ({"format": "crontab", "content": "# nothing\n\nMAILTO=me@example.org"}, "content"),
         ({"format": "json", "content": "{nope"}, "content"),
         ({"format": "json", "content": {"jobs": []}}, "content"),
         ({"format": "json", "content": "{}", "dry_run": "yes"}, "dry_run"),

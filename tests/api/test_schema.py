@@ -45,6 +45,14 @@ CONTRACT = {
     ("post", "/api/v1/jobs/bulk/"),
     ("get", "/api/v1/jobs/export/"),
     ("post", "/api/v1/jobs/import/"),
+    ("post", "/api/v1/jobs/{id}/rotate-badge/"),
+    ("get", "/api/v1/tag-badges/"),
+    ("post", "/api/v1/tag-badges/rotate/"),
+    ("get", "/api/v1/status-pages/"),
+    ("post", "/api/v1/status-pages/"),
+    ("get", "/api/v1/status-pages/{id}/"),
+    ("patch", "/api/v1/status-pages/{id}/"),
+    ("delete", "/api/v1/status-pages/{id}/"),
 }
 pytestmark = pytest.mark.usefixtures("fresh_limits")
 

@@ -51,3 +51,24 @@ def test_it_saves_each_rows_own_values_of_every_type(alice, django_assert_num_qu
 def test_nothing_to_save_sends_nothing(django_assert_num_queries, db):
     with django_assert_num_queries(0):
         update_rows([], ["status"])
+
+
+def test_any_matches_as_in_does_with_one_array_parameter(alice, django_assert_num_queries):
+    job = Job.objects.create(
+        user=alice,
+        project=personal_project(alice),
+        title="t",
+        url="https://8.8.8.8/",
+        schedule="@daily",
+    )
+    first, _, third = [
+        Execution.objects.create(job=job, scheduled_for=timezone.now()) for _ in range(3)
+    ]
+
+    with django_assert_num_queries(1) as queries:
+        found = set(Execution.objects.filter(id__any=[first.id, third.id, -1]))
+
+    assert found == {first, third}
+    assert "= ANY(" in queries[0]["sql"]
+    assert Execution.objects.filter(job_id__any=[job.id]).count() == 3
+    assert not Execution.objects.filter(id__any=[]).exists()

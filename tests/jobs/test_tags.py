@@ -68,6 +68,26 @@ def test_the_list_filters_by_tag_ignoring_case(alice_api, alice, bob):
     assert titles(alice_api.get(JOBS, {"tag": "bill"})) == []
 
 
+def test_the_list_filters_by_tag_and_search_together(alice_api, alice):
+    make_job(alice, title="Invoices EU", tags=["billing"])
+    make_job(alice, title="Invoices US", tags=["billing"])
+    make_job(alice, title="Backup EU", tags=["nightly"])
+
+    assert titles(alice_api.get(JOBS, {"tag": "billing", "search": "eu"})) == ["Invoices EU"]
+
+
+def test_a_tag_over_forty_characters_is_refused_by_the_bulk_tag_action(alice_api, alice):
+    job = make_job(alice)
+
+    response = alice_api.post(
+        f"{JOBS}bulk/", {"action": "tag", "ids": [job.pk], "tag": "x" * 41}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {"tag": [f"“{'x' * 40}…” is longer than 40 characters."]}
+    assert reloaded(job).tags == []
+
+
 def test_patching_tags_replaces_them(alice_api, alice):
     job = make_job(alice, tags=["old"])
 
@@ -121,6 +141,32 @@ def test_the_dashboard_searches_titles_and_urls(alice_client, alice):
     response = alice_client.get("/jobs/", {"q": "backup"})
 
     assert [row["Job"] for row in labelled_rows(response)] == ["Backup"]
+
+
+def test_the_dashboard_filters_by_tag_and_search_together_kept_in_the_url(alice_client, alice):
+    make_job(alice, title="Invoices EU", tags=["billing"])
+    make_job(alice, title="Invoices US", tags=["billing"])
+    make_job(alice, title="Backup EU", tags=["nightly"])
+
+    response = alice_client.get("/jobs/", {"tag": "billing", "q": "EU"})
+
+    assert [row["Job"] for row in labelled_rows(response)] == ["Invoices EU billing"]
+    markup = response.content.decode()
+    assert 'name="q" value="EU"' in markup and 'name="tag" value="billing"' in markup
+    # "All matching" in the bulk form acts on the same filter.
+    assert 'name="filter_tag" value="billing"' in markup
+    assert 'name="filter_q" value="EU"' in markup
+
+
+def test_the_dashboards_bulk_tag_shows_a_tag_over_forty_characters_as_an_error(alice_client, alice):
+    job = make_job(alice)
+
+    response = alice_client.post(
+        "/jobs/bulk/", {"action": "tag", "ids": [job.pk], "tag": "x" * 41}, follow=True
+    )
+
+    assert f"“{'x' * 40}…” is longer than 40 characters." in response.content.decode()
+    assert reloaded(job).tags == []
 
 
 def test_the_dashboard_says_when_nothing_matches(alice_client, alice):

@@ -80,3 +80,23 @@ def test_the_smoke_bench_produces_a_complete_row_per_design(tmp_path: Path):
         assert len(row) == len(header), row
         for column, cell in zip(header[1:], row[1:], strict=True):
             assert re.fullmatch(r"-?[\d,]+(\.\d+)?", cell), f"{row[0]}: {column} is {cell!r}"
+
+
+@pytest.mark.slow
+def test_the_hot_path_bench_runs_every_execution_and_prints_cpu_per_execution():
+    command = [sys.executable, str(settings.BASE_DIR / "bench" / "hotpath.py")]
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL")}
+
+    finished = subprocess.run(
+        [*command, "--jobs", "20", "--rounds", "2", "--ports", "2"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=HARD_LIMIT_SECONDS,
+    )
+
+    assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-3000:]
+    assert "executions 40, succeeded 40" in finished.stdout
+    for part in ("tick", "worker"):
+        assert re.search(rf"{part} CPU [\d.]+ s = [\d.]+ ms per execution", finished.stdout)

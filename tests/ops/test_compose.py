@@ -14,6 +14,9 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
+from django.conf import settings
+
+from jobs.engine import worker
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = shutil.which("docker-compose")
@@ -117,6 +120,17 @@ def test_it_runs_two_beats_alike(services):
     beats = [name for name, service in services.items() if command_of(service)[:4] == CELERY_BEAT]
     assert sorted(beats) == ["beat", "beat-2"]
     assert services["beat"] == services["beat-2"]
+
+
+@needs_compose
+def test_stopping_gives_the_workers_time_to_finish_their_batches(services):
+    # Docker's default is 10 s before SIGKILL; an executions worker may need the horizon,
+    # a request's timeout and the writing of the results (jobs/engine/shutdown.py).
+    budget = settings.DISPATCH_HORIZON_SECONDS + settings.MAX_TIMEOUT_SECONDS
+    assert budget + sum(worker.RECORD_RETRY_DELAYS) < 120
+    assert services["worker"]["stop_grace_period"] == "2m"
+    assert services["testruns"]["stop_grace_period"] == "1m"
+    assert services["system"]["stop_grace_period"] == "1m"
 
 
 @needs_compose

@@ -11,7 +11,7 @@ import subprocess
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -132,7 +132,7 @@ def two_rounds_of_heartbeats(database: Path, seconds: float = 30) -> None:
 
 def process_lines(console: str) -> list[str]:
     """What honcho shows of web, beat and the workers ("12:00:01 worker.1 | ...")."""
-    return [line for line in console.splitlines() if re.match(r"\d\d:\d\d:\d\d \w+\.1 +\|", line)]
+    return [line for line in console.splitlines() if re.match(r"\d\d:\d\d:\d\d \w+\.\d+ +\|", line)]
 
 
 def test_a_new_member_reads_links_to_the_port_it_serves_and_one_line_per_run(make_run, target):
@@ -164,20 +164,33 @@ def test_a_new_member_reads_links_to_the_port_it_serves_and_one_line_per_run(mak
 
 def executions_worker(var_dir: Path) -> int:
     """The pid of the executions worker this make run started (found by its VAR_DIR)."""
+    return started_process(
+        var_dir,
+        lambda command: (
+            b"--queues=executions" in command
+            and any(part.endswith(b"bin/celery") for part in command)
+            and not any(part.endswith(b"supervise.py") for part in command)
+        ),
+    )
+
+
+def process_manager(var_dir: Path) -> int:
+    """The pid of the honcho this make run started."""
+    return started_process(
+        var_dir, lambda command: any(part.endswith(b"scripts/procfile.py") for part in command)
+    )
+
+
+def started_process(var_dir: Path, wanted: Callable[[list[bytes]], bool]) -> int:
     for entry in Path("/proc").iterdir():
         try:
             command = (entry / "cmdline").read_bytes().split(b"\0")
             environment = (entry / "environ").read_bytes().split(b"\0")
         except (OSError, ValueError):
             continue
-        if (
-            b"--queues=executions" in command
-            and any(part.endswith(b"bin/celery") for part in command)
-            and not any(part.endswith(b"supervise.py") for part in command)
-            and f"VAR_DIR={var_dir}".encode() in environment
-        ):
+        if wanted(command) and f"VAR_DIR={var_dir}".encode() in environment:
             return int(entry.name)
-    raise AssertionError("no executions worker is running")
+    raise AssertionError("no such process is running")
 
 
 def test_a_worker_that_dies_comes_back_by_itself(make_run, target):
@@ -197,6 +210,34 @@ def test_a_worker_that_dies_comes_back_by_itself(make_run, target):
     console = wait_for(log, r"execution\.result.*Console check", seconds=60)
     # web, beat and the system worker went on meanwhile: nothing else stopped.
     assert "stopped (rc=" not in console
+
+
+def test_ctrl_c_lets_a_run_in_flight_finish_and_be_recorded(make_run, target):
+    port, log = make_run
+    var = log.parent / "var"
+    browser = Browser(f"http://127.0.0.1:{port}")
+    browser.submit("/accounts/signup/", {"email": "erin@example.org", "password1": "plum tree 42"})
+    console = wait_for(log, "/confirm-email/")
+    link = re.findall(r"http://[^/\s]+/accounts/confirm-email/[\w:/-]+", console)[0]
+    browser.submit(link.removeprefix(browser.base), {})
+    # Answered in 8 s: longer than honcho's own 5 s between SIGTERM and SIGKILL.
+    job_page = browser.submit("/jobs/new/", job_form(target.url("/slow/8")))
+    job_id = re.search(r'action="/jobs/(\d+)/run/"', job_page)[1]
+    browser.submit(f"/jobs/{job_id}/run/", {}, page=job_page)
+    deadline = time.monotonic() + 30
+    while not target.requests:
+        assert time.monotonic() < deadline, "the run never reached the target"
+        time.sleep(0.1)
+
+    # Ctrl-C: SIGINT to make's process group, honcho's too.
+    os.killpg(os.getpgid(process_manager(var)), signal.SIGINT)
+
+    console = wait_for(log, r"worker\.1 stopped", seconds=60)
+    assert "sending SIGKILL" not in console
+    assert target.requests[0].finished
+    with sqlite3.connect(var / "cronsvc.sqlite3") as database:
+        statuses = database.execute("SELECT status FROM jobs_execution").fetchall()
+    assert statuses == [("succeeded",)]
 
 
 def job_form(url: str) -> dict[str, str]:

@@ -1,11 +1,12 @@
-"""The dashboard's bulk actions (/jobs/bulk/): check jobs, pick an action, apply it."""
+"""The dashboard's bulk actions (/jobs/bulk/): check jobs (or all matching the filter),
+pick an action, apply it."""
 
 import pytest
 from django.contrib.messages import get_messages
 
 from accounts import projects
 from accounts.models import AuditEntry, Membership, Role
-from jobs.models import Job
+from jobs.models import Execution, Job
 from tests.conftest import make_job, make_member, page_text
 
 BULK = "/jobs/bulk/"
@@ -30,7 +31,7 @@ def test_the_dashboard_has_a_checkbox_per_job_and_the_actions(alice_client, thre
 
     for job in three:
         assert f'name="ids" value="{job.pk}"' in markup
-    for label in ["Pause", "Resume", "Add tag", "Remove tag", "Delete"]:
+    for label in ["Pause", "Resume", "Run now", "Add tag", "Remove tag", "Delete"]:
         assert f">{label}</option>" in markup
 
 
@@ -83,13 +84,92 @@ def test_nothing_selected_says_so(alice_client, three):
     assert Job.objects.filter(enabled=True).count() == 3
 
 
-def test_another_projects_job_in_the_selection_stops_it_all(alice_client, bob, three):
+def test_another_projects_job_in_the_selection_is_not_found_and_left_alone(
+    alice_client, bob, three
+):
     bobs = make_job(bob, title="Bob's job")
 
     response = alice_client.post(BULK, {"action": "pause", "ids": selected([*three, bobs])})
 
-    assert flashed(response) == [f"No job {bobs.pk} in this project."]
-    assert Job.objects.filter(enabled=True).count() == 4
+    assert flashed(response) == [
+        "Pause: 3 of 3 jobs changed.",
+        f"Not done for job {bobs.pk}: Not found.",
+    ]
+    assert [job.enabled for job in Job.objects.order_by("pk")] == [False, False, False, True]
+
+
+def test_run_now_starts_a_run_of_each_selected_job(alice_client, three):
+    response = alice_client.post(BULK, {"action": "run", "ids": selected(three[:2])})
+
+    assert flashed(response) == ["Run now: 2 of 2 jobs started."]
+    assert sorted(Execution.objects.values_list("job_id", flat=True)) == [j.pk for j in three[:2]]
+    assert {e.trigger for e in Execution.objects.all()} == {Execution.Trigger.MANUAL}
+
+
+def test_runs_past_the_run_now_limit_are_named(settings, alice_client, three):
+    settings.MANUAL_RUNS_PER_MINUTE = 1
+
+    response = alice_client.post(BULK, {"action": "run", "ids": selected(three)})
+
+    assert flashed(response) == [
+        "Run now: 1 of 3 jobs started.",
+        "Not done for “Job 1”, “Job 2”: At most 1 manual runs a minute. Try again shortly.",
+    ]
+    assert list(Execution.objects.values_list("job_id", flat=True)) == [three[0].pk]
+
+
+def test_all_jobs_matching_the_filter_can_be_chosen_at_once(alice_client, alice, three):
+    billing = [make_job(alice, title=f"Invoice {n}", tags=["billing"]) for n in range(2)]
+    markup = alice_client.get(DASHBOARD, {"tag": "billing"}).content.decode()
+
+    response = alice_client.post(
+        BULK,
+        {"action": "pause", "all_matching": "on", "filter_tag": "billing", "filter_q": ""},
+    )
+
+    assert "Select all 2 jobs matching this filter" in markup
+    assert flashed(response) == ["Pause: 2 of 2 jobs changed."]
+    paused = Job.objects.filter(enabled=False).order_by("pk")
+    assert list(paused) == billing
+
+
+def test_a_job_that_cannot_take_the_tag_is_named_and_the_others_are_tagged(
+    alice_client, alice, three
+):
+    full = make_job(alice, title="Full", tags=[f"t{n}" for n in range(10)])
+
+    response = alice_client.post(
+        BULK, {"action": "tag", "ids": selected([*three, full]), "tag": "billing"}
+    )
+
+    assert flashed(response) == [
+        "Add tag: 3 of 4 jobs changed.",
+        "Not done for “Full”: It has 10 tags already.",
+    ]
+    assert [job.tags for job in Job.objects.order_by("pk")][:3] == [["billing"]] * 3
+
+
+def test_all_matching_a_filter_that_matches_nothing_does_nothing(alice_client, three):
+    response = alice_client.post(
+        BULK, {"action": "delete", "all_matching": "on", "filter_tag": "none", "filter_q": ""}
+    )
+
+    assert flashed(response) == ["No jobs match this filter."]
+    assert Job.objects.count() == 3
+
+
+def test_deleting_all_matching_asks_first_naming_them(alice_client, alice, three):
+    make_job(alice, title="Old report", url="http://127.0.0.1:9/old")
+    chosen = {"action": "delete", "all_matching": "on", "filter_tag": "", "filter_q": "old"}
+
+    asked = alice_client.post(BULK, chosen)
+
+    assert "Delete 1 job?" in page_text(asked)
+    assert "Old report" in page_text(asked)
+    assert Job.objects.count() == 4
+    ids = asked.context["ids"]
+    alice_client.post(BULK, {"action": "delete", "ids": ids, "confirmed": "on"})
+    assert sorted(Job.objects.values_list("title", flat=True)) == ["Job 0", "Job 1", "Job 2"]
 
 
 def test_a_viewer_sees_no_checkboxes_and_cannot_post(client, alice, three):

@@ -11,29 +11,34 @@ from jobs.management.commands.export_jobs import project_named
 
 class Command(BaseCommand):
     help = (
-        "Make the jobs of an export file (export_jobs, or GET /api/v1/jobs/export/) in a "
-        "project, all or none, within its owner's job limits."
+        "Make the jobs of an export file (export_jobs, or GET /api/v1/jobs/export/), of "
+        "crontab lines that call curl, or of one curl command in a project, all or none, "
+        "within its owner's job limits."
     )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--project", required=True, help="The project's name (or id).")
-        parser.add_argument("file", help="The export, as JSON; - reads standard input.")
+        parser.add_argument("file", help="What to import; - reads standard input.")
+        parser.add_argument(
+            "--format", choices=list(transfer.FORMATS), default="json", help="The file's format."
+        )
+        parser.add_argument("--schedule", default="", help="The curl format's job's schedule.")
         parser.add_argument("--dry-run", action="store_true", help="Check it; make nothing.")
 
-    def handle(self, *args, project: str, file: str, dry_run: bool, **options) -> None:
+    def handle(
+        self, *args, project: str, file: str, format: str, schedule: str, dry_run: bool, **options
+    ) -> None:
         chosen = project_named(project)
         try:
             text = sys.stdin.read() if file == "-" else Path(file).read_text()
-            document = json.loads(text)
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        except (OSError, UnicodeDecodeError) as error:
             raise CommandError(f"Cannot read {file}: {error}") from None
-        if len(text.encode()) > transfer.MAX_IMPORT_BYTES:
-            raise CommandError(transfer.TOO_LARGE)
         # The jobs are the owner's, within the owner's limits, as if they had made them.
         try:
+            source = transfer.read(format, text, schedule=schedule)
             made = transfer.import_jobs(
                 chosen,
-                document,
+                source,
                 member=chosen.owner,
                 actor=audit.Actor(user=None, via=audit.Via.COMMAND),
                 dry_run=dry_run,

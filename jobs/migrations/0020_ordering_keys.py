@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('accounts', '0007_project_signing_secret'),
         ('alerts', '0005_delivery_stopped'),
-        ('jobs', '0018_job_tags'),
+        ('jobs', '0019_badges_status_pages_variables'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
