@@ -180,6 +180,7 @@ def wanted(delivery: Delivery) -> bool:
         Kind.REMINDER: job.notify_on_failure and failure_was_sent(delivery),
         Kind.RECOVERED: job.notify_on_recovery and failure_was_sent(delivery),
         Kind.DISABLED: job.notify_on_disable,
+        Kind.STOPPED: job.notify_on_failure,
     }[delivery.kind]
 
 

@@ -109,6 +109,7 @@ class Delivery(models.Model):
         RECOVERED = "recovered"
         DISABLED = "disabled"
         REMINDER = "reminder"
+        STOPPED = "stopped"  # the job's ordering key's queue stopped
         TEST = "test"
 
     class Status(models.TextChoices):

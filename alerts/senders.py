@@ -22,6 +22,7 @@ TITLES = {
     Delivery.Kind.RECOVERED: "Recovered",
     Delivery.Kind.DISABLED: "Disabled",
     Delivery.Kind.REMINDER: "Still failing",
+    Delivery.Kind.STOPPED: "Queue stopped",
 }
 
 
@@ -120,6 +121,8 @@ def apprise_text(delivery: Delivery) -> tuple[str, str]:
         if execution.http_status:
             result += f", HTTP {execution.http_status}"
         lines.append(result)
+    if change.kind == Delivery.Kind.STOPPED:
+        lines.append(f'Queue "{job.ordering_key}" stopped: resume it on the job\'s page')
     lines.append(absolute(reverse("job_detail", args=[job.id])))
     return title, "\n".join(lines)
 

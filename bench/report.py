@@ -136,6 +136,15 @@ def live_notes(result: dict) -> list[str]:
     )
     notes.append(f"{result['design']} RSS by minute of the window: " + rss_by_minute(result))
     engine = result.get("engine")
+    if engine and engine.get("keyed"):
+        keyed = engine["keyed"]
+        notes.append(
+            f"{result['design']}: {result['keyed']:,} of the jobs on {result['keys']:,} ordering"
+            f" keys, left out of the table above (it is the other jobs', which must hold their"
+            f" minute). Their runs by status {keyed['statuses']}; {keyed['sent']:,} sent, queued"
+            f" from their second to leaving: p50 {number(keyed['wait_p50'])} s, p99"
+            f" {number(keyed['wait_p99'])} s, max {number(keyed['wait_max'])} s."
+        )
     if engine:
         notes.append(
             f"cronsvc's own record: executions by status {engine['statuses']}, failure reasons"

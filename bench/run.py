@@ -72,6 +72,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
         default=0,
         help="percent of jobs whose target answers 503 twice, then 200 (with retries: 2)",
     )
+    parser.add_argument(
+        "--keyed", type=int, default=0, help="capacity: jobs on ordering keys (cronsvc only)"
+    )
+    parser.add_argument("--keys", type=int, default=0, help="capacity: ordering keys they share")
     parser.add_argument("--profile", action="store_true", help="py-spy the beat and workers")
     parser.add_argument(
         "--redis-db", type=int, default=5, help="Redis database for cronsvc (naive: the next one)"
@@ -94,6 +98,14 @@ def parse(argv: list[str]) -> argparse.Namespace:
         parser.error("--hanging, --refusing and --flaky: percents that leave some jobs healthy")
     if args.per_project < 1:
         parser.error("--per-project must be at least 1")
+    if args.keyed:
+        # Each key's jobs are consecutive, so they fall in one project (keys are per project).
+        if not 1 <= args.keys <= args.keyed or args.keyed % args.keys:
+            parser.error("--keyed must be a multiple of --keys (at least 1)")
+        if args.per_project % (args.keyed // args.keys):
+            parser.error("--per-project must be a multiple of --keyed / --keys")
+        if args.keyed > (args.jobs or 1000):
+            parser.error("--keyed cannot be more than --jobs")
     return args
 
 
@@ -324,6 +336,8 @@ def run(args, designs, databases, env, out, command, load_before) -> int:
                 hanging=args.hanging,
                 refusing=args.refusing,
                 flaky=args.flaky,
+                keyed=args.keyed,
+                keys=args.keys,
             )
             if scenario == "smoke":
                 # Both designs at once (so it fits in two minutes): figures not comparable.
@@ -360,6 +374,9 @@ def run(args, designs, databases, env, out, command, load_before) -> int:
                     pinned = ", pinned to cores" if args.pin else ""
                     heading += f", {args.workers} executions workers{pinned}"
                     key += f"-workers-{args.workers}" + ("-pinned" if args.pin else "")
+                if args.keyed:
+                    heading += f", {args.keyed:,} of them on {args.keys:,} ordering keys"
+                    key += f"-keyed-{args.keyed}-keys-{args.keys}"
             profiles = [(r["design"], n, p) for r in results for n, p in r["profiles"]]
             if profiles:
                 body += (

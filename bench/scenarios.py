@@ -86,8 +86,14 @@ class Live:
     refusing: int = 0
     # Percent of the jobs on flaky sites (503 twice, then 200), with `retries: 2`.
     flaky: int = 0
+    # The first `keyed` jobs share `keys` ordering keys, consecutive jobs on the same key
+    # (so within one project); their runs queue, and are measured apart (path /q/).
+    keyed: int = 0
+    keys: int = 0
 
     def kind(self, key: int) -> str:
+        if key < self.keyed:
+            return "keyed"
         share = key % 100
         for kind, bound in (
             ("hanging", self.hanging),
@@ -102,6 +108,11 @@ class Live:
     def healthy_keys(self) -> set[int]:
         """The jobs whose every slot must be delivered in its minute (flaky ones by retry)."""
         return {key for key in range(self.jobs) if self.kind(key) in ("healthy", "flaky")}
+
+    def ordering_key(self, key: int) -> str:
+        if self.kind(key) != "keyed":
+            return ""
+        return f"key-{key // (self.keyed // self.keys)}"
 
 
 @dataclass
@@ -196,8 +207,8 @@ def arrivals_so_far(port: int) -> int:
 def job_url(side: Side, run: Live, key: int) -> str:
     # Jobs spread over the target's ports of their kind, as over many sites.
     kind = run.kind(key)
-    ports = side.ports["healthy" if kind == "flaky" else kind]
-    path = "f" if kind == "flaky" else "j"
+    ports = side.ports["healthy" if kind in ("flaky", "keyed") else kind]
+    path = {"flaky": "f", "keyed": "q"}.get(kind, "j")
     return f"http://127.0.0.1:{ports[key % len(ports)]}/{path}/{key}"
 
 
@@ -217,6 +228,7 @@ def create_cronsvc_jobs(side: Side, run: Live, first_slot: int) -> None:
                 schedule=schedule,
                 timezone="UTC",
                 next_run_at=slot,
+                ordering_key=run.ordering_key(key),
                 **(FLAKY_RETRIES if run.kind(key) == "flaky" else {}),
             )
             for key in range(run.jobs)
@@ -398,7 +410,8 @@ def run_live(run: Live, designs: list[str], env: dict, databases: dict[str, str]
             for side in sides:
                 start_profiles(side, run, int(end - time.time()))
         healthy = run.healthy_keys
-        expected = len(healthy) * len(slots)
+        # The keyed jobs' runs arrive too (at /q/, later: they queue): wait for them as well.
+        expected = (len(healthy) + run.keyed) * len(slots)
         while time.time() < end:
             check()
             if time.time() > slots[-1] and all(
@@ -434,6 +447,8 @@ def run_live(run: Live, designs: list[str], env: dict, databases: dict[str, str]
             hanging=run.hanging,
             refusing=run.refusing,
             flaky=run.flaky,
+            keyed=run.keyed,
+            keys=run.keys,
         )
         result["usage"] = {
             name.split(" ", 1)[1]: usage_of
@@ -478,10 +493,13 @@ def analyse(arrivals: list[tuple[float, str, str]], jobs: set[int], slots: list[
     first, last = slots[0], slots[-1] + 60
     per_slot: Counter = Counter()
     lateness_by_slot: dict[int, list[float]] = {slot: [] for slot in slots}
-    before = after = foreign = rejected = 0
+    before = after = foreign = rejected = keyed = 0
     for arrived, path, _ in arrivals:
         if path.startswith("/r/"):
             rejected += 1  # a flaky site's 503: the slot is delivered by a later attempt
+            continue
+        if path.startswith("/q/"):
+            keyed += 1  # a run of a keyed job: it queues by design (engine_record measures it)
             continue
         if not path.startswith(("/j/", "/f/")):
             foreign += 1
@@ -509,6 +527,7 @@ def analyse(arrivals: list[tuple[float, str, str]], jobs: set[int], slots: list[
         "after_window": after,
         "foreign": foreign,
         "rejected": rejected,
+        "keyed_arrivals": keyed,
         "p50": percentile(lateness, 0.50),
         "p99": percentile(lateness, 0.99),
         "max": max(lateness) if lateness else None,
@@ -538,6 +557,7 @@ def engine_record(alias: str, arrivals: list[tuple[float, str, str]]) -> dict:
     ]
     repeated = sum(count - 1 for count in Counter(e for _, _, e in arrivals).values() if count > 1)
     return {
+        "keyed": keyed_record(alias),
         "statuses": statuses,
         "exact_max": max(exact) if exact else None,
         "exact_over_60": sum(1 for value in exact if value >= 60),
@@ -557,6 +577,23 @@ def engine_record(alias: str, arrivals: list[tuple[float, str, str]]) -> dict:
             .values_list("status", "error")
             .iterator()
         ).most_common(5),
+    }
+
+
+def keyed_record(alias: str) -> dict | None:
+    """How long the keyed jobs' runs queued: from each run's scheduled second to its request
+    leaving (sent_at), which holds the wait for the runs ahead of it in its key."""
+    runs = Execution.objects.using(alias).exclude(job__ordering_key="")
+    rows = list(runs.values_list("status", "scheduled_for", "sent_at").iterator())
+    if not rows:
+        return None
+    waits = [(sent - slot).total_seconds() for _, slot, sent in rows if sent is not None]
+    return {
+        "statuses": dict(Counter(status for status, _, _ in rows)),
+        "sent": len(waits),
+        "wait_p50": percentile(waits, 0.50),
+        "wait_p99": percentile(waits, 0.99),
+        "wait_max": max(waits) if waits else None,
     }
 
 

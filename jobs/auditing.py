@@ -1,7 +1,7 @@
 """A job's changes in its project's audit log (accounts/audit.py), from the web or the API."""
 
 from accounts import audit
-from jobs.models import Job
+from jobs.models import Job, OrderingKey
 
 # What a member sets; the engine's own bookkeeping (next run, counts, health) is left out.
 AUDITED_FIELDS = [
@@ -20,6 +20,8 @@ AUDITED_FIELDS = [
     "after_job",
     "after_outcome",
     "after_delay_seconds",
+    "ordering_key",
+    "ordering_on_failure",
     "timezone",
     "timeout_seconds",
     "expected_statuses",
@@ -58,3 +60,7 @@ def updated(job: Job, actor: audit.Actor, was: dict) -> None:
 
 def deleted(job: Job, actor: audit.Actor) -> None:
     audit.record(job.project, actor, "job.deleted", job)
+
+
+def queue_resumed(key: OrderingKey, actor: audit.Actor) -> None:
+    audit.record(key.project, actor, "ordering_key.resumed", key)

@@ -161,6 +161,11 @@ class AfterOutcome(models.TextChoices):
     ANY = "any", "finishes"
 
 
+class OrderingOnFailure(models.TextChoices):
+    CONTINUE = "continue", "the queue goes on"
+    STOP = "stop", "the queue stops until resumed"
+
+
 class Job(Credentials):
     project = models.ForeignKey("accounts.Project", models.CASCADE, related_name="jobs")
     # Who made it; the job stays with its project when they leave.
@@ -211,6 +216,15 @@ class Job(Credentials):
     )
     after_delay_seconds = models.PositiveIntegerField(
         default=0, validators=[MinValueValidator(0), MaxValueValidator(MAX_AFTER_DELAY_SECONDS)]
+    )
+    # Runs of the project's jobs with the same key execute one at a time, in order of
+    # scheduled time then job id (jobs/engine/ordering.py); blank: no key.
+    ordering_key = models.CharField(
+        max_length=100, blank=True, validators=[validators.validate_ordering_key]
+    )
+    # What a failed final outcome of this job's run does to its key's queue.
+    ordering_on_failure = models.CharField(
+        max_length=8, choices=OrderingOnFailure.choices, default=OrderingOnFailure.CONTINUE
     )
     timezone = models.CharField(
         max_length=64, default="UTC", validators=[validators.validate_timezone_name]
@@ -287,6 +301,12 @@ class Job(Credentials):
             models.Index(
                 fields=["remind_at"], condition=Q(remind_at__isnull=False), name="jobs_remind_idx"
             ),
+            # A key's jobs (jobs/engine/ordering.py): only jobs that have one.
+            models.Index(
+                fields=["project", "ordering_key"],
+                condition=~Q(ordering_key=""),
+                name="jobs_ordering_key_idx",
+            ),
         ]
 
     # When the job runs, as last loaded or saved; None for a job not saved yet.
@@ -294,6 +314,8 @@ class Job(Credentials):
     TIMING_FIELDS = frozenset(
         {"schedule", "run_at", "spread_seconds", "timezone", "enabled", "expires_at"}
     )
+    # Its ordering key as last loaded or saved.
+    saved_ordering_key = ""
 
     def __str__(self) -> str:
         return self.title
@@ -315,6 +337,13 @@ class Job(Credentials):
         adding = self.pk is None  # a copy too: it was loaded, so _state.adding is False
         super().save(*args, **kwargs)
         self.saved_timing = self.timing
+        if self.saved_ordering_key and not self.ordering_key:
+            # Its waiting runs have no queue left to wait in (jobs/engine/ordering.py): they
+            # go, as the tick sends retries.
+            self.executions.filter(status="pending", waiting=True).update(
+                waiting=False, waiting_on=None
+            )
+        self.saved_ordering_key = self.ordering_key
         if adding:
             # Every way a job is made (API, form, copy) starts from the project's defaults;
             # a form or API call that names channels sets them after this.
@@ -324,8 +353,11 @@ class Job(Credentials):
     def from_db(cls, db: str, field_names: list[str], values: list) -> "Job":
         job = super().from_db(db, field_names, values)
         # Deletion loads jobs with most fields deferred; reading them here would recurse.
-        if not cls.TIMING_FIELDS & job.get_deferred_fields():
+        deferred = job.get_deferred_fields()
+        if not cls.TIMING_FIELDS & deferred:
             job.saved_timing = job.timing
+        if "ordering_key" not in deferred:
+            job.saved_ordering_key = job.ordering_key
         return job
 
     @property
@@ -476,6 +508,11 @@ class Execution(models.Model):
     # How many chain runs led to this one (0 for a run of its own): a loop made despite the
     # checks (two edits at once) stops at the deepest chain allowed.
     chain_depth = models.PositiveSmallIntegerField(default=0)
+    # A run of a job with an ordering key, waiting for its turn: not sent until the run
+    # ahead of it in the key's queue has its final outcome (jobs/engine/ordering.py).
+    waiting = models.BooleanField(default=False)
+    # While waiting: the run it waits on (the key's running one, or the one that stopped it).
+    waiting_on = models.ForeignKey("self", models.SET_NULL, null=True, blank=True, related_name="+")
     # On a failed attempt that will be tried again: when.
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.SCHEDULE)
@@ -530,11 +567,18 @@ class Execution(models.Model):
                 condition=Q(status__in=["pending", "running"]),
                 name="execution_unfinished_idx",
             ),
-            # The dispatch tick's second query: retries and chain runs due and not yet sent.
+            # The dispatch tick's second query: retries, chain runs and released keyed runs
+            # due and not yet sent.
             models.Index(
                 fields=["scheduled_for"],
-                condition=Q(status="pending", enqueued_at__isnull=True),
+                condition=Q(status="pending", enqueued_at__isnull=True, waiting=False),
                 name="execution_retry_due_idx",
+            ),
+            # A job's unfinished runs: the worker's busy check and an ordering key's queue.
+            models.Index(
+                fields=["job"],
+                condition=Q(status__in=["pending", "running"]),
+                name="execution_unfinished_job_idx",
             ),
         ]
 
@@ -544,6 +588,32 @@ class Execution(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status not in (self.Status.PENDING, self.Status.RUNNING)
+
+
+class OrderingKey(models.Model):
+    """The lock and the state of one ordering key of a project: its row is locked whenever
+    the key's queue moves (jobs/engine/ordering.py). Made when a run first uses the key."""
+
+    project = models.ForeignKey("accounts.Project", models.CASCADE, related_name="ordering_keys")
+    name = models.CharField(max_length=100)
+    # Set while the queue is stopped by a failure (ordering_on_failure = stop).
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    stopped_by = models.ForeignKey(
+        Execution, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="one_ordering_key_per_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_stopped(self) -> bool:
+        return self.stopped_at is not None
 
 
 class HealthChange(models.Model):
@@ -556,6 +626,8 @@ class HealthChange(models.Model):
         RECOVERED = "recovered"
         DISABLED = "disabled"
         REMINDER = "reminder"
+        # A failure of this job stopped its ordering key's queue (jobs/engine/ordering.py).
+        STOPPED = "stopped"
 
     job = models.ForeignKey(Job, models.CASCADE, related_name="health_changes")
     execution = models.ForeignKey(Execution, models.SET_NULL, null=True, related_name="+")

@@ -236,3 +236,12 @@ def tag_problem(tag: str) -> str:
 def validate_tags(tags: object) -> None:
     if normalize_tags(tags) != tags:
         raise ValidationError("Tags are stored lowercased and each once.")
+
+
+# It is part of a URL (/api/v1/ordering-keys/{key}/resume/): no slash, space or "?".
+ORDERING_KEY = re.compile(r"^[A-Za-z0-9._:-]+$")
+
+
+def validate_ordering_key(key: str) -> None:
+    if key and not ORDERING_KEY.match(key):
+        raise ValidationError("An ordering key has only letters, digits, “-”, “_”, “.” and “:”.")

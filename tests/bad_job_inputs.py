@@ -97,4 +97,7 @@ BAD_JOB_INPUTS = [
     BadJobInput("response_body_kib", 2, "valid choice"),
     BadJobInput("response_body_kib", 65536, "valid choice"),
     BadJobInput("response_body_kib", "all", "valid choice"),
+    BadJobInput("ordering_key", "k" * 101, "100 characters"),
+    BadJobInput("ordering_key", "billing/eu", "An ordering key has only letters, digits"),
+    BadJobInput("ordering_on_failure", "pause", "valid choice"),
 ]

@@ -66,6 +66,7 @@ class Arrival:
     bytes_sent: int = 0  # body bytes the socket took (for /big: counted as they go)
     finished: bool = False  # the handler produced its whole answer
     ended: threading.Event = field(default_factory=threading.Event)  # finished or not
+    answered_at: datetime | None = None  # when the handler ended (its answer was made)
 
 
 ARRIVAL = web.RequestKey("arrival", Arrival)
@@ -167,6 +168,7 @@ class Target:
         try:
             response = await handler(request)
         finally:
+            arrival.answered_at = datetime.now(UTC)
             arrival.ended.set()
         # Not reached when /hang or /slow were cancelled because the client left;
         # /big, which streams, says itself whether it got everything out.

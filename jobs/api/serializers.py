@@ -6,6 +6,7 @@ from rest_framework import serializers
 from accounts.models import AuditEntry
 from alerts.models import Channel
 from jobs import assertions, badges, bulk, chaining, status_pages
+from jobs.engine.ordering import KeyQueue
 from jobs.models import Execution, Job, StatusPage, StatusPageEntry, TestRun
 from jobs.validators import (
     MAX_TAG_LENGTH,
@@ -95,6 +96,7 @@ class ExecutionSerializer(serializers.ModelSerializer):
             "retry_of",
             "next_attempt_at",
             "chained_from",
+            "waiting_on",
         ]
         read_only_fields = fields
 
@@ -163,6 +165,8 @@ class JobSerializer(serializers.ModelSerializer):
             "after_job",
             "after_outcome",
             "after_delay_seconds",
+            "ordering_key",
+            "ordering_on_failure",
             "timezone",
             "timeout_seconds",
             "expected_statuses",
@@ -214,6 +218,16 @@ class JobSerializer(serializers.ModelSerializer):
             "after_outcome": {"help_text": "Which outcomes of after_job trigger a run."},
             "after_delay_seconds": {
                 "help_text": "0 to 3600: seconds after after_job's run finished."
+            },
+            "ordering_key": {
+                "help_text": "Up to 100 letters, digits, -, _, . and :. Runs of the project's "
+                "jobs with the same key execute one at a time, in order of scheduled time, "
+                "then job id; empty: no key."
+            },
+            "ordering_on_failure": {
+                "help_text": "continue: a failed final outcome lets the key's next run go; "
+                "stop: it stops the key's queue until resumed "
+                "(POST /api/v1/ordering-keys/{key}/resume/)."
             },
             "alerts_muted_until": {
                 "help_text": "Hold its alerts until then; if it is still failing then, one "
@@ -408,6 +422,8 @@ EXPORTED_FIELDS = [
     "run_at",
     "delete_after_run",
     "spread_seconds",
+    "ordering_key",
+    "ordering_on_failure",
     "timezone",
     "timeout_seconds",
     "expected_statuses",
@@ -433,6 +449,29 @@ class ExportedJobSerializer(JobSerializer):
 
     class Meta(JobSerializer.Meta):
         fields = EXPORTED_FIELDS
+
+
+class OrderingKeySerializer(serializers.Serializer):
+    """A key's queue (jobs/engine/ordering.py KeyQueue)."""
+
+    key = serializers.CharField(source="name")
+    stopped = serializers.BooleanField(source="is_stopped")
+    stopped_at = serializers.DateTimeField(allow_null=True)
+    stopped_by = serializers.IntegerField(
+        source="stopped_by.id",
+        allow_null=True,
+        help_text="The execution whose failure stopped the queue.",
+    )
+    running = serializers.IntegerField(
+        source="running.id",
+        allow_null=True,
+        help_text="The key's execution that runs now (or is released to run next).",
+    )
+    waiting = serializers.IntegerField(source="waiting_count", help_text="Runs waiting.")
+    jobs = serializers.SerializerMethodField(help_text="The ids of the key's jobs.")
+
+    def get_jobs(self, queue: KeyQueue) -> list[int]:
+        return [job.id for job in queue.jobs]
 
 
 class CommandJobSerializer(JobSerializer):

@@ -7,6 +7,7 @@ from jobs.api.views import (
     AuditViewSet,
     ExecutionViewSet,
     JobViewSet,
+    OrderingKeyViewSet,
     SigningSecretView,
     StatusPageViewSet,
     TagBadgeViewSet,
@@ -16,6 +17,7 @@ from jobs.api.views import (
 router = DefaultRouter()
 router.register("jobs", JobViewSet, basename="job")
 router.register("executions", ExecutionViewSet, basename="execution")
+router.register("ordering-keys", OrderingKeyViewSet, basename="ordering-key")
 router.register("test-runs", TestRunViewSet, basename="test-run")
 router.register("audit", AuditViewSet, basename="audit")
 router.register("channels", ChannelViewSet, basename="channel")

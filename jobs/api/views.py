@@ -22,13 +22,14 @@ from jobs.api.serializers import (
     BulkOutcomeSerializer,
     ExecutionSerializer,
     JobSerializer,
+    OrderingKeySerializer,
     SigningSecretSerializer,
     StatusPageSerializer,
     TagBadgesSerializer,
     TestRunSerializer,
     TestRunStartedSerializer,
 )
-from jobs.engine import health, run_now, test_runs
+from jobs.engine import health, ordering, run_now, test_runs
 from jobs.models import (
     Execution,
     Job,
@@ -37,6 +38,7 @@ from jobs.models import (
     TestRun,
     room_for_a_job,
 )
+from jobs.validators import ORDERING_KEY
 
 
 class ApiKeyScheme(OpenApiAuthenticationExtension):
@@ -264,6 +266,30 @@ class ExecutionViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
 
     def get_queryset(self) -> QuerySet[Execution]:
         return Execution.objects.filter(job__project=self.request.auth.project)
+
+
+class OrderingKeyViewSet(viewsets.ViewSet):
+    """The ordering keys of the key's project's jobs, with their queues; a stopped one is
+    resumed with POST …/{key}/resume/ (a write key of a member or above)."""
+
+    serializer_class = OrderingKeySerializer
+    lookup_field = "key"
+    lookup_value_regex = ORDERING_KEY.pattern.strip("^$")
+
+    @extend_schema(responses=OrderingKeySerializer(many=True))
+    def list(self, request: Request) -> Response:
+        queues = ordering.queues(request.auth.project)
+        return Response(OrderingKeySerializer(queues, many=True).data)
+
+    @extend_schema(request=None, responses=OrderingKeySerializer)
+    @action(detail=True, methods=["post"])
+    def resume(self, request: Request, key: str) -> Response:
+        project = request.auth.project
+        if not ordering.queues(project, key):
+            raise exceptions.NotFound("No job of this project has this ordering key.")
+        if resumed := ordering.resume(project, key):
+            auditing.queue_resumed(resumed, api_actor(request))
+        return Response(OrderingKeySerializer(ordering.queues(project, key)[0]).data)
 
 
 class TestRunViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):

@@ -17,16 +17,17 @@ from jobs.models import AfterOutcome, Execution, Job
 Status = Execution.Status
 
 
-def trigger(executions: list[Execution]) -> None:
+def trigger(executions: list[Execution]) -> list[Job]:
     """Write the chain runs the final outcomes among `executions` set off (call in the
-    transaction that records them)."""
+    transaction that records them); return the keyed jobs among those that got one, whose
+    runs wait their turn in their key (jobs/engine/ordering.py)."""
     finals = [e for e in executions if is_final_result(e) and e.chain_depth < MAX_CHAIN_DEPTH]
     if not finals:
-        return
+        return []
     children = defaultdict(list)
     parents = {e.job_id for e in finals}
     for child in Job.objects.filter(after_job_id__any=parents, enabled=True).only(
-        "id", "after_job_id", "after_outcome", "after_delay_seconds"
+        "id", "project_id", "after_job_id", "after_outcome", "after_delay_seconds", "ordering_key"
     ):
         children[child.after_job_id].append(child)
     runs = [
@@ -37,6 +38,7 @@ def trigger(executions: list[Execution]) -> None:
     ]
     # A second recording of the same outcome conflicts on (job, chained_from): dropped.
     Execution.objects.bulk_create(runs, ignore_conflicts=True)
+    return [run.job for run in runs if run.waiting]
 
 
 def follows(after_outcome: str, status: str) -> bool:
@@ -54,4 +56,6 @@ def chain_run(child: Job, parent_run: Execution) -> Execution:
         trigger=Execution.Trigger.CHAIN,
         chained_from=parent_run,
         chain_depth=parent_run.chain_depth + 1,
+        # A keyed child's run takes its turn in its key's queue (jobs/engine/ordering.py).
+        waiting=bool(child.ordering_key),
     )

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from cronsvc import task_names
 from cronsvc.celery import app as celery_app
+from jobs.engine import ordering
 from jobs.engine.rows import update_rows
 from jobs.models import Execution, Job
 from ops import metrics
@@ -24,6 +25,8 @@ CLAIM_FIELDS = [
     "enabled",
     "expires_at",
     "next_run_at",
+    "project",
+    "ordering_key",
 ]
 
 
@@ -57,10 +60,12 @@ def claim_batch(now: datetime, horizon: datetime) -> int:
     if not jobs:
         return 0
     executions = [execution for job in jobs for execution in plan(job, now)]
+    keyed = ordering.hold(jobs, executions)
     update_rows(jobs, ["next_run_at"])
     # The unique (job, slot) constraint drops a slot recorded before, e.g. when a
     # job was paused and resumed within the horizon after its slot was claimed.
     Execution.objects.bulk_create(executions, ignore_conflicts=True)
+    ordering.admit(keyed, now)
     to_run = pending_ids(jobs, executions)
     # Robust: with the broker unreachable the executions stay pending, and the recovery
     # sweep sends them; the tick goes on claiming instead of failing half-way.
@@ -70,12 +75,18 @@ def claim_batch(now: datetime, horizon: datetime) -> int:
 
 @transaction.atomic
 def claim_retries(now: datetime, horizon: datetime) -> int:
-    """Retries (jobs/engine/retries.py) and chain runs (jobs/engine/chains.py) due within
-    the horizon and not sent yet: a batch of them marked sent, so a second dispatcher
-    passes them by, and queued after commit."""
+    """Retries (jobs/engine/retries.py), chain runs (jobs/engine/chains.py) and the runs an
+    ordering key released (jobs/engine/ordering.py) due within the horizon and not sent
+    yet: a batch of them marked sent, so a second dispatcher passes them by, and queued
+    after commit. A keyed run still waiting for its turn is passed by."""
     due = list(
         Execution.objects.select_for_update(skip_locked=True)
-        .filter(status=Execution.Status.PENDING, enqueued_at=None, scheduled_for__lte=horizon)
+        .filter(
+            status=Execution.Status.PENDING,
+            enqueued_at=None,
+            waiting=False,
+            scheduled_for__lte=horizon,
+        )
         .order_by("scheduled_for")
         .values_list("id", flat=True)[: settings.DISPATCH_BATCH_SIZE]
     )
@@ -131,7 +142,9 @@ def missed_slots(job: Job, first: datetime, until: datetime) -> list[datetime]:
 
 def pending_ids(jobs: list[Job], executions: list[Execution]) -> list[int]:
     wanted = {
-        (e.job_id, e.scheduled_for) for e in executions if e.status == Execution.Status.PENDING
+        (e.job_id, e.scheduled_for)
+        for e in executions
+        if e.status == Execution.Status.PENDING and not e.waiting
     }
     rows = Execution.objects.filter(
         job_id__any=[job.id for job in jobs],

@@ -85,15 +85,19 @@ def fire_and_record(executions: list[Execution]) -> None:
         # targets): a database restart meanwhile would break it under the results.
         if not connection.in_atomic_block:
             connection.close()
-        wave = next_wave(done, firing)
+        wave = next_wave(done, firing, left)
         record_results([execution for execution, _ in wave], [outcome for _, outcome in wave])
         left -= len(wave)
     firing.result()
 
 
-def next_wave(done: queue.SimpleQueue, firing: Future) -> list[tuple[Execution, Outcome]]:
+def next_wave(
+    done: queue.SimpleQueue, firing: Future, left: int
+) -> list[tuple[Execution, Outcome]]:
     """The next results in: the first to come, and those that follow it within
-    RECORD_WAVE_SECONDS, so that results finishing together are written together."""
+    RECORD_WAVE_SECONDS, so that results finishing together are written together. Once
+    all `left` are in there is nothing to wait for (a run of an ordering key is a batch of
+    one, and the next run of its key waits on this write)."""
     wave = []
     while not wave:
         try:
@@ -102,7 +106,7 @@ def next_wave(done: queue.SimpleQueue, firing: Future) -> list[tuple[Execution, 
             if firing.done():
                 firing.result()  # raises what stopped the firing
     deadline = time.monotonic() + RECORD_WAVE_SECONDS
-    while (remaining := deadline - time.monotonic()) > 0:
+    while len(wave) < left and (remaining := deadline - time.monotonic()) > 0:
         try:
             wave.append(done.get(timeout=remaining))
         except queue.Empty:
@@ -141,6 +145,8 @@ def claim(execution_ids: list[int]) -> list[Execution]:
     for execution in skipped:
         execution.status, execution.finished_at = Status.SKIPPED, now
     Execution.objects.bulk_update(skipped, ["status", "finished_at", "error"])
+    if skipped:
+        outcomes.follow(skipped, now)  # a skipped keyed run hands its key on
     return to_run
 
 
@@ -204,9 +210,13 @@ async def fire(client: http.Client, execution: Execution) -> Outcome:
     now = timezone.now()
     late = (now - execution.scheduled_for).total_seconds()
     # The missed-slot rule holds at fire time too (a worker held up, stopped, starved):
-    # a slot is recorded missed rather than run this late. Catch-ups and manual runs
-    # are late or unscheduled by nature.
-    if execution.trigger == Execution.Trigger.SCHEDULE and late > settings.MISSED_AFTER_SECONDS:
+    # a slot is recorded missed rather than run this late. Catch-ups, manual runs and
+    # the runs of an ordering key (which wait their turn) are late or unscheduled by nature.
+    if (
+        execution.trigger == Execution.Trigger.SCHEDULE
+        and late > settings.MISSED_AFTER_SECONDS
+        and not execution.job.ordering_key
+    ):
         return Missed(late_seconds=late, at=now)
     if request is None:
         return unsent(problem)

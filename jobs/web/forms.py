@@ -18,6 +18,7 @@ from jobs.models import (
     MAX_SPREAD_SECONDS,
     AfterOutcome,
     Job,
+    OrderingOnFailure,
     StatusPage,
     StatusPageEntry,
 )
@@ -237,6 +238,13 @@ class JobForm(ScheduleFields, forms.ModelForm):
         initial=0,
         help_text="0 to 3600, counted from the end of that job's run.",
     )
+    ordering_on_failure = forms.ChoiceField(
+        label="When a run fails",
+        choices=OrderingOnFailure.choices,
+        required=False,
+        initial=OrderingOnFailure.CONTINUE,
+        help_text="A stopped queue holds its later runs until you resume it.",
+    )
     headers = forms.CharField(
         label="Headers",
         required=False,
@@ -331,6 +339,8 @@ class JobForm(ScheduleFields, forms.ModelForm):
             "after_job",
             "after_outcome",
             "after_delay_seconds",
+            "ordering_key",
+            "ordering_on_failure",
             "timezone",
             "headers",
             "body",
@@ -362,6 +372,7 @@ class JobForm(ScheduleFields, forms.ModelForm):
             "response_body_kib": "Response body to keep",
             "sign_requests": "Sign requests (Standard Webhooks)",
             "delete_after_run": "Delete it after its run",
+            "ordering_key": "Ordering key",
             "channels": "Alert channels",
         }
         help_texts = {
@@ -371,6 +382,8 @@ class JobForm(ScheduleFields, forms.ModelForm):
             "made with the project's signing secret, so the target can check the request "
             "came from cronsvc.",
             "delete_after_run": "With its history, when that history is pruned.",
+            "ordering_key": "Optional. Runs of this project's jobs with the same key go one at "
+            "a time, in order of their time; letters, digits, -, _, . and : (up to 100).",
             "body": VARIABLES_HELP,
             "url": "Its path and query may hold variables, as the body may.",
         }
@@ -495,6 +508,9 @@ class JobForm(ScheduleFields, forms.ModelForm):
 
     def clean_after_outcome(self) -> str:
         return self.cleaned_data["after_outcome"] or AfterOutcome.ANY
+
+    def clean_ordering_on_failure(self) -> str:
+        return self.cleaned_data["ordering_on_failure"] or OrderingOnFailure.CONTINUE
 
     def clean_after_delay_seconds(self) -> int:
         return self.cleaned_data["after_delay_seconds"] or 0

@@ -13,7 +13,7 @@ from accounts import audit, projects
 from accounts.models import Project, Role
 from cronsvc import crypto
 from jobs import auditing, badges, bulk, masking, transfer
-from jobs.engine import health, run_now, test_runs
+from jobs.engine import health, ordering, run_now, test_runs
 from jobs.models import Job, JobLimitReached, JobQuerySet, TestRun, room_for_a_job
 from jobs.schedules import ScheduleError, schedule_for
 from jobs.web import history
@@ -234,8 +234,10 @@ def job_edit(request: HttpRequest, job_id: int) -> HttpResponse:
 @login_required
 def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
     context = history_context(request, job_id)
-    context["badge_url"] = badges.job_badge_url(context["job"])
-    return render(request, "jobs/job_detail.html", context)
+    job = context["job"]
+    context["badge_url"] = badges.job_badge_url(job)
+    queues = ordering.queues(job.project, job.ordering_key) if job.ordering_key else []
+    return render(request, "jobs/job_detail.html", {**context, "queue": next(iter(queues), None)})
 
 
 def history_context(request: HttpRequest, job_id: int) -> dict:
@@ -261,6 +263,17 @@ def job_resume(request: HttpRequest, job_id: int) -> HttpResponse:
     job = get_job(request, job_id, Role.MEMBER)
     set_enabled(request, job, True)
     messages.success(request, f"“{job.title}” is running again.")
+    return redirect("job_detail", job.id)
+
+
+@login_required
+@require_POST
+def job_resume_queue(request: HttpRequest, job_id: int) -> HttpResponse:
+    """Resume the stopped queue of the job's ordering key."""
+    job = get_job(request, job_id, Role.MEMBER)
+    if job.ordering_key and (key := ordering.resume(job.project, job.ordering_key)):
+        auditing.queue_resumed(key, web_actor(request))
+        messages.success(request, f"The queue “{job.ordering_key}” is running again.")
     return redirect("job_detail", job.id)
 
 

@@ -68,7 +68,7 @@ def acme(alice) -> Acme:
         Membership.objects.create(project=project, user=users[role], role=role)
     tom = make_member("tom@example.org")
     other = Membership.objects.create(project=project, user=tom, role=Role.MEMBER)
-    job = make_job(alice, project=project, title="Acme nightly")
+    job = make_job(alice, project=project, title="Acme nightly", ordering_key="nightly")
     execution = Execution.objects.create(job=job, scheduled_for=timezone.now())
     test_run = TestRun.of(job, by=alice)
     test_run.save()
@@ -180,6 +180,7 @@ TABLE: dict[str, list[Row]] = {
     ],
     "job_pause": [Row("post", lambda a: JOB(a) + "pause/", CHANGE)],
     "job_resume": [Row("post", lambda a: JOB(a) + "resume/", CHANGE)],
+    "job_resume_queue": [Row("post", lambda a: JOB(a) + "resume-queue/", CHANGE)],
     "job_clone": [Row("post", lambda a: JOB(a) + "clone/", CHANGE)],
     "job_run": [Row("post", lambda a: JOB(a) + "run/", CHANGE)],
     "job_delete": [Row("post", lambda a: JOB(a) + "delete/", CHANGE)],
@@ -370,6 +371,16 @@ TABLE: dict[str, list[Row]] = {
     "job-run": [Row("post", lambda a: API_JOB(a) + "run/", statuses(403, 202, 202, 404), api=True)],
     "execution-detail": [
         Row("get", lambda a: f"/api/v1/executions/{a.execution.id}/", READ, api=True)
+    ],
+    "ordering-key-list": [Row("get", lambda a: "/api/v1/ordering-keys/", OWN_PROJECT, api=True)],
+    # Acme's job has the key; the outsider's own project has none of that name.
+    "ordering-key-resume": [
+        Row(
+            "post",
+            lambda a: "/api/v1/ordering-keys/nightly/resume/",
+            statuses(403, 200, 200, 404),
+            api=True,
+        )
     ],
     "audit-list": [Row("get", lambda a: "/api/v1/audit/", statuses(200, 200, 200, 200), api=True)],
     "api-signing-secret": [

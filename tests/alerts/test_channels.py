@@ -117,6 +117,30 @@ def test_apprise_json_gets_the_title_and_text(alice, job, clock, target):
     ]
 
 
+def test_a_stopped_ordering_key_reaches_webhook_and_apprise_channels(
+    alice, clock, target, private_targets
+):
+    job = make_job(
+        alice,
+        url="https://example.com/charge",
+        schedule="* * * * *",
+        ordering_key="billing",
+        ordering_on_failure="stop",
+    )
+    job.channels.add(make_channel(alice, url=target.url("/status/200")))
+    job.channels.add(make_channel(alice, "apprise", url=f"json://127.0.0.1:{target.port}/ok"))
+    (execution,) = record_failures(job, clock)
+
+    delivery.deliver_pending()
+
+    hooks = [json.loads(a.body) for a in target.requests if a.path == "/status/200"]
+    assert [hook["type"] for hook in hooks] == ["job.failing", "job.stopped"]
+    assert hooks[1]["execution"]["id"] == execution.id
+    apprise = [json.loads(a.body) for a in target.requests if a.path == "/ok"]
+    assert apprise[1]["title"] == "Queue stopped: Nightly report"
+    assert 'Queue "billing" stopped: resume it on the job\'s page' in apprise[1]["message"]
+
+
 def test_apprise_ntfy_gets_the_topic_title_and_text(alice, clock, target, private_targets):
     job = make_job(alice, url="https://example.com/report", failure_threshold=2)
     job.channels.set([make_channel(alice, "apprise", url=f"ntfy://127.0.0.1:{target.port}/cron")])

@@ -146,6 +146,21 @@ def test_a_job_walks_through_failing_recovered_failing_and_disabled_once_each(jo
     assert len({mime(message)["Message-ID"] for message in mail.outbox}) == 4
 
 
+def test_a_failure_that_stops_an_ordering_key_says_how_to_resume(alice, clock):
+    job = minutely_report(alice, ordering_key="billing", ordering_on_failure="stop")
+
+    (failure,) = record_failures(job, clock)
+    delivery.deliver_pending()
+
+    assert subjects() == ["Failing: Nightly report", "Queue stopped: Nightly report"]
+    stopped = mail.outbox[1]
+    assert_describes(stopped, job, failure)
+    for part in (stopped.body, html_text(html_part(stopped))):
+        assert "billing" in part
+        assert "is stopped. Later runs of its jobs wait until you resume the queue" in part
+        assert "POST /api/v1/ordering-keys/billing/resume/" in part
+
+
 def test_changes_delivered_in_one_go_keep_their_order(job, clock):
     record_failures(job, clock)
     record_result(job, clock, 200)

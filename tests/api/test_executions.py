@@ -34,6 +34,7 @@ EXECUTION_FIELDS = {
     "retry_of",
     "next_attempt_at",
     "chained_from",
+    "waiting_on",
 }
 SLOT = datetime(2026, 5, 12, 10, 0, tzinfo=UTC)
 pytestmark = pytest.mark.usefixtures("fresh_limits")
@@ -103,6 +104,7 @@ def test_the_history_is_newest_first_with_every_field(alice_api, alice_job, fini
         "retry_of": None,
         "next_attempt_at": None,
         "chained_from": None,
+        "waiting_on": None,
     }
     assert page["results"][1]["trigger"] == "manual"
     assert page["results"][1]["status"] == "pending"

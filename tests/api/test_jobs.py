@@ -35,6 +35,8 @@ JOB_FIELDS = {
     "after_job",
     "after_outcome",
     "after_delay_seconds",
+    "ordering_key",
+    "ordering_on_failure",
     "timezone",
     "timeout_seconds",
     "expected_statuses",

@@ -25,6 +25,8 @@ CONTRACT = {
     ("get", "/api/v1/jobs/{id}/executions/"),
     ("get", "/api/v1/executions/{id}/"),
     ("get", "/api/v1/audit/"),
+    ("get", "/api/v1/ordering-keys/"),
+    ("post", "/api/v1/ordering-keys/{key}/resume/"),
     ("post", "/api/v1/jobs/test-run/"),
     ("post", "/api/v1/jobs/{id}/test-run/"),
     ("get", "/api/v1/test-runs/{id}/"),

@@ -113,6 +113,8 @@ def job_form_data(**changes: str) -> dict[str, str]:
         "after_job": "",
         "after_outcome": "any",
         "after_delay_seconds": "0",
+        "ordering_key": "",
+        "ordering_on_failure": "continue",
         "timezone": "Europe/Berlin",
         "headers": "",
         "secret_headers": "",
