@@ -112,9 +112,11 @@ def test_two_beats_run_one_tick_an_interval_and_one_carries_on_alone(
         engine.wait_until(lambda: SENT_TICK in engine.log("beat-b"), what="beat B's first tick")
         both_from, at_start = timezone.now(), lease_outcomes(engine)
         # The first slot's batch is claimed 15 s ahead (the horizon), with both beats up;
-        # the second is the next minute, far enough on to kill A between them.
-        first = both_from.replace(microsecond=0) + timedelta(seconds=20)
-        second = minute_after(first + timedelta(seconds=35))
+        # the second is the jobs' next minute, far enough on to kill A between them. Both
+        # are whole minutes: after any other second, an every-minute job's next slot is
+        # the next whole minute, which would be a slot of its own between the two.
+        first = minute_after(both_from + timedelta(seconds=20))
+        second = first + timedelta(minutes=1)
         jobs = many_jobs(alice, JOBS, url=target.url("/ok"), timezone="UTC", next_run_at=first)
         engine.wait_until(lambda: delivered(first), what="the first slot", seconds=120)
 
