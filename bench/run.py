@@ -370,9 +370,9 @@ def run(args, designs, databases, env, out, command, load_before) -> int:
                 if args.flaky:
                     heading += f", {args.flaky} % on targets that answer 503 twice, then 200"
                     key += f"-flaky-{args.flaky}"
-                if args.workers > 1:
+                if args.workers > 1 or args.pin:
                     pinned = ", pinned to cores" if args.pin else ""
-                    heading += f", {args.workers} executions workers{pinned}"
+                    heading += f", {args.workers} executions worker(s){pinned}"
                     key += f"-workers-{args.workers}" + ("-pinned" if args.pin else "")
                 if args.keyed:
                     heading += f", {args.keyed:,} of them on {args.keys:,} ordering keys"
