@@ -9,7 +9,7 @@ from django.utils import timezone
 from cronsvc import task_names
 from cronsvc.celery import app as celery_app
 from jobs.engine import ordering
-from jobs.engine.rows import update_rows
+from jobs.engine.rows import insert_rows, update_rows
 from jobs.models import Execution, Job
 from ops import metrics
 from ops.maintenance import dispatch_paused
@@ -64,7 +64,7 @@ def claim_batch(now: datetime, horizon: datetime) -> int:
     update_rows(jobs, ["next_run_at"])
     # The unique (job, slot) constraint drops a slot recorded before, e.g. when a
     # job was paused and resumed within the horizon after its slot was claimed.
-    Execution.objects.bulk_create(executions, ignore_conflicts=True)
+    insert_rows(executions)
     ordering.admit(keyed, now)
     to_run = pending_ids(jobs, executions)
     # Robust: with the broker unreachable the executions stay pending, and the recovery
