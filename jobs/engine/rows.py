@@ -1,11 +1,11 @@
-"""Writing many rows' fields at once, and matching a column against many values.
+"""Writing many rows at once, and matching a column against many values.
 
-Django's bulk_update builds a CASE WHEN expression per row and field, which costs more
-Python time than the database spends on the update: on the execution path that was most
-of a worker's CPU. On PostgreSQL the rows go as one UPDATE … FROM unnest(arrays) instead:
-one array per column, so the statement's text is the same for any number of rows and
-psycopg parses it once (a VALUES list with a placeholder per value was parsed anew for
-every batch, a tenth of the worker). `id__any=[…]` does the same for `id__in=[…]`.
+Django's bulk_update builds a CASE WHEN expression per row and field, and both it and
+bulk_create spell every value into the statement's text: that cost more Python time than
+the database spends on the rows, on the execution path most of a worker's CPU. On
+PostgreSQL the rows go as one UPDATE … FROM unnest(arrays), or INSERT … SELECT FROM
+unnest(arrays), instead: one binary array parameter per column, so the statement's text is
+the same for any number of rows. `id__any=[…]` does the same for `id__in=[…]`.
 """
 
 from collections.abc import Sequence
