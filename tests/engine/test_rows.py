@@ -3,7 +3,7 @@
 from django.utils import timezone
 
 from accounts.projects import personal_project
-from jobs.engine.rows import update_rows
+from jobs.engine.rows import insert_rows, update_rows
 from jobs.models import Execution, Job
 
 
@@ -72,3 +72,37 @@ def test_any_matches_as_in_does_with_one_array_parameter(alice, django_assert_nu
     assert "= ANY(" in queries[0]["sql"]
     assert Execution.objects.filter(job_id__any=[job.id]).count() == 3
     assert not Execution.objects.filter(id__any=[]).exists()
+
+
+def test_insert_writes_every_column_with_its_default_and_skips_a_taken_slot(
+    alice, django_assert_num_queries
+):
+    job = Job.objects.create(
+        user=alice,
+        project=personal_project(alice),
+        title="t",
+        url="https://8.8.8.8/",
+        schedule="@daily",
+    )
+    slot = timezone.now().replace(microsecond=0)
+    taken = Execution.objects.create(job=job, scheduled_for=slot, error="recorded before")
+    later = slot + timezone.timedelta(minutes=1)
+
+    with django_assert_num_queries(1):
+        insert_rows(
+            [
+                Execution(job=job, scheduled_for=slot, error="a second run of the slot"),
+                Execution(job=job, scheduled_for=later, request={"url": 'it\'s "quoted"'}),
+            ]
+        )
+
+    assert list(Execution.objects.filter(scheduled_for=slot)) == [taken]
+    assert Execution.objects.get(id=taken.id).error == "recorded before"
+    inserted = Execution.objects.get(scheduled_for=later)
+    assert inserted.status == Execution.Status.PENDING
+    assert inserted.trigger == Execution.Trigger.SCHEDULE
+    assert inserted.attempt == 1
+    assert inserted.response_headers == {}
+    assert inserted.request == {"url": 'it\'s "quoted"'}
+    assert inserted.created_at is not None
+    assert inserted.started_at is None
