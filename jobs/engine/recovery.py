@@ -112,7 +112,6 @@ def lost_runs(running: list[Execution], now: datetime) -> list[Execution]:
     return lost
 
 
-@transaction.atomic
 def finish_lost(executions: list[Execution], now: datetime) -> list[Execution]:
     """Finish runs lost with their worker, by what is known of them. Only those still
     running: a late result already written stands.
@@ -122,6 +121,13 @@ def finish_lost(executions: list[Execution], now: datetime) -> list[Execution]:
     catch-up run. Any other may have reached the target: it fails as worker_lost, counts
     against its job like any failure, and is never sent again.
     """
+    if not executions:  # as every claim finds: nothing to lock, count or follow
+        return []
+    with transaction.atomic():
+        return finish_still_running(executions, now)
+
+
+def finish_still_running(executions: list[Execution], now: datetime) -> list[Execution]:
     still_running = set(
         Execution.objects.select_for_update(skip_locked=True)
         .filter(id__any=[e.id for e in executions], status=Status.RUNNING)

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import psycopg
 from django.db import connection, models
+from django.core.exceptions import EmptyResultSet
 from django.db.models.lookups import In
 
 ROWS_PER_STATEMENT = 1000
@@ -27,6 +28,8 @@ class Any(In):
         lhs, lhs_params = self.process_lhs(compiler, connection)
         field = self.lhs.output_field
         values = [field.get_db_prep_value(value, connection) for value in self.rhs]
+        if not values:  # matches nothing: no query, as `__in=[]` sends none
+            raise EmptyResultSet
         return f"{lhs} = ANY(%s::{field.db_type(connection)}[])", [*lhs_params, values]
 
 

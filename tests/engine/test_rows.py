@@ -106,3 +106,9 @@ def test_insert_writes_every_column_with_its_default_and_skips_a_taken_slot(
     assert inserted.request == {"url": 'it\'s "quoted"'}
     assert inserted.created_at is not None
     assert inserted.started_at is None
+
+
+def test_any_of_nothing_matches_nothing_without_a_query(db, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        assert list(Execution.objects.filter(id__any=[])) == []
+        assert Execution.objects.filter(id__any=[]).update(error="x") == 0
