@@ -11,8 +11,8 @@ the same for any number of rows. `id__any=[…]` does the same for `id__in=[…]
 from collections.abc import Sequence
 
 import psycopg
-from django.db import connection, models
 from django.core.exceptions import EmptyResultSet
+from django.db import connection, models
 from django.db.models.lookups import In
 
 ROWS_PER_STATEMENT = 1000
