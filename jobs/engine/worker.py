@@ -81,6 +81,10 @@ def fire_and_record(executions: list[Execution]) -> None:
     firing = FIRING.submit(lambda client: fire_each(client, executions, done.put))
     left = len(executions)
     while left:
+        # No connection held idle while the batch waits (for its second, or for slow
+        # targets): a database restart meanwhile would break it under the results.
+        if not connection.in_atomic_block:
+            connection.close()
         wave = next_wave(done, firing, left)
         record_results([execution for execution, _ in wave], [outcome for _, outcome in wave])
         left -= len(wave)
@@ -101,7 +105,6 @@ def next_wave(
         except queue.Empty:
             if firing.done():
                 firing.result()  # raises what stopped the firing
-            close_idle_connection()
     deadline = time.monotonic() + RECORD_WAVE_SECONDS
     while len(wave) < left and (remaining := deadline - time.monotonic()) > 0:
         try:
@@ -109,15 +112,6 @@ def next_wave(
         except queue.Empty:
             break
     return wave
-
-
-def close_idle_connection() -> None:
-    """No connection held idle while a batch waits (for its second, or for slow targets):
-    a database restart meanwhile would break it under the results, and a worker's threads
-    would hold a connection each. While results keep coming, one connection writes them
-    all: opening one a wave was a twentieth of a worker's CPU, and more of PostgreSQL's."""
-    if not connection.in_atomic_block:
-        connection.close()
 
 
 @transaction.atomic
