@@ -122,10 +122,9 @@ def saved_values(field: models.Field, objects: Sequence[models.Model], add: bool
 
 
 def execute(sql: str, params: list[list]) -> None:
-    """With a cursor that binds on the server, so the arrays go as binary parameters:
-    Django's client-side binding spelt every value into the statement's text, which cost
-    more than a fifth of a worker. Wrapped as Django wraps its own cursors, so the
-    statement is logged and counted as any other."""
+    """With a cursor that binds on the server, so the arrays go as binary parameters
+    (see above). Wrapped as Django wraps its own cursors, so the statement is logged and
+    counted as any other."""
     connection.ensure_connection()
     with connection._prepare_cursor(psycopg.Cursor(connection.connection)) as cursor:
         cursor.execute(sql, params)

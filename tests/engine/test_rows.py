@@ -1,5 +1,8 @@
 """jobs/engine/rows.py: many rows' fields in one statement, read back exactly as saved."""
 
+from datetime import timedelta
+
+import pytest
 from django.utils import timezone
 
 from accounts.projects import personal_project
@@ -7,14 +10,18 @@ from jobs.engine.rows import insert_rows, update_rows
 from jobs.models import Execution, Job
 
 
-def test_it_saves_each_rows_own_values_of_every_type(alice, django_assert_num_queries):
-    job = Job.objects.create(
+@pytest.fixture
+def job(alice):
+    return Job.objects.create(
         user=alice,
         project=personal_project(alice),
         title="t",
         url="https://8.8.8.8/",
         schedule="@daily",
     )
+
+
+def test_it_saves_each_rows_own_values_of_every_type(job, django_assert_num_queries):
     executions = [Execution.objects.create(job=job, scheduled_for=timezone.now()) for _ in range(3)]
     finished = timezone.now()
     for n, execution in enumerate(executions):
@@ -53,14 +60,7 @@ def test_nothing_to_save_sends_nothing(django_assert_num_queries, db):
         update_rows([], ["status"])
 
 
-def test_any_matches_as_in_does_with_one_array_parameter(alice, django_assert_num_queries):
-    job = Job.objects.create(
-        user=alice,
-        project=personal_project(alice),
-        title="t",
-        url="https://8.8.8.8/",
-        schedule="@daily",
-    )
+def test_any_matches_as_in_does_with_one_array_parameter(job, django_assert_num_queries):
     first, _, third = [
         Execution.objects.create(job=job, scheduled_for=timezone.now()) for _ in range(3)
     ]
@@ -75,18 +75,11 @@ def test_any_matches_as_in_does_with_one_array_parameter(alice, django_assert_nu
 
 
 def test_insert_writes_every_column_with_its_default_and_skips_a_taken_slot(
-    alice, django_assert_num_queries
+    job, django_assert_num_queries
 ):
-    job = Job.objects.create(
-        user=alice,
-        project=personal_project(alice),
-        title="t",
-        url="https://8.8.8.8/",
-        schedule="@daily",
-    )
     slot = timezone.now().replace(microsecond=0)
     taken = Execution.objects.create(job=job, scheduled_for=slot, error="recorded before")
-    later = slot + timezone.timedelta(minutes=1)
+    later = slot + timedelta(minutes=1)
 
     with django_assert_num_queries(1):
         insert_rows(
